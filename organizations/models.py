@@ -1,0 +1,396 @@
+"""Tenants, their departments, teams, people, memberships and roles, and the working calendar."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from organizations.roles import Role
+from organizations.tenancy import TenantHistory, TenantOwned
+
+
+class User(AbstractUser):
+    """A sign-in identity. What a user may do depends on their membership in an organisation."""
+
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class Organization(models.Model):
+    """The tenant. Not tenant-owned itself: it is the scope."""
+
+    class WindowUnit(models.TextChoices):
+        CALENDAR_DAYS = "calendar", _("calendar days")
+        WORKING_DAYS = "working", _("working days")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("short code"), max_length=50, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    review_window_length = models.PositiveSmallIntegerField(_("review window length"), default=3)
+    review_window_unit = models.CharField(
+        _("review window unit"), max_length=10, choices=WindowUnit.choices, default=WindowUnit.CALENDAR_DAYS
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DepartmentType(TenantOwned):
+    """A kind of department (production, logistics, clinical, outlet, back office …).
+
+    Templates and pay policies are chosen by type, so types are data an organisation defines.
+    """
+
+    code = models.CharField(_("code"), max_length=30)
+    name = models.CharField(_("name"), max_length=100)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("department type")
+        verbose_name_plural = _("department types")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="uniq_department_type_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(TenantOwned):
+    code = models.CharField(_("code"), max_length=30)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent department"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="children",
+    )
+    department_type = models.ForeignKey(
+        DepartmentType, verbose_name=_("department type"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="departments",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="uniq_department_code"),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="department_not_own_parent"),
+        ]
+        indexes = [models.Index(fields=["organization", "parent"], name="department_org_parent")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        # A department's parent must be in the same organisation and must not be one of its own
+        # descendants; the walk is bounded by the tree's depth, not its size.
+        if self.parent_id is None:
+            return
+        if self.parent is not None and self.parent.organization_id != self.organization_id:
+            raise ValidationError({"parent": _("The parent department belongs to another organization.")})
+        seen: set[int] = set()
+        node: Department | None = self.parent
+        while node is not None:
+            if self.pk is not None and node.pk == self.pk:
+                raise ValidationError({"parent": _("A department cannot be placed under itself or its own sub-department.")})
+            if node.pk in seen:  # pragma: no cover - a cycle already in the data
+                break
+            seen.add(node.pk)
+            node = node.parent
+
+
+class Team(TenantOwned):
+    """A unit below a department that is scored and paid as a unit: a team, or a shift (运行值)."""
+
+    class Kind(models.TextChoices):
+        TEAM = "team", _("team")
+        SHIFT = "shift", _("shift")
+
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="teams")
+    code = models.CharField(_("code"), max_length=30)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEAM)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("team or shift")
+        verbose_name_plural = _("teams and shifts")
+        ordering = ["department__sort_order", "code"]
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="uniq_team_code")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.department_id and self.department.organization_id != self.organization_id:
+            raise ValidationError({"department": _("The department belongs to another organization.")})
+
+
+class Person(TenantOwned):
+    """Someone who is appraised and paid. May or may not have a sign-in (membership)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        ON_LEAVE = "on_leave", _("on long leave")
+        LEFT = "left", _("left")
+
+    employee_no = models.CharField(_("employee number"), max_length=30)
+    name = models.CharField(_("name"), max_length=50)
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="people")
+    team = models.ForeignKey(
+        Team, verbose_name=_("team or shift"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    position = models.CharField(_("position"), max_length=100, blank=True)
+    level = models.CharField(_("level"), max_length=50, blank=True)
+    salary_band = models.CharField(_("salary band"), max_length=50, blank=True)
+    base_pay = models.DecimalField(_("base pay"), max_digits=12, decimal_places=2, null=True, blank=True)
+    hire_date = models.DateField(_("hire date"), null=True, blank=True)
+    leave_date = models.DateField(_("leave date"), null=True, blank=True)
+    manager = models.ForeignKey(
+        "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["employee_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "employee_no"], name="uniq_person_employee_no"),
+            models.CheckConstraint(
+                condition=Q(leave_date__isnull=True) | Q(hire_date__isnull=True) | Q(leave_date__gte=models.F("hire_date")),
+                name="person_leave_after_hire",
+            ),
+            models.CheckConstraint(condition=Q(base_pay__isnull=True) | Q(base_pay__gte=Decimal("0.00")), name="person_base_pay_not_negative"),
+        ]
+        indexes = [models.Index(fields=["organization", "department"], name="person_org_department")]
+
+    def __str__(self) -> str:
+        return f"{self.employee_no} {self.name}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.hire_date and self.leave_date and self.leave_date < self.hire_date:
+            errors["leave_date"] = _("The leave date is before the hire date.")
+        if self.manager_id is not None and self.pk is not None and self.manager_id == self.pk:
+            errors["manager"] = _("A person cannot be their own manager.")
+        if self.team_id is not None and self.department_id is not None and self.team.department_id != self.department_id:
+            errors["team"] = _("The team belongs to another department.")
+        if errors:
+            raise ValidationError(errors)
+
+    def is_employed_on(self, day: date) -> bool:
+        if self.hire_date and day < self.hire_date:
+            return False
+        return not (self.leave_date and day > self.leave_date)
+
+
+class Membership(TenantOwned):
+    """A user's place in an organisation: their person record (if any) and their roles.
+
+    HR admin and finance are flags; department headship and group membership are rows of their
+    own because they name a department or group. Everyone with a person record is an employee.
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
+    )
+    is_hr_admin = models.BooleanField(_("HR admin"), default=False)
+    is_finance = models.BooleanField(_("finance"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="uniq_membership_user"),
+            models.UniqueConstraint(
+                fields=["organization", "person"], condition=Q(person__isnull=False), name="uniq_membership_person"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization_id}"
+
+    def clean(self) -> None:
+        if self.person_id and self.person.organization_id != self.organization_id:
+            raise ValidationError({"person": _("The person belongs to another organization.")})
+
+
+class DepartmentHead(TenantOwned):
+    membership = models.ForeignKey(Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="headships")
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="headships")
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("department head")
+        verbose_name_plural = _("department heads")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "membership", "department"], name="uniq_department_head"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership} → {self.department}"
+
+
+class ReviewGroup(TenantOwned):
+    """A group that reviews or supervises: leadership group, working group, supervision group (S0-3, S1-3)."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("review group")
+        SUPERVISION = "supervision", _("supervision group")
+        LEADERSHIP = "leadership", _("leadership group")
+        WORKING = "working", _("working group")
+
+    code = models.CharField(_("code"), max_length=30)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REVIEW)
+
+    class Meta:
+        verbose_name = _("review group")
+        verbose_name_plural = _("review groups")
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="uniq_review_group_code")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReviewGroupMember(TenantOwned):
+    group = models.ForeignKey(ReviewGroup, verbose_name=_("group"), on_delete=models.CASCADE, related_name="members")
+    membership = models.ForeignKey(Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="group_seats")
+    is_chair = models.BooleanField(_("chair"), default=False)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("group member")
+        verbose_name_plural = _("group members")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "group", "membership"], name="uniq_review_group_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership} ∈ {self.group}"
+
+
+def roles_of(membership: Membership, *, heads: bool, groups: bool) -> frozenset[Role]:
+    roles: set[Role] = set()
+    if membership.is_hr_admin:
+        roles.add(Role.HR_ADMIN)
+    if membership.is_finance:
+        roles.add(Role.FINANCE)
+    if membership.person_id is not None:
+        roles.add(Role.EMPLOYEE)
+    if heads:
+        roles.add(Role.DEPARTMENT_HEAD)
+    if groups:
+        roles.add(Role.GROUP_MEMBER)
+    return frozenset(roles)
+
+
+class ApiToken(TenantOwned):
+    """An API key bound to one membership, hence to one organisation. Only its digest is stored."""
+
+    PREFIX = "pa_"
+
+    membership = models.ForeignKey(Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    digest = models.CharField(max_length=64, db_index=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [models.UniqueConstraint(fields=["organization", "digest"], name="uniq_api_token_digest")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def new_key(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+
+class CalendarDay(TenantOwned):
+    """A day that differs from the Monday–Friday rule: a public holiday, or a make-up working day (调休).
+
+    Seeded per year from chinesecalendar and then owned by HR, who may edit it (local holidays,
+    a plant that works through a festival). Working-day arithmetic reads only this table.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("holiday")
+        WORKDAY = "workday", _("make-up working day")
+
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["organization", "date"], name="uniq_calendar_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"
+
+
+class CalendarYear(TenantOwned):
+    """Marks a year whose holidays are known. Working-day arithmetic refuses a year without one."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    source = models.CharField(_("source"), max_length=50)
+    seeded_at = models.DateTimeField(_("seeded at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["year"]
+        constraints = [models.UniqueConstraint(fields=["organization", "year"], name="uniq_calendar_year")]
+
+    def __str__(self) -> str:
+        return str(self.year)

@@ -1,0 +1,58 @@
+"""The permission matrix: which role may view or change which resource.
+
+This table is the single source of truth; API permission classes, page views and the navigation
+read it, and tests/test_permissions.py walks it. Which *rows* a role sees (a head sees the
+people of their departments, an employee only themself) is decided by the selectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from organizations.context import TenantContext
+from organizations.roles import Role
+
+Action = Literal["view", "change"]
+
+HR = Role.HR_ADMIN
+HEAD = Role.DEPARTMENT_HEAD
+FIN = Role.FINANCE
+EMP = Role.EMPLOYEE
+GROUP = Role.GROUP_MEMBER
+EVERYONE = frozenset(Role)
+
+MATRIX: dict[str, dict[Action, frozenset[Role]]] = {
+    # Every member sees the organisation's name, its structure and its calendar.
+    "organization": {"view": EVERYONE, "change": frozenset({HR})},
+    "department": {"view": EVERYONE, "change": frozenset({HR})},
+    "team": {"view": EVERYONE, "change": frozenset({HR})},
+    "calendar": {"view": EVERYONE, "change": frozenset({HR})},
+    # People: HR and finance see all, a head their departments (row filter), an employee themself.
+    "person": {"view": frozenset({HR, FIN, HEAD, EMP}), "change": frozenset({HR})},
+    # Who may sign in and with which roles is HR's business alone.
+    "membership": {"view": frozenset({HR}), "change": frozenset({HR})},
+    "review_group": {"view": frozenset({HR, GROUP}), "change": frozenset({HR})},
+    "import": {"view": frozenset({HR}), "change": frozenset({HR})},
+}
+
+
+def can(tenant: TenantContext | None, resource: str, action: Action) -> bool:
+    if tenant is None:
+        return False
+    allowed = MATRIX[resource][action]
+    return not tenant.roles.isdisjoint(allowed)
+
+
+class HasMatrixPermission(BasePermission):
+    """DRF permission: the view names its ``permission_resource``; reads need view, writes change."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        resource = getattr(view, "permission_resource", None)
+        if resource is None:
+            # Views outside the matrix (schema, docs) declare their own permission classes.
+            return False
+        action: Action = "view" if request.method in SAFE_METHODS else "change"
+        return can(getattr(request._request, "tenant", None), resource, action)

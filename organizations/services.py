@@ -1,0 +1,205 @@
+"""Writes to organisations, departments, people, memberships and the calendar.
+
+Every function takes keyword-only arguments with ``acting_user``, validates with the model's
+``full_clean``, returns early when nothing changes, and leaves an audit row (django-simple-history
+records who, when, the old and new values, and the reason).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from organizations.models import (
+    ApiToken,
+    CalendarDay,
+    CalendarYear,
+    Department,
+    DepartmentHead,
+    DepartmentType,
+    Membership,
+    Organization,
+    Person,
+    ReviewGroup,
+    ReviewGroupMember,
+    Team,
+    User,
+)
+
+# The default department types a new organisation starts with; HR renames or adds to them.
+DEFAULT_DEPARTMENT_TYPES = [
+    ("production", "生产"),
+    ("logistics", "后勤"),
+    ("clinical", "临床"),
+    ("outlet", "网点"),
+    ("back_office", "职能"),
+]
+
+
+def _audited_save(instance: Any, *, acting_user: User | None, reason: str) -> None:
+    instance.full_clean()
+    instance._history_user = acting_user
+    instance._change_reason = reason
+    instance.save()
+
+
+def _apply_changes(instance: Any, changes: dict[str, Any]) -> bool:
+    changed = False
+    for field, value in changes.items():
+        if getattr(instance, field) != value:
+            setattr(instance, field, value)
+            changed = True
+    return changed
+
+
+@transaction.atomic
+def create_organization(*, name: str, slug: str, acting_user: User | None) -> Organization:
+    organization = Organization(name=name, slug=slug)
+    _audited_save(organization, acting_user=acting_user, reason="created")
+    DepartmentType.objects.bulk_create(
+        DepartmentType(organization=organization, code=code, name=label, sort_order=i)
+        for i, (code, label) in enumerate(DEFAULT_DEPARTMENT_TYPES)
+    )
+    return organization
+
+
+def update_organization(*, organization: Organization, acting_user: User | None, reason: str = "", **changes: Any) -> Organization:
+    if not _apply_changes(organization, changes):
+        return organization
+    _audited_save(organization, acting_user=acting_user, reason=reason or "updated")
+    return organization
+
+
+def create_department(*, organization: Organization, acting_user: User | None, code: str, name: str,
+                      parent: Department | None = None, department_type: DepartmentType | None = None,
+                      sort_order: int = 0, reason: str = "") -> Department:
+    department = Department(organization=organization, code=code, name=name, parent=parent,
+                            department_type=department_type, sort_order=sort_order)
+    _audited_save(department, acting_user=acting_user, reason=reason or "created")
+    return department
+
+
+def update_department(*, department: Department, acting_user: User | None, reason: str = "", **changes: Any) -> Department:
+    if not _apply_changes(department, changes):
+        return department
+    _audited_save(department, acting_user=acting_user, reason=reason or "updated")
+    return department
+
+
+def create_team(*, organization: Organization, acting_user: User | None, department: Department, code: str,
+                name: str, kind: str = Team.Kind.TEAM, reason: str = "") -> Team:
+    team = Team(organization=organization, department=department, code=code, name=name, kind=kind)
+    _audited_save(team, acting_user=acting_user, reason=reason or "created")
+    return team
+
+
+def update_team(*, team: Team, acting_user: User | None, reason: str = "", **changes: Any) -> Team:
+    if not _apply_changes(team, changes):
+        return team
+    _audited_save(team, acting_user=acting_user, reason=reason or "updated")
+    return team
+
+
+def create_person(*, organization: Organization, acting_user: User | None, employee_no: str, name: str,
+                  department: Department, reason: str = "", **fields: Any) -> Person:
+    person = Person(organization=organization, employee_no=employee_no, name=name, department=department, **fields)
+    _audited_save(person, acting_user=acting_user, reason=reason or "created")
+    return person
+
+
+def update_person(*, person: Person, acting_user: User | None, reason: str = "", **changes: Any) -> Person:
+    if not _apply_changes(person, changes):
+        return person
+    _audited_save(person, acting_user=acting_user, reason=reason or "updated")
+    return person
+
+
+@transaction.atomic
+def create_membership(*, organization: Organization, acting_user: User | None, user: User,
+                      person: Person | None = None, is_hr_admin: bool = False, is_finance: bool = False,
+                      headed_departments: list[Department] | None = None, reason: str = "") -> Membership:
+    membership = Membership(organization=organization, user=user, person=person,
+                            is_hr_admin=is_hr_admin, is_finance=is_finance)
+    _audited_save(membership, acting_user=acting_user, reason=reason or "created")
+    for department in headed_departments or []:
+        set_department_head(membership=membership, department=department, is_head=True, acting_user=acting_user)
+    return membership
+
+
+def update_membership(*, membership: Membership, acting_user: User | None, reason: str = "", **changes: Any) -> Membership:
+    if not _apply_changes(membership, changes):
+        return membership
+    _audited_save(membership, acting_user=acting_user, reason=reason or "updated")
+    return membership
+
+
+def set_department_head(*, membership: Membership, department: Department, is_head: bool,
+                        acting_user: User | None, reason: str = "") -> None:
+    if department.organization_id != membership.organization_id:
+        raise ValidationError(_("The department belongs to another organization."))
+    existing = DepartmentHead.objects.filter(membership=membership, department=department).first()
+    if is_head and existing is None:
+        head = DepartmentHead(organization_id=membership.organization_id, membership=membership, department=department)
+        _audited_save(head, acting_user=acting_user, reason=reason or "appointed head")
+    elif not is_head and existing is not None:
+        existing._history_user = acting_user
+        existing._change_reason = reason or "removed as head"
+        existing.delete()
+
+
+def add_group_member(*, group: ReviewGroup, membership: Membership, acting_user: User | None,
+                     is_chair: bool = False, reason: str = "") -> ReviewGroupMember:
+    seat, created = ReviewGroupMember.objects.get_or_create(
+        organization_id=group.organization_id, group=group, membership=membership, defaults={"is_chair": is_chair}
+    )
+    if not created and seat.is_chair != is_chair:
+        seat.is_chair = is_chair
+        _audited_save(seat, acting_user=acting_user, reason=reason or "updated")
+    return seat
+
+
+def create_api_token(*, membership: Membership, name: str, acting_user: User | None) -> tuple[ApiToken, str]:
+    """Returns the token and its key; the key is shown once and only its digest is kept."""
+    key = ApiToken.new_key()
+    token = ApiToken.objects.create(
+        organization_id=membership.organization_id, membership=membership, name=name, digest=ApiToken.hash_key(key)
+    )
+    return token, key
+
+
+@transaction.atomic
+def seed_calendar_year(*, organization: Organization, year: int, acting_user: User | None) -> dict[str, int]:
+    """Fills a year's holidays and make-up working days from chinesecalendar.
+
+    Idempotent, and it never overwrites a day HR has already entered or edited: only days not in
+    the table are added. A year chinesecalendar does not know is refused, never guessed.
+    """
+    import chinese_calendar
+
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    try:
+        chinese_calendar.is_workday(start)
+        chinese_calendar.is_workday(end)
+    except NotImplementedError:
+        raise ValidationError(
+            _("No official holiday data for %(year)s yet; enter that year's holidays by hand.") % {"year": year}
+        ) from None
+    days: list[CalendarDay] = []
+    current = start
+    while current <= end:
+        is_holiday, name = chinese_calendar.get_holiday_detail(current)
+        weekend = current.weekday() >= 5
+        if is_holiday and not weekend:
+            days.append(CalendarDay(organization=organization, date=current, kind=CalendarDay.Kind.HOLIDAY, name=str(name or "")))
+        elif not is_holiday and weekend:
+            days.append(CalendarDay(organization=organization, date=current, kind=CalendarDay.Kind.WORKDAY, name=str(name or "")))
+        current += dt.timedelta(days=1)
+    existing = set(CalendarDay.objects.filter(organization=organization, date__year=year).values_list("date", flat=True))
+    new_days = [d for d in days if d.date not in existing]
+    CalendarDay.objects.bulk_create(new_days)
+    CalendarYear.objects.update_or_create(organization=organization, year=year, defaults={"source": "chinesecalendar"})
+    return {"added": len(new_days), "kept": len(days) - len(new_days)}

@@ -1,0 +1,1 @@
+"""payroll: built in a later issue; the app exists so the layout and dependency direction are fixed now."""
