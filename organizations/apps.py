@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class OrganizationsConfig(AppConfig):
     name = "organizations"
     verbose_name = _("organizations")
+
+    def ready(self) -> None:
+        from organizations import schema  # noqa: F401  (registers the OpenAPI auth extension)

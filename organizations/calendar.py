@@ -32,11 +32,15 @@ def add_working_days(organization: Organization, start: date, days: int) -> date
             % {"years": ", ".join(str(y) for y in missing)}
         )
     overrides = dict(
-        CalendarDay.objects.filter(organization=organization, date__gt=start, date__lte=horizon).values_list("date", "kind")
+        CalendarDay.objects.filter(organization=organization, date__gt=start, date__lte=horizon).values_list(
+            "date", "kind"
+        )
     )
     current, counted = start, 0
     while counted < days:
         current += timedelta(days=1)
+        if current > horizon:  # only a calendar that is nearly all holidays gets here
+            raise CalendarYearMissing(_("The working calendar has too few working days after %(start)s.") % {"start": start})
         if is_working_day(current, overrides.get(current)):
             counted += 1
     return current

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from organizations.models import Department, DepartmentHead, Membership, Organization, ReviewGroupMember, roles_of
@@ -25,7 +26,7 @@ class TenantContext:
         return self.membership.person_id
 
 
-def descendants(department_ids: set[int], parent_of: dict[int, int | None]) -> set[int]:
+def descendants(department_ids: set[int], parent_of: Mapping[int, int | None]) -> set[int]:
     """All departments at or below the given ones, from a {id: parent_id} map of the whole tree."""
     children: dict[int | None, list[int]] = {}
     for dept_id, parent_id in parent_of.items():
@@ -78,4 +79,4 @@ def organization_of(membership: Membership) -> Organization:
     return membership.organization
 
 
-__all__ = ["TenantContext", "build_context", "memberships_of", "descendants", "Organization"]
+__all__ = ["Organization", "TenantContext", "build_context", "descendants", "memberships_of"]

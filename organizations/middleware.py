@@ -66,7 +66,7 @@ class OrganizationScopeMiddleware:
 
     @staticmethod
     def _session_membership(request: HttpRequest) -> Membership | None:
-        memberships = memberships_of(request.user.pk)
+        memberships = memberships_of(request.user.pk)  # type: ignore[arg-type]
         if not memberships:
             return None
         wanted = request.session.get(SESSION_KEY)

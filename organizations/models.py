@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import date
+from typing import Any
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
@@ -80,11 +81,19 @@ class Department(TenantOwned):
     code = models.CharField(_("code"), max_length=30)
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent department"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     department_type = models.ForeignKey(
-        DepartmentType, verbose_name=_("department type"), null=True, blank=True, on_delete=models.PROTECT,
+        DepartmentType,
+        verbose_name=_("department type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="departments",
     )
     is_active = models.BooleanField(_("active"), default=True)
@@ -116,7 +125,9 @@ class Department(TenantOwned):
         node: Department | None = self.parent
         while node is not None:
             if self.pk is not None and node.pk == self.pk:
-                raise ValidationError({"parent": _("A department cannot be placed under itself or its own sub-department.")})
+                raise ValidationError(
+                    {"parent": _("A department cannot be placed under itself or its own sub-department.")}
+                )
             if node.pk in seen:  # pragma: no cover - a cycle already in the data
                 break
             seen.add(node.pk)
@@ -130,7 +141,9 @@ class Team(TenantOwned):
         TEAM = "team", _("team")
         SHIFT = "shift", _("shift")
 
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="teams")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="teams"
+    )
     code = models.CharField(_("code"), max_length=30)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEAM)
@@ -162,7 +175,9 @@ class Person(TenantOwned):
 
     employee_no = models.CharField(_("employee number"), max_length=30)
     name = models.CharField(_("name"), max_length=50)
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="people")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="people"
+    )
     team = models.ForeignKey(
         Team, verbose_name=_("team or shift"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
@@ -186,10 +201,15 @@ class Person(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["organization", "employee_no"], name="uniq_person_employee_no"),
             models.CheckConstraint(
-                condition=Q(leave_date__isnull=True) | Q(hire_date__isnull=True) | Q(leave_date__gte=models.F("hire_date")),
+                condition=Q(leave_date__isnull=True)
+                | Q(hire_date__isnull=True)
+                | Q(leave_date__gte=models.F("hire_date")),
                 name="person_leave_after_hire",
             ),
-            models.CheckConstraint(condition=Q(base_pay__isnull=True) | Q(base_pay__gte=Decimal("0.00")), name="person_base_pay_not_negative"),
+            models.CheckConstraint(
+                condition=Q(base_pay__isnull=True) | Q(base_pay__gte=Decimal("0.00")),
+                name="person_base_pay_not_negative",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "department"], name="person_org_department")]
 
@@ -197,12 +217,16 @@ class Person(TenantOwned):
         return f"{self.employee_no} {self.name}"
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.hire_date and self.leave_date and self.leave_date < self.hire_date:
             errors["leave_date"] = _("The leave date is before the hire date.")
         if self.manager_id is not None and self.pk is not None and self.manager_id == self.pk:
             errors["manager"] = _("A person cannot be their own manager.")
-        if self.team_id is not None and self.department_id is not None and self.team.department_id != self.department_id:
+        if (
+            self.team is not None
+            and self.department_id is not None
+            and self.team.department_id != self.department_id
+        ):
             errors["team"] = _("The team belongs to another department.")
         if errors:
             raise ValidationError(errors)
@@ -246,13 +270,17 @@ class Membership(TenantOwned):
         return f"{self.user} @ {self.organization_id}"
 
     def clean(self) -> None:
-        if self.person_id and self.person.organization_id != self.organization_id:
+        if self.person is not None and self.person.organization_id != self.organization_id:
             raise ValidationError({"person": _("The person belongs to another organization.")})
 
 
 class DepartmentHead(TenantOwned):
-    membership = models.ForeignKey(Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="headships")
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="headships")
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="headships"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="headships"
+    )
 
     history = TenantHistory()
 
@@ -292,7 +320,9 @@ class ReviewGroup(TenantOwned):
 
 class ReviewGroupMember(TenantOwned):
     group = models.ForeignKey(ReviewGroup, verbose_name=_("group"), on_delete=models.CASCADE, related_name="members")
-    membership = models.ForeignKey(Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="group_seats")
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="group_seats"
+    )
     is_chair = models.BooleanField(_("chair"), default=False)
 
     history = TenantHistory()
@@ -328,7 +358,9 @@ class ApiToken(TenantOwned):
 
     PREFIX = "pa_"
 
-    membership = models.ForeignKey(Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="api_tokens")
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(_("name"), max_length=100)
     digest = models.CharField(max_length=64, db_index=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

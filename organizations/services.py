@@ -67,31 +67,64 @@ def create_organization(*, name: str, slug: str, acting_user: User | None) -> Or
     return organization
 
 
-def update_organization(*, organization: Organization, acting_user: User | None, reason: str = "", **changes: Any) -> Organization:
+def update_organization(
+    *, organization: Organization, acting_user: User | None, reason: str = "", **changes: Any
+) -> Organization:
     if not _apply_changes(organization, changes):
         return organization
     _audited_save(organization, acting_user=acting_user, reason=reason or "updated")
     return organization
 
 
-def create_department(*, organization: Organization, acting_user: User | None, code: str, name: str,
-                      parent: Department | None = None, department_type: DepartmentType | None = None,
-                      sort_order: int = 0, reason: str = "") -> Department:
-    department = Department(organization=organization, code=code, name=name, parent=parent,
-                            department_type=department_type, sort_order=sort_order)
+def create_department(
+    *,
+    organization: Organization,
+    acting_user: User | None,
+    code: str,
+    name: str,
+    parent: Department | None = None,
+    department_type: DepartmentType | None = None,
+    sort_order: int = 0,
+    reason: str = "",
+) -> Department:
+    department = Department(
+        organization=organization,
+        code=code,
+        name=name,
+        parent=parent,
+        department_type=department_type,
+        sort_order=sort_order,
+    )
     _audited_save(department, acting_user=acting_user, reason=reason or "created")
     return department
 
 
-def update_department(*, department: Department, acting_user: User | None, reason: str = "", **changes: Any) -> Department:
+def update_department(
+    *, department: Department, acting_user: User | None, reason: str = "", **changes: Any
+) -> Department:
     if not _apply_changes(department, changes):
         return department
     _audited_save(department, acting_user=acting_user, reason=reason or "updated")
     return department
 
 
-def create_team(*, organization: Organization, acting_user: User | None, department: Department, code: str,
-                name: str, kind: str = Team.Kind.TEAM, reason: str = "") -> Team:
+def delete_department(*, department: Department, acting_user: User | None, reason: str = "") -> None:
+    """Deletes an unused department; one with people, teams or sub-departments raises ProtectedError."""
+    department._history_user = acting_user  # type: ignore[attr-defined]
+    department._change_reason = reason or "deleted"  # type: ignore[attr-defined]
+    department.delete()
+
+
+def create_team(
+    *,
+    organization: Organization,
+    acting_user: User | None,
+    department: Department,
+    code: str,
+    name: str,
+    kind: str = Team.Kind.TEAM,
+    reason: str = "",
+) -> Team:
     team = Team(organization=organization, department=department, code=code, name=name, kind=kind)
     _audited_save(team, acting_user=acting_user, reason=reason or "created")
     return team
@@ -104,8 +137,16 @@ def update_team(*, team: Team, acting_user: User | None, reason: str = "", **cha
     return team
 
 
-def create_person(*, organization: Organization, acting_user: User | None, employee_no: str, name: str,
-                  department: Department, reason: str = "", **fields: Any) -> Person:
+def create_person(
+    *,
+    organization: Organization,
+    acting_user: User | None,
+    employee_no: str,
+    name: str,
+    department: Department,
+    reason: str = "",
+    **fields: Any,
+) -> Person:
     person = Person(organization=organization, employee_no=employee_no, name=name, department=department, **fields)
     _audited_save(person, acting_user=acting_user, reason=reason or "created")
     return person
@@ -119,26 +160,38 @@ def update_person(*, person: Person, acting_user: User | None, reason: str = "",
 
 
 @transaction.atomic
-def create_membership(*, organization: Organization, acting_user: User | None, user: User,
-                      person: Person | None = None, is_hr_admin: bool = False, is_finance: bool = False,
-                      headed_departments: list[Department] | None = None, reason: str = "") -> Membership:
-    membership = Membership(organization=organization, user=user, person=person,
-                            is_hr_admin=is_hr_admin, is_finance=is_finance)
+def create_membership(
+    *,
+    organization: Organization,
+    acting_user: User | None,
+    user: User,
+    person: Person | None = None,
+    is_hr_admin: bool = False,
+    is_finance: bool = False,
+    headed_departments: list[Department] | None = None,
+    reason: str = "",
+) -> Membership:
+    membership = Membership(
+        organization=organization, user=user, person=person, is_hr_admin=is_hr_admin, is_finance=is_finance
+    )
     _audited_save(membership, acting_user=acting_user, reason=reason or "created")
     for department in headed_departments or []:
         set_department_head(membership=membership, department=department, is_head=True, acting_user=acting_user)
     return membership
 
 
-def update_membership(*, membership: Membership, acting_user: User | None, reason: str = "", **changes: Any) -> Membership:
+def update_membership(
+    *, membership: Membership, acting_user: User | None, reason: str = "", **changes: Any
+) -> Membership:
     if not _apply_changes(membership, changes):
         return membership
     _audited_save(membership, acting_user=acting_user, reason=reason or "updated")
     return membership
 
 
-def set_department_head(*, membership: Membership, department: Department, is_head: bool,
-                        acting_user: User | None, reason: str = "") -> None:
+def set_department_head(
+    *, membership: Membership, department: Department, is_head: bool, acting_user: User | None, reason: str = ""
+) -> None:
     if department.organization_id != membership.organization_id:
         raise ValidationError(_("The department belongs to another organization."))
     existing = DepartmentHead.objects.filter(membership=membership, department=department).first()
@@ -146,13 +199,26 @@ def set_department_head(*, membership: Membership, department: Department, is_he
         head = DepartmentHead(organization_id=membership.organization_id, membership=membership, department=department)
         _audited_save(head, acting_user=acting_user, reason=reason or "appointed head")
     elif not is_head and existing is not None:
-        existing._history_user = acting_user
-        existing._change_reason = reason or "removed as head"
+        existing._history_user = acting_user  # type: ignore[attr-defined]
+        existing._change_reason = reason or "removed as head"  # type: ignore[attr-defined]
         existing.delete()
 
 
-def add_group_member(*, group: ReviewGroup, membership: Membership, acting_user: User | None,
-                     is_chair: bool = False, reason: str = "") -> ReviewGroupMember:
+@transaction.atomic
+def set_headed_departments(*, membership: Membership, departments: list[Department], acting_user: User | None) -> None:
+    wanted = {d.pk: d for d in departments}
+    current = set(DepartmentHead.objects.filter(membership=membership).values_list("department_id", flat=True))
+    for dept_id in current - wanted.keys():
+        set_department_head(
+            membership=membership, department=Department.objects.get(pk=dept_id), is_head=False, acting_user=acting_user
+        )
+    for dept_id in wanted.keys() - current:
+        set_department_head(membership=membership, department=wanted[dept_id], is_head=True, acting_user=acting_user)
+
+
+def add_group_member(
+    *, group: ReviewGroup, membership: Membership, acting_user: User | None, is_chair: bool = False, reason: str = ""
+) -> ReviewGroupMember:
     seat, created = ReviewGroupMember.objects.get_or_create(
         organization_id=group.organization_id, group=group, membership=membership, defaults={"is_chair": is_chair}
     )
@@ -194,11 +260,21 @@ def seed_calendar_year(*, organization: Organization, year: int, acting_user: Us
         is_holiday, name = chinese_calendar.get_holiday_detail(current)
         weekend = current.weekday() >= 5
         if is_holiday and not weekend:
-            days.append(CalendarDay(organization=organization, date=current, kind=CalendarDay.Kind.HOLIDAY, name=str(name or "")))
+            days.append(
+                CalendarDay(
+                    organization=organization, date=current, kind=CalendarDay.Kind.HOLIDAY, name=str(name or "")
+                )
+            )
         elif not is_holiday and weekend:
-            days.append(CalendarDay(organization=organization, date=current, kind=CalendarDay.Kind.WORKDAY, name=str(name or "")))
+            days.append(
+                CalendarDay(
+                    organization=organization, date=current, kind=CalendarDay.Kind.WORKDAY, name=str(name or "")
+                )
+            )
         current += dt.timedelta(days=1)
-    existing = set(CalendarDay.objects.filter(organization=organization, date__year=year).values_list("date", flat=True))
+    existing = set(
+        CalendarDay.objects.filter(organization=organization, date__year=year).values_list("date", flat=True)
+    )
     new_days = [d for d in days if d.date not in existing]
     CalendarDay.objects.bulk_create(new_days)
     CalendarYear.objects.update_or_create(organization=organization, year=year, defaults={"source": "chinesecalendar"})

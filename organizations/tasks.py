@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from functools import partial
+
 from celery import Task, shared_task
+from django.db import transaction
 from django_scopes import scope
 
 from organizations.models import Organization
@@ -26,6 +29,12 @@ class TenantTask(Task):  # type: ignore[misc]
         organization = Organization.objects.get(pk=organization_id)
         with scope(organization=organization):
             return super().__call__(*args, **kwargs)
+
+
+def enqueue(task: Task, **kwargs: Any) -> None:
+    """Sends a task once the surrounding transaction commits, so a worker never reads rows that a
+    rollback will take back, nor misses rows that are not committed yet."""
+    transaction.on_commit(partial(task.delay, **kwargs))
 
 
 @shared_task(base=TenantTask, bind=True, name="organizations.seed_calendar_year")

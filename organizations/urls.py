@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from organizations import views
+from organizations import import_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
@@ -12,5 +12,6 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
     path("memberships/", views.memberships, name="memberships"),
-    path("import/", views.import_view, name="import"),
+    path("import/", import_views.import_page, name="import"),
+    path("import/template.xlsx", import_views.import_template, name="import-template"),
 ]

@@ -24,6 +24,8 @@ from organizations.models import Department, Membership, Organization, Person, R
 def _english_off(settings: Any) -> None:
     # Tests run in the product's default language unless they switch on purpose.
     settings.LANGUAGE_CODE = "zh-hans"
+    # Password hashing is deliberately slow; the suite creates many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -48,14 +50,23 @@ def build_world(slug: str, name: str) -> World:
             organization=org, acting_user=None, code=f"{slug}-P", name="生产部", department_type=types["production"]
         )
         shift_dept = services.create_department(
-            organization=org, acting_user=None, code=f"{slug}-P1", name="运行部", parent=production,
+            organization=org,
+            acting_user=None,
+            code=f"{slug}-P1",
+            name="运行部",
+            parent=production,
             department_type=types["production"],
         )
         back_office = services.create_department(
             organization=org, acting_user=None, code=f"{slug}-B", name="综合办", department_type=types["back_office"]
         )
         shift = services.create_team(
-            organization=org, acting_user=None, department=shift_dept, code=f"{slug}-S1", name="运行一值", kind=Team.Kind.SHIFT
+            organization=org,
+            acting_user=None,
+            department=shift_dept,
+            code=f"{slug}-S1",
+            name="运行一值",
+            kind=Team.Kind.SHIFT,
         )
         people = {}
         for key, dept, team in [
@@ -66,8 +77,13 @@ def build_world(slug: str, name: str) -> World:
             ("colleague", back_office, None),
         ]:
             people[key] = services.create_person(
-                organization=org, acting_user=None, employee_no=f"{slug}-{key}", name=f"{key}-{slug}",
-                department=dept, team=team, base_pay=Decimal("3000.00"),
+                organization=org,
+                acting_user=None,
+                employee_no=f"{slug}-{key}",
+                name=f"{key}-{slug}",
+                department=dept,
+                team=team,
+                base_pay=Decimal("3000.00"),
             )
     return World(org, production, shift_dept, back_office, shift, people)
 
@@ -78,13 +94,24 @@ def org_types(org: Organization) -> list[Any]:
     return list(DepartmentType.objects.filter(organization=org))
 
 
-def add_member(world: World, username: str, *, person: str | None, hr: bool = False, finance: bool = False,
-               heads: list[Department] | None = None) -> User:
+def add_member(
+    world: World,
+    username: str,
+    *,
+    person: str | None,
+    hr: bool = False,
+    finance: bool = False,
+    heads: list[Department] | None = None,
+) -> User:
     user = _user(username)
     with scope(organization=world.org):
         services.create_membership(
-            organization=world.org, acting_user=None, user=user,
-            person=world.people[person] if person else None, is_hr_admin=hr, is_finance=finance,
+            organization=world.org,
+            acting_user=None,
+            user=user,
+            person=world.people[person] if person else None,
+            is_hr_admin=hr,
+            is_finance=finance,
             headed_departments=heads or [],
         )
     return user

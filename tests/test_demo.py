@@ -1,0 +1,35 @@
+from django.core.management import call_command
+from django_scopes import scope
+
+from organizations.models import CalendarYear, Organization, Person, Team
+
+
+def _load(capsys) -> str:
+    call_command("load_demo")
+    return capsys.readouterr().out
+
+
+def test_it_loads_a_plant_of_thirty_people_with_shifts(db, capsys, django_capture_on_commit_callbacks):
+    # The calendar is seeded by a task sent after commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        _load(capsys)
+    plant = Organization.objects.get(slug="demo-plant")
+    with scope(organization=plant):
+        assert Person.objects.count() == 30
+        assert Team.objects.filter(kind=Team.Kind.SHIFT).count() == 3
+        assert CalendarYear.objects.filter(year=2026).exists()
+
+
+def test_it_prints_sign_ins_that_work_for_each_role(db, capsys, client):
+    out = _load(capsys)
+    for username in ["hr", "head", "finance", "employee", "supervisor"]:
+        assert f"{username}-demo-2026" in out
+        assert client.login(username=username, password=f"{username}-demo-2026")
+
+
+def test_it_can_run_twice_without_duplicating(db, capsys):
+    _load(capsys)
+    _load(capsys)
+    assert Organization.objects.filter(slug__startswith="demo-").count() == 2
+    with scope(organization=Organization.objects.get(slug="demo-plant")):
+        assert Person.objects.count() == 30
