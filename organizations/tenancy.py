@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import models
 from django_scopes import ScopedManager
-from simple_history.manager import HistoryManager
+from simple_history.manager import HistoricalQuerySet, HistoryManager
 from simple_history.models import HistoricalRecords
 
 TENANT_FIELD = "organization"
@@ -39,7 +39,9 @@ class TenantOwned(models.Model):
 class TenantHistoryBase(models.Model):
     """Base for django-simple-history's generated models: the audit trail is scoped too."""
 
-    objects = tenant_manager()
+    objects = ScopedManager(
+        _manager_class=models.Manager.from_queryset(HistoricalQuerySet), organization=TENANT_FIELD
+    )
 
     class Meta:
         abstract = True
