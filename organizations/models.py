@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from organizations.roles import Role
@@ -169,7 +170,7 @@ class Person(TenantOwned):
     """Someone who is appraised and paid. May or may not have a sign-in (membership)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("active")
+        ACTIVE = "active", pgettext_lazy("person status", "active")
         ON_LEAVE = "on_leave", _("on long leave")
         LEFT = "left", _("left")
 
