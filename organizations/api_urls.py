@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from organizations import api
+from organizations import api, import_api
 
 router = DefaultRouter()
 router.register("organizations", api.OrganizationViewSet, basename="organization")
@@ -9,4 +10,8 @@ router.register("teams", api.TeamViewSet, basename="team")
 router.register("people", api.PersonViewSet, basename="person")
 router.register("memberships", api.MembershipViewSet, basename="membership")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("imports/dry-run/", import_api.ImportDryRunView.as_view(), name="import-dry-run"),
+    path("imports/apply/", import_api.ImportApplyView.as_view(), name="import-apply"),
+    *router.urls,
+]
