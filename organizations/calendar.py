@@ -40,7 +40,9 @@ def add_working_days(organization: Organization, start: date, days: int) -> date
     while counted < days:
         current += timedelta(days=1)
         if current > horizon:  # only a calendar that is nearly all holidays gets here
-            raise CalendarYearMissing(_("The working calendar has too few working days after %(start)s.") % {"start": start})
+            raise CalendarYearMissing(
+                _("The working calendar has too few working days after %(start)s.") % {"start": start}
+            )
         if is_working_day(current, overrides.get(current)):
             counted += 1
     return current

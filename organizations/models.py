@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import date
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError

@@ -19,6 +19,9 @@ from rest_framework.test import APIClient
 from organizations import services
 from organizations.models import Department, Membership, Organization, Person, ReviewGroup, Team, User
 
+# Keeps tasks eager for every test not marked "services", even when a broker is configured.
+pytest_plugins = ["tests.plugins.services"]
+
 
 @pytest.fixture(autouse=True)
 def _english_off(settings: Any) -> None:
@@ -183,8 +186,8 @@ def api_for() -> Any:
 
     def make(user: User, org: Organization | None = None) -> APIClient:
         with scopes_disabled():
-            membership = Membership.objects.filter(user=user).select_related("organization")
-            membership = membership.get(organization=org) if org else membership.get()
+            candidates = Membership.objects.filter(user=user).select_related("organization")
+            membership = candidates.get(organization=org) if org else candidates.get()
         with scope(organization=membership.organization):
             _, key = services.create_api_token(membership=membership, name="test", acting_user=None)
         client = APIClient()

@@ -17,7 +17,7 @@ def _entries(po: Path) -> list[dict[str, str]]:
     entries: list[dict[str, str]] = []
     current: dict[str, str] = {}
     key = ""
-    for line in po.read_text(encoding="utf-8").splitlines() + [""]:
+    for line in [*po.read_text(encoding="utf-8").splitlines(), ""]:
         if not line.strip():
             if current:
                 entries.append(current)

@@ -102,4 +102,4 @@ class Command(BaseCommand):
         roles = [label for key, label in [("hr_admin", "HR admin"), ("finance", "finance")] if account.get(key)]
         roles += [f"head of {c}" for c in account.get("heads", [])]
         roles += [f"group {c}" for c in account.get("groups", [])]
-        return ", ".join(roles + ["employee"])
+        return ", ".join([*roles, "employee"])

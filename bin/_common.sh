@@ -1,0 +1,167 @@
+# shellcheck shell=bash
+# Shared helpers for bin/demo and bin/test. Sourced, never executed: the callers own `set -euo pipefail`.
+#
+# Everything here is idempotent and fast when there is nothing to do, so both scripts can be run
+# again and again on a developer machine and still work on a fresh clone / fresh CI machine.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO_ROOT/.venv"
+PY="$VENV/bin/python"
+
+# Local test services. Only ever bound to 127.0.0.1; the password only keeps libpq's password
+# authentication (Debian's default for TCP connections) happy, it protects nothing.
+PG_HOST=127.0.0.1
+PG_PORT=5432
+PG_USER=appraisal
+PG_PASSWORD="${APPRAISAL_PG_PASSWORD:-appraisal-local}"
+PG_DB=appraisal
+REDIS_HOST=127.0.0.1
+REDIS_PORT=6379
+
+log() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\n\033[1;31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
+
+# Runs `apt-get install` for the given packages. `apt-get update` first, once per script, because a
+# fresh Debian image has empty package lists. The lock timeout makes us wait for an unattended
+# apt/dpkg run instead of failing on "Could not get lock".
+_APT_UPDATED=0
+apt_install() {
+    [ "$(id -u)" = 0 ] || die "need root to apt-get install $*; install them yourself or run as root"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ "$_APT_UPDATED" = 0 ]; then
+        apt-get -o DPkg::Lock::Timeout=600 -qq update
+        _APT_UPDATED=1
+    fi
+    log "apt-get install $*"
+    apt-get -o DPkg::Lock::Timeout=600 -y -qq install --no-install-recommends "$@" >/dev/null
+}
+
+# The requirement file plus every file it pulls in with `-r`, one path per line.
+_requirement_closure() {
+    local file="$1" dir inc
+    echo "$file"
+    dir="$(dirname "$file")"
+    # `|| true`: grep exits 1 when a file includes nothing, which is normal.
+    { grep -E '^[[:space:]]*-r[[:space:]]+' "$file" || true; } | sed -E 's/^[[:space:]]*-r[[:space:]]+//; s/[[:space:]]+$//' |
+        while read -r inc; do _requirement_closure "$dir/$inc"; done
+}
+
+_requirements_hash() {
+    # The python version is part of the key: a venv rebuilt on another interpreter must reinstall.
+    { _requirement_closure "$1" | xargs cat; "$PY" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1
+}
+
+_stamp_file() { echo "$VENV/.installed-$(basename "$1").sha256"; }
+
+# ensure_venv REQUIREMENTS_FILE: creates .venv when missing (or broken) and pip-installs the file,
+# skipping pip entirely when the stamp in .venv says exactly these requirements are installed.
+ensure_venv() {
+    local req="$REPO_ROOT/$1" stamp want inc
+    if [ -d "$VENV" ] && ! "$PY" -c '' 2>/dev/null; then
+        log "Removing a broken .venv (its interpreter no longer runs)"
+        rm -rf "$VENV"
+    fi
+    if [ ! -d "$VENV" ]; then
+        log "Creating .venv"
+        if ! python3 -m venv "$VENV" 2>/dev/null; then
+            # Debian ships `venv` without ensurepip unless python3-venv is installed.
+            rm -rf "$VENV"
+            command -v python3 >/dev/null || apt_install python3
+            apt_install python3-venv
+            python3 -m venv "$VENV"
+        fi
+    fi
+    stamp="$(_stamp_file "$req")"
+    want="$(_requirements_hash "$req")"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    log "pip install -r $1"
+    "$PY" -m pip install --quiet --disable-pip-version-check -r "$req"
+    # Mark the file and everything it includes as installed, so e.g. bin/demo after bin/test
+    # does not run pip again for requirements.txt.
+    while read -r inc; do
+        _requirements_hash "$inc" >"$(_stamp_file "$inc")"
+    done < <(_requirement_closure "$req")
+}
+
+_wait_for() {
+    # _wait_for SECONDS DESCRIPTION CMD...: polls CMD once a second until it succeeds.
+    local seconds="$1" what="$2" i
+    shift 2
+    for ((i = 0; i < seconds; i++)); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 1
+    done
+    die "$what did not come up within ${seconds}s"
+}
+
+# From / so psql does not complain that the postgres user cannot read the current directory.
+_as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+
+# ensure_postgres: a PostgreSQL server on 127.0.0.1:5432 with role and database `appraisal`.
+ensure_postgres() {
+    local version
+    if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; then
+        if ! command -v pg_ctlcluster >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+            apt_install postgresql
+        fi
+        # Newest installed major version; Debian 12 has 15.
+        version="$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)"
+        [ -n "$version" ] || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+        if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -qx "$version main"; then
+            # The package normally creates the cluster; a trimmed image may not have.
+            log "Creating PostgreSQL $version cluster 'main'"
+            pg_createcluster "$version" main >/dev/null
+        fi
+        # The package's own post-install may have started it already (where an init system runs).
+        if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+            log "Starting PostgreSQL $version"
+            # No systemd in containers/CI: pg_ctlcluster starts the server directly as its owner.
+            pg_ctlcluster "$version" main start || service postgresql start
+        fi
+        _wait_for 30 "PostgreSQL" pg_isready -q -h "$PG_HOST" -p "$PG_PORT"
+    fi
+    if id postgres >/dev/null 2>&1; then
+        # Idempotent: create the role once, but always (re)set the password and CREATEDB, which the
+        # test runner needs to create and drop test_appraisal.
+        _as_postgres psql -q -v ON_ERROR_STOP=1 -v user="$PG_USER" -v pw="$PG_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user')
+\gexec
+ALTER ROLE :"user" WITH LOGIN CREATEDB PASSWORD :'pw';
+SQL
+        if [ -z "$(_as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" ]; then
+            _as_postgres createdb -O "$PG_USER" "$PG_DB"
+        fi
+    fi
+    # Prove the credentials work over TCP before pytest finds out the hard way.
+    PGPASSWORD="$PG_PASSWORD" psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -c 'SELECT 1' >/dev/null ||
+        die "cannot log in to PostgreSQL as $PG_USER on $PG_HOST:$PG_PORT"
+}
+
+# ensure_redis: a Redis server answering on 127.0.0.1:6379.
+ensure_redis() {
+    if redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+        return 0
+    fi
+    if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+        apt_install redis-server redis-tools
+    fi
+    # The package may have started its own instance already (on distros with a working init).
+    if ! redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+        log "Starting redis-server on $REDIS_HOST:$REDIS_PORT"
+        # --save '' / --dir /tmp: a test broker needs no snapshots, and none land in the repo.
+        redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --save '' --appendonly no \
+            --dir /tmp --logfile /tmp/redis-appraisal-test.log >/dev/null
+    fi
+    _wait_for 30 "Redis" sh -c "redis-cli -h '$REDIS_HOST' -p '$REDIS_PORT' ping | grep -q PONG"
+}
+
+pg_database_url() {
+    # Percent-encode the password so any value of APPRAISAL_PG_PASSWORD makes a valid URL.
+    local pw
+    pw="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_PASSWORD")"
+    echo "postgres://$PG_USER:$pw@$PG_HOST:$PG_PORT/$PG_DB"
+}
+
+redis_broker_url() { echo "redis://$REDIS_HOST:$REDIS_PORT/0"; }
