@@ -1,1 +1,254 @@
-"""appraisal: built in a later issue; the app exists so the layout and dependency direction are fixed now."""
+"""Periods, score sheets, their lines, raters and ratings, and recorded deductions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from indicators.models import Indicator, LineSource, RaterRole, SubjectKind, Template, TemplateLine
+from organizations.tenancy import TenantHistory, TenantOwned
+
+
+class Period(TenantOwned):
+    class Kind(models.TextChoices):
+        MONTHLY = "monthly", _("monthly")
+        QUARTERLY = "quarterly", _("quarterly")
+        HALF_YEARLY = "half_yearly", _("half-yearly")
+        ANNUAL = "annual", _("annual")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        OPEN = "open", _("open")
+        SELF_ASSESSMENT = "self_assessment", _("self-assessment")
+        SCORING = "scoring", _("scoring")
+        CALIBRATION = "calibration", _("calibration")
+        CLOSED = "closed", _("closed")
+        PUBLISHED = "published", _("published")
+        FINAL = "final", _("final")
+
+    code = models.CharField(_("code"), max_length=30)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    number = models.PositiveSmallIntegerField(_("number in year"))  # month 1–12, quarter 1–4, half 1–2, 1
+    start_day = models.PositiveSmallIntegerField(_("start day"), default=1)
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
+    self_due = models.DateTimeField(_("self-assessment due"), null=True, blank=True)
+    scoring_due = models.DateTimeField(_("scoring due"), null=True, blank=True)
+    review_due = models.DateTimeField(_("review due"), null=True, blank=True)
+    publish_due = models.DateTimeField(_("publication due"), null=True, blank=True)
+    templates = models.ManyToManyField(Template, through="PeriodTemplate", related_name="+")
+    sheets_generated_at = models.DateTimeField(_("sheets generated at"), null=True, blank=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("period")
+        verbose_name_plural = _("periods")
+        ordering = ["-start", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="uniq_period_code"),
+            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="period_end_after_start"),
+            models.CheckConstraint(condition=Q(start_day__gte=1) & Q(start_day__lte=28), name="period_start_day_1_28"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PeriodTemplate(TenantOwned):
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="period_templates")
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "period", "template"], name="uniq_period_template"),
+        ]
+
+
+class PeriodRollup(TenantOwned):
+    """An annual period made of weighted quarters (S1-9, S1-4), or a quarter of months."""
+
+    parent = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="rollup_children")
+    child = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="rollup_parents")
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "parent", "child"], name="uniq_period_rollup"),
+            models.CheckConstraint(condition=~Q(parent=models.F("child")), name="period_rollup_not_self"),
+        ]
+
+
+class Sheet(TenantOwned):
+    """One subject's score sheet for a period: a person, a team/shift, or a department."""
+
+    period = models.ForeignKey(Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="sheets")
+    template = models.ForeignKey(Template, verbose_name=_("template"), on_delete=models.PROTECT, related_name="+")
+    subject_kind = models.CharField(_("subject"), max_length=12, choices=SubjectKind.choices)
+    person = models.ForeignKey("organizations.Person", verbose_name=_("person"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="sheets")
+    team = models.ForeignKey("organizations.Team", verbose_name=_("team or shift"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="sheets")
+    department = models.ForeignKey("organizations.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="sheets")
+    score = models.DecimalField(_("score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    explanation = models.TextField(_("explanation"), blank=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("score sheet")
+        verbose_name_plural = _("score sheets")
+        constraints = [
+            # One sheet per subject and period: what makes generating sheets idempotent.
+            models.UniqueConstraint(fields=["organization", "period", "person"], condition=Q(person__isnull=False),
+                                    name="uniq_sheet_person"),
+            models.UniqueConstraint(fields=["organization", "period", "team"], condition=Q(team__isnull=False),
+                                    name="uniq_sheet_team"),
+            models.UniqueConstraint(fields=["organization", "period", "department"],
+                                    condition=Q(department__isnull=False), name="uniq_sheet_department"),
+            models.CheckConstraint(
+                condition=(
+                    Q(subject_kind=SubjectKind.PERSON, person__isnull=False, team__isnull=True,
+                      department__isnull=True)
+                    | Q(subject_kind=SubjectKind.TEAM, person__isnull=True, team__isnull=False,
+                        department__isnull=True)
+                    | Q(subject_kind=SubjectKind.DEPARTMENT, person__isnull=True, team__isnull=True,
+                        department__isnull=False)
+                ),
+                name="sheet_exactly_one_subject",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "period"], name="sheet_org_period")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {self.subject_label}"
+
+    @property
+    def subject_label(self) -> str:
+        subject = self.person or self.team or self.department
+        return str(subject)
+
+
+class SheetLine(TenantOwned):
+    """A line of a sheet: a snapshot of the template line (method, configuration, full marks), the
+    data that scores it, and the score with its explanation. ``version`` detects concurrent edits."""
+
+    sheet = models.ForeignKey(Sheet, verbose_name=_("sheet"), on_delete=models.CASCADE, related_name="lines")
+    template_line = models.ForeignKey(TemplateLine, on_delete=models.PROTECT, related_name="+")
+    indicator = models.ForeignKey(Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="+")
+    part_code = models.CharField(_("part"), max_length=30)
+    source = models.CharField(_("scored from"), max_length=10, choices=LineSource.choices)
+    method = models.CharField(_("scoring method"), max_length=20)
+    config = models.JSONField(_("scoring configuration"), default=dict)
+    direction = models.CharField(_("direction"), max_length=10)
+    max_points = models.DecimalField(_("full marks"), max_digits=9, decimal_places=2)
+    target = models.DecimalField(_("target"), max_digits=18, decimal_places=4, null=True, blank=True)
+    actual = models.DecimalField(_("actual"), max_digits=18, decimal_places=4, null=True, blank=True)
+    inputs = models.JSONField(_("inputs"), default=dict, blank=True)
+    rating = models.CharField(_("rating"), max_length=50, blank=True)
+    accepted = models.BooleanField(_("accepted"), null=True, blank=True)
+    acceptance_round = models.PositiveSmallIntegerField(_("acceptance round"), null=True, blank=True)
+    score = models.DecimalField(_("score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    money = models.DecimalField(_("money effect"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    explanation = models.TextField(_("explanation"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("sheet line")
+        verbose_name_plural = _("sheet lines")
+        ordering = ["sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "sheet", "template_line"], name="uniq_sheet_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sheet_id}/{self.indicator_id}"
+
+
+class Rater(TenantOwned):
+    """Someone (or a department's head) who scores a sheet's rated lines, with a weight.
+
+    A role's weight is shared equally among its raters (five peer departments at 0.2 of the role).
+    A recused rater stays on record with the reason but does not count.
+    """
+
+    sheet = models.ForeignKey(Sheet, verbose_name=_("sheet"), on_delete=models.CASCADE, related_name="raters")
+    role = models.CharField(_("role"), max_length=20, choices=RaterRole.choices)
+    person = models.ForeignKey("organizations.Person", verbose_name=_("rater"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="ratings_to_give")
+    department = models.ForeignKey("organizations.Department", verbose_name=_("rating department"), null=True,
+                                   blank=True, on_delete=models.PROTECT, related_name="+")
+    weight = models.DecimalField(_("weight"), max_digits=7, decimal_places=6)
+    missing_counts_as_zero = models.BooleanField(default=False)
+    recused = models.BooleanField(_("recused"), default=False)
+    recusal_reason = models.CharField(_("recusal reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("rater")
+        verbose_name_plural = _("raters")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "sheet", "role", "person"],
+                                    condition=Q(person__isnull=False), name="uniq_rater_person"),
+            models.UniqueConstraint(fields=["organization", "sheet", "role", "department"],
+                                    condition=Q(person__isnull=True), name="uniq_rater_department"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.person_id or self.department_id}"
+
+
+class Rating(TenantOwned):
+    """One rater's input on one rated line."""
+
+    line = models.ForeignKey(SheetLine, verbose_name=_("line"), on_delete=models.CASCADE, related_name="ratings")
+    rater = models.ForeignKey(Rater, verbose_name=_("rater"), on_delete=models.CASCADE, related_name="ratings")
+    rating = models.CharField(_("rating"), max_length=50, blank=True)
+    actual = models.DecimalField(_("value"), max_digits=18, decimal_places=4, null=True, blank=True)
+    score = models.DecimalField(_("score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [models.UniqueConstraint(fields=["organization", "line", "rater"], name="uniq_rating")]
+
+
+class DeductionRecord(TenantOwned):
+    """An occurrence recorded against a deduction or bonus item during the period, with its evidence
+    and who recorded it (an inspecting department's weekly check, S0-2; S1-7 evidence rule)."""
+
+    line = models.ForeignKey(SheetLine, verbose_name=_("line"), on_delete=models.CASCADE, related_name="records")
+    item_code = models.CharField(_("item"), max_length=30)
+    count = models.PositiveIntegerField(_("count"), default=1)
+    occurred_on = models.DateField(_("date"))
+    evidence = models.TextField(_("evidence"), blank=True)
+    recorded_by = models.ForeignKey("organizations.Person", verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    recorder_department = models.ForeignKey("organizations.Department", verbose_name=_("recording department"),
+                                            null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("recorded deduction or bonus")
+        verbose_name_plural = _("recorded deductions and bonuses")
+        ordering = ["occurred_on", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(count__gte=1), name="deduction_record_count_positive")]
+
+
+__all__ = ["Period", "PeriodRollup", "PeriodTemplate", "Rater", "RaterRole", "Rating", "Sheet", "SheetLine"]

@@ -1,0 +1,238 @@
+"""Writes to the indicator catalogue and templates.
+
+A template is built from a spec (a dict, as in a JSON fixture or an API body) in one transaction,
+checked as a whole, and refused with every reason when it is wrong: nothing is written then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from indicators import scoring
+from indicators.models import (
+    Benchmark,
+    Indicator,
+    LineSource,
+    RaterRole,
+    SubjectKind,
+    Template,
+    TemplateLine,
+    TemplatePart,
+    TemplateRater,
+)
+from organizations.models import Department, DepartmentType, Organization, ReviewGroup, User
+from organizations.numbers import to_decimal
+
+ONE = Decimal("1")
+
+
+class TemplateRejected(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def create_indicator(*, organization: Organization, acting_user: User | None, code: str, name: str, method: str,
+                     config: Mapping[str, Any], reason: str = "", **fields: Any) -> Indicator:
+    indicator = Indicator(organization=organization, code=code, name=name, method=method, config=dict(config), **fields)
+    indicator.full_clean()  # validates the method's configuration, naming the bad field
+    indicator._history_user = acting_user  # type: ignore[attr-defined]
+    indicator._change_reason = reason or "created"  # type: ignore[attr-defined]
+    indicator.save()
+    return indicator
+
+
+def update_indicator(*, indicator: Indicator, acting_user: User | None, reason: str = "", **changes: Any) -> Indicator:
+    changed = [name for name, value in changes.items() if getattr(indicator, name) != value]
+    if not changed:
+        return indicator
+    for name in changed:
+        setattr(indicator, name, changes[name])
+    indicator.full_clean()
+    indicator._history_user = acting_user  # type: ignore[attr-defined]
+    indicator._change_reason = reason or "updated"  # type: ignore[attr-defined]
+    indicator.save()
+    return indicator
+
+
+def add_benchmark(*, indicator: Indicator, acting_user: User | None, value: Decimal | str,
+                  kind: str = Benchmark.Kind.TARGET, months: list[int] | None = None, **scope: Any) -> Benchmark:
+    benchmark = Benchmark(organization_id=indicator.organization_id, indicator=indicator, kind=kind,
+                          value=to_decimal(value, what="value"), months=months or [], **scope)
+    benchmark.full_clean()
+    benchmark._history_user = acting_user  # type: ignore[attr-defined]
+    benchmark.save()
+    return benchmark
+
+
+@transaction.atomic
+def build_template(*, organization: Organization, acting_user: User | None, spec: Mapping[str, Any]) -> Template:
+    """Creates a template (a new version when the code exists) with its parts, lines and raters.
+
+    ``spec``: {"code", "name", "subject_kind", "department_type" (code), "position", "base_score",
+    "parts": [{"code", "name", "weight", "full_marks", "cap_positive",
+               "lines": [{"indicator" (code), "max_points", "source", "config"}]}],
+    "raters": [{"role", "weight", "group" (code), "department" (code), "missing_counts_as_zero"}]}.
+    """
+    problems: list[str] = []
+    indicators = {i.code: i for i in Indicator.objects.filter(is_active=True)}
+    previous = Template.objects.filter(code=spec.get("code", "")).order_by("-version").first()
+    template = Template(
+        organization=organization,
+        code=str(spec.get("code", "")),
+        version=previous.version + 1 if previous else 1,
+        name=str(spec.get("name", "")),
+        subject_kind=spec.get("subject_kind", SubjectKind.PERSON),
+        position=spec.get("position", ""),
+        base_score=_decimal(spec.get("base_score", "100"), "base_score", problems),
+    )
+    if spec.get("department_type"):
+        template.department_type = DepartmentType.objects.filter(code=spec["department_type"]).first()
+        if template.department_type is None:
+            problems.append(_("Unknown department type %(code)s.") % {"code": spec["department_type"]})
+    _full_clean(template, problems, _("Template"))
+
+    parts: list[tuple[TemplatePart, list[TemplateLine]]] = []
+    for p, part_spec in enumerate(spec.get("parts", [])):
+        part = TemplatePart(
+            organization=organization, code=str(part_spec.get("code", "")), name=str(part_spec.get("name", "")),
+            weight=_decimal(part_spec.get("weight"), f"parts[{p}].weight", problems),
+            full_marks=_decimal(part_spec.get("full_marks", "100"), f"parts[{p}].full_marks", problems),
+            cap_positive=bool(part_spec.get("cap_positive", False)), sort_order=p,
+        )
+        lines = []
+        for n, line_spec in enumerate(part_spec.get("lines", [])):
+            indicator = indicators.get(line_spec.get("indicator", ""))
+            if indicator is None:
+                problems.append(_("Part %(part)s line %(line)s: unknown or inactive indicator %(code)s.")
+                                % {"part": part.code, "line": n + 1, "code": line_spec.get("indicator")})
+                continue
+            lines.append(TemplateLine(
+                organization=organization, indicator=indicator, sort_order=n,
+                max_points=_decimal(line_spec.get("max_points"), f"{part.code}/{indicator.code}.max_points", problems),
+                source=line_spec.get("source", LineSource.DATA), config_override=line_spec.get("config") or {},
+            ))
+        parts.append((part, lines))
+
+    raters = []
+    for r, rater_spec in enumerate(spec.get("raters", [])):
+        rater = TemplateRater(
+            organization=organization, role=rater_spec.get("role", ""),
+            weight=_decimal(rater_spec.get("weight"), f"raters[{r}].weight", problems),
+            missing_counts_as_zero=bool(rater_spec.get("missing_counts_as_zero", False)),
+        )
+        if rater_spec.get("group"):
+            rater.group = ReviewGroup.objects.filter(code=rater_spec["group"]).first()
+            if rater.group is None:
+                problems.append(_("Unknown review group %(code)s.") % {"code": rater_spec["group"]})
+        if rater_spec.get("department"):
+            rater.department = Department.objects.filter(code=rater_spec["department"]).first()
+            if rater.department is None:
+                problems.append(_("Unknown department %(code)s.") % {"code": rater_spec["department"]})
+        raters.append(rater)
+
+    problems += template_problems(template, parts, raters)
+    if problems:
+        raise TemplateRejected(problems)
+
+    template._history_user = acting_user  # type: ignore[attr-defined]
+    template.save()
+    for part, lines in parts:
+        part.template = template
+        part.save()
+        for line in lines:
+            line.part = part
+        TemplateLine.objects.bulk_create(lines)
+    for rater in raters:
+        rater.template = template
+    TemplateRater.objects.bulk_create(raters)
+    return template
+
+
+def template_problems(template: Template, parts: list[tuple[TemplatePart, list[TemplateLine]]],
+                      raters: list[TemplateRater]) -> list[str]:
+    """Every reason the template cannot be used, in words HR can act on."""
+    problems: list[str] = []
+    if not parts:
+        problems.append(_("A template needs at least one part."))
+    total_weight = sum((part.weight for part, _lines in parts if part.weight is not None), Decimal("0"))
+    if parts and total_weight != ONE:
+        problems.append(_("Part weights add up to %(total)s, not 1.") % {"total": plain(total_weight)})
+    codes = [part.code for part, _lines in parts]
+    for code in {c for c in codes if codes.count(c) > 1}:
+        problems.append(_("Part code %(code)s is used twice.") % {"code": code})
+    rated = False
+    for part, lines in parts:
+        if part.weight is not None and part.weight <= 0:
+            problems.append(_("Part %(part)s: the weight must be above 0.") % {"part": part.code})
+        if not lines:
+            problems.append(_("Part %(part)s has no lines.") % {"part": part.code})
+            continue
+        points = sum((line.max_points for line in lines if line.max_points is not None), Decimal("0"))
+        if part.full_marks is not None and points != part.full_marks:
+            problems.append(_("Part %(part)s: its lines' full marks add up to %(points)s, not the part's %(full)s.")
+                            % {"part": part.code, "points": plain(points), "full": plain(part.full_marks)})
+        seen: set[int] = set()
+        for line in lines:
+            if line.indicator_id in seen:
+                problems.append(_("Part %(part)s lists indicator %(code)s twice.")
+                                % {"part": part.code, "code": line.indicator.code})
+            seen.add(line.indicator_id)
+            if line.source not in LineSource.values:
+                problems.append(_("Part %(part)s, %(code)s: unknown source %(source)s.")
+                                % {"part": part.code, "code": line.indicator.code, "source": line.source})
+            rated = rated or line.source == LineSource.RATERS
+            try:
+                scoring.validate_config(line.indicator.method, line.effective_config())
+            except scoring.ConfigError as error:
+                problems.append(_("Part %(part)s, %(code)s: %(error)s")
+                                % {"part": part.code, "code": line.indicator.code, "error": f"{error.field}: {error}"})
+    if rated and not raters:
+        problems.append(_("Some lines are scored by raters, but the template names no raters."))
+    if raters:
+        rater_total = sum((r.weight for r in raters if r.weight is not None), Decimal("0"))
+        if rater_total != ONE:
+            problems.append(_("Rater weights add up to %(total)s, not 1.") % {"total": plain(rater_total)})
+    roles = [r.role for r in raters]
+    for role in roles:
+        if role not in RaterRole.values:
+            problems.append(_("Unknown rater role %(role)s.") % {"role": role})
+        elif roles.count(role) > 1:
+            problems.append(_("Rater role %(role)s is listed twice.") % {"role": role})
+    if template.subject_kind != SubjectKind.PERSON and RaterRole.SELF in roles:
+        problems.append(_("Only a person can assess themself; this template scores teams or departments."))
+    if template.subject_kind == SubjectKind.PERSON and RaterRole.PEER_DEPARTMENTS in roles:
+        problems.append(_("Peer departments score departments or teams, not people."))
+    for rater in raters:
+        if rater.role == RaterRole.GROUP and rater.group_id is None and rater.group is None:
+            problems.append(_("A group rater needs the group's code."))
+        if rater.role == RaterRole.SECOND_LINE and rater.department is None:
+            problems.append(_("A second-line rater needs the department whose head rates."))
+    return sorted(set(problems), key=problems.index)
+
+
+def plain(value: Decimal) -> str:
+    """90 rather than Decimal.normalize()'s 9E+1."""
+    return format(value.normalize(), "f")
+
+
+def _decimal(value: Any, what: str, problems: list[str]) -> Decimal:
+    try:
+        return to_decimal(value, what=what)
+    except (TypeError, ValueError) as error:
+        problems.append(str(error))
+        return Decimal("0")
+
+
+def _full_clean(instance: Any, problems: list[str], label: str) -> None:
+    try:
+        instance.full_clean(exclude=["organization"], validate_constraints=False)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            problems.extend(f"{label} {field}: {m}" for m in messages)
