@@ -36,6 +36,13 @@ MATRIX: dict[str, dict[Action, frozenset[Role]]] = {
     "membership": {"view": frozenset({HR}), "change": frozenset({HR})},
     "review_group": {"view": frozenset({HR, GROUP}), "change": frozenset({HR})},
     "import": {"view": frozenset({HR}), "change": frozenset({HR})},
+    # The indicator catalogue (with targets and benchmarks), templates and periods: everyone reads, HR keeps.
+    "indicator": {"view": EVERYONE, "change": frozenset({HR})},
+    "template": {"view": EVERYONE, "change": frozenset({HR})},
+    "period": {"view": EVERYONE, "change": frozenset({HR})},
+    # Score sheets and their lines: rows filtered by appraisal.selectors.visible_sheets. Who may change
+    # what is decided per object: data by HR and the subject's head, ratings by the sheet's own raters.
+    "sheet": {"view": frozenset({HR, FIN, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
 }
 
 

@@ -21,6 +21,10 @@ EXPECTED = {
     "membership": ({H}, {H}),
     "review_group": ({H, G}, {H}),
     "import": ({H}, {H}),
+    "indicator": (ALL, {H}),
+    "template": (ALL, {H}),
+    "period": (ALL, {H}),
+    "sheet": ({H, F, D, E, G}, {H, D, E, G}),
 }
 
 
