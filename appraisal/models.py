@@ -148,6 +148,7 @@ class SheetLine(TenantOwned):
     method = models.CharField(_("scoring method"), max_length=20)
     config = models.JSONField(_("scoring configuration"), default=dict)
     direction = models.CharField(_("direction"), max_length=10)
+    baseline_source = models.CharField(_("baseline source"), max_length=25, blank=True)
     max_points = models.DecimalField(_("full marks"), max_digits=9, decimal_places=2)
     target = models.DecimalField(_("target"), max_digits=18, decimal_places=4, null=True, blank=True)
     actual = models.DecimalField(_("actual"), max_digits=18, decimal_places=4, null=True, blank=True)

@@ -23,7 +23,16 @@ from simple_history.utils import bulk_update_with_history
 from appraisal.models import DeductionRecord, Period, PeriodTemplate, Rater, Rating, Sheet, SheetLine
 from appraisal.periods import months_of, period_bounds, period_code
 from indicators import scoring
-from indicators.models import Benchmark, LineSource, RaterRole, SubjectKind, Template, TemplateLine, TemplateRater
+from indicators.models import (
+    BaselineSource,
+    Benchmark,
+    LineSource,
+    RaterRole,
+    SubjectKind,
+    Template,
+    TemplateLine,
+    TemplateRater,
+)
 from indicators.services import plain
 from organizations.models import Department, DepartmentHead, Organization, Person, ReviewGroupMember, Team, User
 from organizations.numbers import quantize
@@ -157,6 +166,10 @@ def generate_sheets(*, period: Period) -> dict[str, int]:
         template_raters[rater.template_id].append(rater)
     indicator_ids = {line.indicator_id for lines in template_lines.values() for line in lines}
     benchmarks = _benchmarks_by_indicator(indicator_ids, period)
+    prior = {
+        source: _prior_actuals(period, source, indicator_ids)
+        for source in (BaselineSource.LAST_PERIOD, BaselineSource.SAME_PERIOD_LAST_YEAR)
+    }
 
     with transaction.atomic():
         # A subject on two templates of the same period would be ambiguous; the first template wins
@@ -178,8 +191,12 @@ def generate_sheets(*, period: Period) -> dict[str, int]:
                     organization_id=period.organization_id, sheet=sheet, template_line=tline,
                     indicator=tline.indicator, part_code=tline.part.code, source=tline.source,
                     method=tline.indicator.method, config=config, direction=tline.indicator.direction,
-                    max_points=tline.max_points,
-                    target=_target_for(benchmarks.get(tline.indicator_id, []), sheet),
+                    baseline_source=tline.indicator.baseline_source, max_points=tline.max_points,
+                    target=(
+                        prior[tline.indicator.baseline_source].get((tline.indicator_id, _subject_key(sheet)))
+                        if tline.indicator.baseline_source in prior
+                        else _target_for(benchmarks.get(tline.indicator_id, []), sheet)
+                    ),
                     sort_order=tline.part.sort_order * 1000 + tline.sort_order,
                 ))
         SheetLine.objects.bulk_create(lines, ignore_conflicts=True)
@@ -196,6 +213,29 @@ def generate_sheets(*, period: Period) -> dict[str, int]:
         created = len(sheets) - before
         Period.objects.filter(pk=period.pk).update(sheets_generated_at=timezone.now())
     return {"sheets": len(sheets), "created": created}
+
+
+def _subject_key(sheet: Sheet) -> tuple[str, int | None]:
+    return sheet.subject_kind, sheet.person_id or sheet.team_id or sheet.department_id
+
+
+def _prior_actuals(period: Period, source: str, indicator_ids: set[int]) -> dict[tuple[int, Any], Decimal]:
+    """Actuals of the previous period (or the same period a year earlier) by indicator and subject:
+    the baseline for completion lines that compare against themselves. One query."""
+    if source == BaselineSource.LAST_PERIOD:
+        prior = Period.objects.filter(kind=period.kind, end=period.start - dt.timedelta(days=1)).first()
+    else:
+        prior = Period.objects.filter(kind=period.kind, year=period.year - 1, number=period.number).first()
+    if prior is None:
+        return {}
+    rows = SheetLine.objects.filter(sheet__period=prior, indicator_id__in=indicator_ids, actual__isnull=False)
+    return {
+        (indicator_id, (kind, person or team or department)): actual
+        for indicator_id, kind, person, team, department, actual in rows.values_list(
+            "indicator_id", "sheet__subject_kind", "sheet__person_id", "sheet__team_id", "sheet__department_id",
+            "actual",
+        )
+    }
 
 
 def _benchmarks_by_indicator(indicator_ids: set[int], period: Period) -> dict[int, list[Benchmark]]:
@@ -370,11 +410,29 @@ def record_deduction(*, line: SheetLine, acting_user: User | None, item_code: st
 # --- scoring ------------------------------------------------------------------------------------
 
 
+def baseline_from_inputs(line: SheetLine) -> tuple[Decimal | None, str]:
+    """A baseline entered with the data: the input "baseline" itself, or the mean of the ten-day
+    averages tenday_1, tenday_2, … (S1-8). Returns the value and how it was derived."""
+    inputs = line.inputs or {}
+    if line.baseline_source == BaselineSource.INPUT and "baseline" in inputs:
+        return Decimal(str(inputs["baseline"])), ""
+    if line.baseline_source == BaselineSource.TEN_DAY_AVERAGE:
+        values = [Decimal(str(v)) for k, v in sorted(inputs.items()) if k.startswith("tenday_")]
+        if values:
+            mean = sum(values, ZERO) / len(values)
+            return mean, _("baseline = mean of %(n)s ten-day averages = %(value)s") % {
+                "n": len(values), "value": quantize(mean, 4).normalize()}
+    return None, ""
+
+
 def _line_input(line: SheetLine, *, rating: str | None = None, actual: Decimal | None = None,
                 occurrences: Mapping[str, int] | None = None) -> scoring.LineInput:
     inputs = {k: Decimal(str(v)) for k, v in (line.inputs or {}).items()}
+    target = line.target
+    if target is None and line.baseline_source:
+        target, _how = baseline_from_inputs(line)
     return scoring.LineInput(
-        max_points=line.max_points, direction=line.direction, target=line.target,
+        max_points=line.max_points, direction=line.direction, target=target,
         actual=actual if actual is not None else line.actual, inputs=inputs, occurrences=occurrences or {},
         rating=rating if rating is not None else (line.rating or None), accepted=line.accepted,
         acceptance_round=line.acceptance_round,
@@ -403,6 +461,10 @@ def _score_line(line: SheetLine, *, ratings: list[Rating] | None, occurrences: M
         line.score, line.money, line.explanation = None, Decimal("0.00"), str(error)
         return
     line.score, line.money, line.explanation = result.points, result.money, result.explanation
+    if line.target is None and line.baseline_source:
+        _value, how = baseline_from_inputs(line)
+        if how:
+            line.explanation = f"{how}; {line.explanation}"
 
 
 def combine_ratings(raters: list[Rater], ratings: list[Rating]) -> tuple[Decimal | None, str]:
@@ -508,4 +570,56 @@ def rescore_sheet(*, sheet: Sheet, acting_user: User | None) -> SheetScore:
         sheet.score, sheet.explanation = result.score, result.explanation
         sheet._history_user = acting_user  # type: ignore[attr-defined]
         sheet.save(update_fields=["score", "explanation"])
+    return result
+
+
+# --- roll-up ------------------------------------------------------------------------------------
+
+
+def set_rollup(*, parent: Period, children: Mapping[Period, Decimal], acting_user: User | None) -> None:
+    """Declares that ``parent`` is made of weighted ``children`` (annual = quarters, S1-9/S1-4)."""
+    from appraisal.models import PeriodRollup
+
+    total = sum(children.values(), ZERO)
+    if total != Decimal("1"):
+        raise ValueError(_("Roll-up weights add up to %(total)s, not 1.") % {"total": plain(total)})
+    with transaction.atomic():
+        PeriodRollup.objects.filter(parent=parent).delete()
+        PeriodRollup.objects.bulk_create(
+            PeriodRollup(organization_id=parent.organization_id, parent=parent, child=child, weight=weight)
+            for child, weight in children.items()
+        )
+
+
+@dataclass(frozen=True)
+class RolledUp:
+    score: Decimal
+    explanation: str
+
+
+def rollup_scores(*, parent: Period) -> dict[tuple[str, int | None], RolledUp]:
+    """Each subject's weighted score over the child periods, from one query.
+
+    A subject missing from a child period (joined in the second quarter, a transfer, S1-4) is
+    scored over the periods it has, their weights scaled up to 1; the explanation says so.
+    """
+    from appraisal.models import PeriodRollup
+
+    weights = dict(PeriodRollup.objects.filter(parent=parent).values_list("child_id", "weight"))
+    codes = dict(Period.objects.filter(pk__in=weights).values_list("pk", "code"))
+    scores: dict[tuple[str, int | None], list[tuple[int, Decimal]]] = defaultdict(list)
+    rows = Sheet.objects.filter(period_id__in=weights, score__isnull=False).values_list(
+        "period_id", "subject_kind", "person_id", "team_id", "department_id", "score"
+    )
+    for period_id, kind, person, team, department, score in rows:
+        scores[(kind, person or team or department)].append((period_id, score))
+    result = {}
+    for subject, entries in scores.items():
+        total_weight = sum((weights[p] for p, _s in entries), ZERO)
+        value = quantize(sum((weights[p] * s for p, s in entries), ZERO) / total_weight)
+        parts = " + ".join(f"{codes[p]} {s} × {plain(weights[p])}" for p, s in sorted(entries))
+        note = "" if total_weight == 1 else " " + _("(weights of %(n)s periods scaled up from %(w)s)") % {
+            "n": len(entries), "w": plain(total_weight)}
+        scale = "" if total_weight == 1 else f" ÷ {plain(total_weight)}"
+        result[subject] = RolledUp(value, f"({parts}){scale} = {value}{note}")
     return result

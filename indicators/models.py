@@ -29,6 +29,16 @@ class SubjectKind(models.TextChoices):
     DEPARTMENT = "department", _("department")
 
 
+class BaselineSource(models.TextChoices):
+    """Where a completion line's baseline (基数) comes from when its basis is "baseline"."""
+
+    LAST_PERIOD = "last_period", _("last period's actual")
+    SAME_PERIOD_LAST_YEAR = "same_period_last_year", _("same period last year")
+    # S1-8: the mean of the ten-day (旬) averages, entered as inputs tenday_1, tenday_2, …
+    TEN_DAY_AVERAGE = "ten_day_average", _("average of ten-day averages")
+    INPUT = "input", _("entered as the input 'baseline'")
+
+
 class Indicator(TenantOwned):
     code = models.CharField(_("code"), max_length=30)
     name = models.CharField(_("name"), max_length=200)
@@ -43,6 +53,8 @@ class Indicator(TenantOwned):
     evidence_required = models.BooleanField(_("evidence required"), default=False)
     method = models.CharField(_("scoring method"), max_length=20)
     config = models.JSONField(_("scoring configuration"), default=dict, blank=True)
+    baseline_source = models.CharField(_("baseline source"), max_length=25, choices=BaselineSource.choices,
+                                       blank=True)
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -66,6 +78,8 @@ class Indicator(TenantOwned):
             self.config = scoring.validate_config(self.method, self.config)
         except scoring.ConfigError as error:
             raise ValidationError({"config": f"{error.field}: {error}"}) from None
+        if self.config.get("basis") == "baseline" and not self.baseline_source:
+            raise ValidationError({"baseline_source": _("Say where the baseline comes from.")})
         if self.parent_id is not None and self.parent_id == self.pk:
             raise ValidationError({"parent": _("An indicator cannot be its own parent.")})
 
