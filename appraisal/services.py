@@ -344,7 +344,7 @@ def update_line(*, line_id: int, expected_version: int, acting_user: User | None
     unknown = set(changes) - set(LINE_FIELDS)
     if unknown:
         raise ValueError(f"not line data: {sorted(unknown)}")
-    line = SheetLine.objects.select_for_update().select_related("sheet__person").get(pk=line_id)
+    line = SheetLine.objects.select_for_update(of=("self",)).select_related("sheet__person").get(pk=line_id)
     if line.version != expected_version:
         latest = line.history.order_by("-history_date").first()
         who = str(latest.history_user) if latest and latest.history_user else ""
