@@ -146,7 +146,11 @@ def _subjects(template: Template, population: _Population, period: Period) -> li
             and (p.leave_date is None or p.leave_date >= period.start)
         ]
     if template.subject_kind == SubjectKind.TEAM:
-        return [t for t in population.teams if type_id is None or t.department.department_type_id == type_id]
+        return [
+            t for t in population.teams
+            if (type_id is None or t.department.department_type_id == type_id)
+            and (not template.team_kind or t.kind == template.team_kind)
+        ]
     return [d for d in population.departments if type_id is None or d.department_type_id == type_id]
 
 

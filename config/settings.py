@@ -153,9 +153,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
 # CELERY_BROKER_URL unset → tasks run eagerly in the calling process (the demo, the fast tests).
-CELERY_BROKER_URL = env_optional("CELERY_BROKER_URL")
-CELERY_RESULT_BACKEND = env_optional("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+_broker_url = env_optional("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = _broker_url is None
+# Eager mode never talks to a broker; "memory://" stops kombu guessing amqp://localhost aloud.
+CELERY_BROKER_URL = _broker_url or "memory://"
+CELERY_RESULT_BACKEND = env_optional("CELERY_RESULT_BACKEND") or _broker_url
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for redelivery
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

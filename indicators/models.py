@@ -145,6 +145,9 @@ class Template(TenantOwned):
     department_type = models.ForeignKey("organizations.DepartmentType", verbose_name=_("department type"),
                                         null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     position = models.CharField(_("position"), max_length=100, blank=True)
+    # For team templates: only shifts (运行值), only teams, or both when blank.
+    team_kind = models.CharField(_("team kind"), max_length=10, blank=True,
+                                 choices=[("team", _("team")), ("shift", _("shift"))])
     # Full marks of the sheet: 100, or 110 for S0-2's generation-operations department.
     base_score = models.DecimalField(_("base score"), max_digits=7, decimal_places=2, default=Decimal("100.00"))
     is_active = models.BooleanField(_("active"), default=True)

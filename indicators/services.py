@@ -90,6 +90,7 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
         name=str(spec.get("name", "")),
         subject_kind=spec.get("subject_kind", SubjectKind.PERSON),
         position=spec.get("position", ""),
+        team_kind=spec.get("team_kind", ""),
         base_score=_decimal(spec.get("base_score", "100"), "base_score", problems),
     )
     if spec.get("department_type"):

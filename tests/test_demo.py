@@ -33,3 +33,16 @@ def test_it_can_run_twice_without_duplicating(db, capsys):
     assert Organization.objects.filter(slug__startswith="demo-").count() == 2
     with scope(organization=Organization.objects.get(slug="demo-plant")):
         assert Person.objects.count() == 30
+
+
+def test_it_opens_a_demo_period_with_a_sheet_per_person_and_shift(db, capsys, django_capture_on_commit_callbacks):
+    from appraisal.models import Sheet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _load(capsys)
+    with scope(organization=Organization.objects.get(slug="demo-plant")):
+        sheets = Sheet.objects.filter(period__code="2026-11")
+        # 30 people and the three shifts; the maintenance teams are not shifts.
+        assert sheets.filter(subject_kind="person").count() == 30
+        assert sorted(sheets.filter(subject_kind="team").values_list("team__code", flat=True)) == [
+            "OPS-1", "OPS-2", "OPS-3"]
