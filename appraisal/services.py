@@ -170,7 +170,7 @@ def generate_sheets(*, period: Period) -> dict[str, int]:
         template_raters[rater.template_id].append(rater)
     indicator_ids = {line.indicator_id for lines in template_lines.values() for line in lines}
     benchmarks = _benchmarks_by_indicator(indicator_ids, period)
-    prior = {
+    prior: dict[str, dict[tuple[int, Any], Decimal]] = {
         source: _prior_actuals(period, source, indicator_ids)
         for source in (BaselineSource.LAST_PERIOD, BaselineSource.SAME_PERIOD_LAST_YEAR)
     }
@@ -233,12 +233,12 @@ def _prior_actuals(period: Period, source: str, indicator_ids: set[int]) -> dict
     if prior is None:
         return {}
     rows = SheetLine.objects.filter(sheet__period=prior, indicator_id__in=indicator_ids, actual__isnull=False)
+    fields = ("indicator_id", "sheet__subject_kind", "sheet__person_id", "sheet__team_id", "sheet__department_id",
+              "actual")
     return {
         (indicator_id, (kind, person or team or department)): actual
-        for indicator_id, kind, person, team, department, actual in rows.values_list(
-            "indicator_id", "sheet__subject_kind", "sheet__person_id", "sheet__team_id", "sheet__department_id",
-            "actual",
-        )
+        for indicator_id, kind, person, team, department, actual in rows.values_list(*fields)
+        if actual is not None  # filtered in SQL; this tells the type checker
     }
 
 
@@ -616,7 +616,8 @@ def rollup_scores(*, parent: Period) -> dict[tuple[str, int | None], RolledUp]:
         "period_id", "subject_kind", "person_id", "team_id", "department_id", "score"
     )
     for period_id, kind, person, team, department, score in rows:
-        scores[(kind, person or team or department)].append((period_id, score))
+        if score is not None:  # filtered in SQL; this tells the type checker
+            scores[(kind, person or team or department)].append((period_id, score))
     result = {}
     for subject, entries in scores.items():
         total_weight = sum((weights[p] for p, _s in entries), ZERO)

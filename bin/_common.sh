@@ -85,6 +85,24 @@ ensure_venv() {
     done < <(_requirement_closure "$req")
 }
 
+# ensure_chromium: Debian's Chromium for the browser test (tests/test_browser.py drives it with
+# Playwright; no browser is ever downloaded) and a CJK font, so its screenshots are readable.
+# Without root nothing can be installed: say so and go on; the browser test then skips, or fails
+# where it must run (CI=true / REQUIRE_SERVICES=1).
+CHROMIUM=/usr/bin/chromium
+ensure_chromium() {
+    local missing=()
+    [ -x "$CHROMIUM" ] || missing+=(chromium)
+    dpkg-query -W -f='${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'install ok installed' ||
+        missing+=(fonts-wqy-microhei)
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    if [ "$(id -u)" != 0 ]; then
+        log "not root: cannot apt-get install ${missing[*]} for the browser test"
+        return 0
+    fi
+    DEBIAN_FRONTEND=noninteractive apt_install "${missing[@]}"
+}
+
 _wait_for() {
     # _wait_for SECONDS DESCRIPTION CMD...: polls CMD once a second until it succeeds.
     local seconds="$1" what="$2" i

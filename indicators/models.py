@@ -77,7 +77,7 @@ class Indicator(TenantOwned):
         try:
             self.config = scoring.validate_config(self.method, self.config)
         except scoring.ConfigError as error:
-            raise ValidationError({"config": f"{error.field}: {error}"}) from None
+            raise ValidationError({"config": str(error)}) from None
         if self.config.get("basis") == "baseline" and not self.baseline_source:
             raise ValidationError({"baseline_source": _("Say where the baseline comes from.")})
         if self.parent_id is not None and self.parent_id == self.pk:

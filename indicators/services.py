@@ -193,7 +193,7 @@ def template_problems(template: Template, parts: list[tuple[TemplatePart, list[T
                 scoring.validate_config(line.indicator.method, line.effective_config())
             except scoring.ConfigError as error:
                 problems.append(_("Part %(part)s, %(code)s: %(error)s")
-                                % {"part": part.code, "code": line.indicator.code, "error": f"{error.field}: {error}"})
+                                % {"part": part.code, "code": line.indicator.code, "error": str(error)})
     if rated and not raters:
         problems.append(_("Some lines are scored by raters, but the template names no raters."))
     if raters:

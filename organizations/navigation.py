@@ -28,6 +28,10 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("My work"), "home", "organization"),
     NavItem(_("Departments"), "departments", "department"),
     NavItem(_("People"), "people", "person"),
+    NavItem(_("Indicators"), "indicators", "indicator"),
+    NavItem(_("Templates"), "templates", "template"),
+    NavItem(_("Periods"), "periods", "period"),
+    NavItem(_("Sheets"), "sheets", "sheet"),
     NavItem(_("Import"), "import", "import", "change"),
     NavItem(_("Members and roles"), "memberships", "membership"),
 ]

@@ -1,0 +1,91 @@
+"""Tables of the appraisal pages (django-tables2): periods, and the sheets of a period or a user.
+
+Counts come from annotations on the queryset (sheet_count, line_total, line_scored), so a page of
+sheets costs the same number of queries whatever its length.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from appraisal.models import Period, Sheet
+
+STATE_BADGES: dict[str, str] = {
+    Period.State.DRAFT: "secondary",
+    Period.State.OPEN: "success",
+    Period.State.SELF_ASSESSMENT: "info",
+    Period.State.SCORING: "info",
+    Period.State.CALIBRATION: "warning",
+    Period.State.CLOSED: "dark",
+    Period.State.PUBLISHED: "primary",
+    Period.State.FINAL: "dark",
+}
+
+
+def state_badge(period: Period) -> SafeString:
+    colour = STATE_BADGES.get(period.state, "secondary")
+    return format_html('<span class="badge text-bg-{} period-state">{}</span>', colour, period.get_state_display())
+
+
+class PeriodTable(tables.Table):
+    code = tables.Column(linkify=("period-detail", {"pk": tables.A("pk")}))
+    name = tables.Column(linkify=("period-detail", {"pk": tables.A("pk")}))
+    kind = tables.Column()
+    state = tables.Column()
+    start = tables.DateColumn(format="Y-m-d")
+    end = tables.DateColumn(format="Y-m-d")
+    sheets = tables.Column(verbose_name=_("Sheets"), accessor="sheet_count", orderable=False,
+                           attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+    actions = tables.TemplateColumn(template_name="appraisal/_period_actions.html", verbose_name="",
+                                    orderable=False)
+
+    class Meta:
+        model = Period
+        fields = ("code", "name", "kind", "state", "start", "end", "sheets", "actions")
+        attrs = {"class": "table table-hover align-middle mb-0", "id": "period-table"}
+        row_attrs = {"id": lambda record: f"period-{record.pk}"}
+        empty_text = _("No periods yet.")
+        order_by = ("-start", "code")
+
+    def render_state(self, record: Period) -> SafeString:
+        return state_badge(record)
+
+
+def progress(scored: int, total: int) -> SafeString:
+    share = round(100 * scored / total) if total else 0
+    return format_html(
+        '<div class="d-flex align-items-center gap-2 sheet-progress">'
+        '<div class="progress flex-grow-1" style="height: .4rem; min-width: 4rem;" role="progressbar" '
+        'aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100"><div class="progress-bar" style="width: {}%"></div>'
+        '</div><span class="small text-nowrap">{} / {}</span></div>',
+        share, share, scored, total,
+    )
+
+
+class SheetTable(tables.Table):
+    subject = tables.Column(verbose_name=_("Subject"), accessor="subject_label",
+                            order_by=("person__employee_no", "team__code", "department__code"),
+                            linkify=("sheet-detail", {"pk": tables.A("pk")}))
+    period = tables.Column(order_by=("period__start",))
+    template = tables.Column(order_by=("template__code", "template__version"))
+    score = tables.Column(attrs={"td": {"class": "text-end sheet-score"}, "th": {"class": "text-end"}})
+    progress = tables.Column(verbose_name=_("Lines scored"), accessor="line_scored", orderable=False)
+
+    class Meta:
+        model = Sheet
+        fields = ("subject", "period", "template", "score", "progress")
+        attrs = {"class": "table table-hover align-middle mb-0", "id": "sheet-table"}
+        row_attrs = {"id": lambda record: f"sheet-{record.pk}"}
+        empty_text = _("No sheets.")
+        order_by = ("subject",)
+
+    def render_score(self, value: Decimal | None) -> str:
+        return "—" if value is None else str(value)
+
+    def render_progress(self, record: Sheet) -> SafeString:
+        return progress(int(record.line_scored), int(record.line_total))  # type: ignore[attr-defined]

@@ -1,0 +1,484 @@
+"""Pages for periods and score sheets: HR creates and opens periods, heads enter data and rate,
+employees see their own sheet and assess themselves.
+
+House style (organizations.views): the matrix decides who may open a page (403); the selectors
+decide which rows a user sees, so another organisation's sheet, or a colleague's, is a 404
+(organizations.access.get_visible_or_404); who may change *this* line is appraisal.permissions'
+per-object rule (403). Every write goes through appraisal.services with the acting user.
+
+A sheet line is edited in place with htmx: the line's form posts on change, the answer is the
+line re-rendered (new score, explanation and version) plus the sheet's total out of band. A stale
+version is answered 200 with the line as it now is and an alert naming who changed it: htmx 2
+does not swap 4xx answers by default, and the user must see the current values.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_tables2 import RequestConfig
+
+from appraisal import permissions, selectors, services
+from appraisal.forms import (
+    DataField,
+    PeriodForm,
+    RecordForm,
+    SheetFilter,
+    data_fields,
+    parse_line_data,
+    parse_rating,
+    record_items,
+    scale_labels,
+    shown,
+    takes_records,
+)
+from appraisal.models import DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
+from appraisal.tables import PeriodTable, SheetTable, state_badge
+from indicators import scoring
+from indicators.models import LineSource, RaterRole, TemplatePart
+from organizations.access import get_visible_or_404
+from organizations.context import TenantContext
+from organizations.models import Person, User
+from organizations.permissions import can
+from organizations.roles import Role
+from organizations.views import tenant_page
+
+PERIODS_PER_PAGE = 50
+SHEETS_PER_PAGE = 50
+
+
+def _require_change(tenant: TenantContext, resource: str) -> None:
+    if not can(tenant, resource, "change"):
+        raise PermissionDenied
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)  # tenant_page: signed in
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def with_progress(sheets: QuerySet[Sheet]) -> QuerySet[Sheet]:
+    """Sheets with their subject, period and template, and lines scored / total counted in the same query."""
+    return sheets.select_related("person", "team", "department", "period", "template").annotate(
+        line_total=Count("lines"), line_scored=Count("lines", filter=Q(lines__score__isnull=False))
+    )
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+
+def _periods(tenant: TenantContext) -> QuerySet[Period]:
+    """Every period for HR; the others do not see drafts, which are HR's work in progress."""
+    periods = Period.objects.all()
+    return periods if can(tenant, "period", "change") else periods.exclude(state=Period.State.DRAFT)
+
+
+@tenant_page("period")
+@require_safe
+def period_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
+    visible = selectors.visible_sheets(tenant).values("pk")
+    rows = _periods(tenant).annotate(sheet_count=Count("sheets", filter=Q(sheets__in=visible)))
+    may_change = can(tenant, "period", "change")
+    table = PeriodTable(rows, exclude=() if may_change else ("actions",))
+    RequestConfig(request, paginate={"per_page": PERIODS_PER_PAGE}).configure(table)
+    return render(request, "appraisal/periods.html", {"table": table, "may_change": may_change})
+
+
+@tenant_page("period")
+@require_http_methods(["GET", "POST"])
+def period_create(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
+    _require_change(tenant, "period")
+    form = PeriodForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                period = services.create_period(organization=tenant.organization, acting_user=_actor(request),
+                                                **form.values())
+            except (ValidationError, ValueError) as error:
+                problems = error.messages if isinstance(error, ValidationError) else [str(error)]
+                for problem in problems:
+                    form.add_error(None, problem)
+            else:
+                messages.success(request, _("Period %(code)s created as a draft. Open it to generate its sheets.")
+                                 % {"code": period.code})
+                return redirect("period-detail", pk=period.pk)
+        return render(request, "appraisal/period_form.html", {"form": form}, status=400)
+    return render(request, "appraisal/period_form.html", {"form": form})
+
+
+@tenant_page("period")
+@require_POST
+def period_open(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    period = get_visible_or_404(_periods(tenant), pk=pk)
+    _require_change(tenant, "period")
+    try:
+        services.open_period(period=period, acting_user=_actor(request))
+    except services.IllegalTransition as refused:
+        messages.error(request, str(refused))
+    else:
+        count = Sheet.objects.filter(period=period).count()
+        messages.success(request, _("Period %(code)s is open: %(count)s sheets so far (they are generated in the "
+                                    "background).") % {"code": period.code, "count": count})
+    return redirect("period-detail", pk=period.pk)
+
+
+@tenant_page("period")
+@require_safe
+def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """The period and its sheets (those the user may see), each with its score and progress; a
+    fixed number of queries whatever the number of sheets."""
+    period = get_visible_or_404(_periods(tenant), pk=pk)
+    sheets = selectors.visible_sheets(tenant).filter(period=period)
+    summary = sheets.aggregate(total=Count("pk"), scored=Count("pk", filter=Q(score__isnull=False)))
+    table = SheetTable(with_progress(sheets), exclude=("period",))
+    RequestConfig(request, paginate={"per_page": SHEETS_PER_PAGE}).configure(table)
+    context = {
+        "period": period,
+        "state": state_badge(period),
+        "templates": list(period.templates.all()),
+        "summary": summary,
+        "table": table,
+        "may_change": can(tenant, "period", "change"),
+    }
+    return render(request, "appraisal/period_detail.html", context)
+
+
+# --- sheet lists --------------------------------------------------------------------------------
+
+
+@tenant_page("sheet")
+@require_safe
+def sheet_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
+    """My own sheets first, then every sheet the user may see (selectors.visible_sheets), by period."""
+    visible = selectors.visible_sheets(tenant).exclude(period__state=Period.State.DRAFT)
+    own = (
+        list(with_progress(visible.filter(person_id=tenant.person_id)).order_by("-period__start"))
+        if tenant.person_id else []
+    )
+    sheet_filter = SheetFilter(request.GET or None, queryset=visible, request=request)
+    rows = sheet_filter.qs if not sheet_filter.is_bound or sheet_filter.is_valid() else visible.none()
+    table = SheetTable(with_progress(rows))
+    RequestConfig(request, paginate={"per_page": SHEETS_PER_PAGE}).configure(table)
+    context = {"own": own, "filter": sheet_filter, "table": table}
+    template = "appraisal/_sheet_table.html" if _is_htmx(request) else "appraisal/sheets.html"
+    return render(request, template, context)
+
+
+# --- one sheet ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    """One rater's entry on a rated line, as the sheet shows it."""
+
+    role: str
+    who: str
+    recused: bool
+    reason: str
+    value: str
+    score: str
+    mine: bool
+
+
+@dataclass(frozen=True)
+class RateControl:
+    """The user's own rating control on a rated line (one per role they rate the sheet in)."""
+
+    rater: Rater
+    role: str
+    choices: list[str]  # scale labels; empty: a number is entered
+    value: str
+    version: str
+    comment: str
+
+
+@dataclass
+class LineView:
+    line: SheetLine
+    fields: list[DataField] = field(default_factory=list)
+    records: list[tuple[DeductionRecord, str]] = field(default_factory=list)  # with the item's name
+    occurrences: list[tuple[str, int]] = field(default_factory=list)
+    record_form: RecordForm | None = None
+    ratings: list[RatingRow] = field(default_factory=list)
+    rate_controls: list[RateControl] = field(default_factory=list)
+    recused: list[str] = field(default_factory=list)  # the user's own recused roles
+    alert: str = ""
+    alert_level: str = "warning"
+
+    @property
+    def target_fields(self) -> list[DataField]:
+        return [f for f in self.fields if f.column == "target"]
+
+    @property
+    def actual_fields(self) -> list[DataField]:
+        return [f for f in self.fields if f.column != "target"]
+
+    @property
+    def rated(self) -> bool:
+        return self.line.source == LineSource.RATERS
+
+    @property
+    def target(self) -> str:
+        return shown(self.line.target)
+
+    @property
+    def actual(self) -> str:
+        line = self.line
+        if line.method == scoring.Method.RATING and line.source == LineSource.DATA:
+            return line.rating
+        if line.method == scoring.Method.PASS_FAIL:
+            if line.accepted is None:
+                return ""
+            accepted = _("accepted") if line.accepted else _("not accepted")
+            return f"{accepted} ({_('round')} {line.acceptance_round or 1})" if line.accepted else accepted
+        values = [shown(line.actual)] if line.actual is not None else []
+        values += [f"{name} = {value}" for name, value in sorted((line.inputs or {}).items())]
+        return "; ".join(values)
+
+
+@dataclass
+class PartView:
+    code: str
+    name: str
+    weight: Decimal | None
+    full_marks: Decimal | None
+    lines: list[LineView]
+
+
+@dataclass(frozen=True)
+class SheetRules:
+    """What the user may do on one sheet, decided once per request."""
+
+    enter_data: bool
+    see_names: bool
+    own: list[Rater]
+    open: bool
+
+
+def _rules(tenant: TenantContext, sheet: Sheet, raters: list[Rater]) -> SheetRules:
+    return SheetRules(
+        enter_data=permissions.may_edit_data(tenant, sheet) and can(tenant, "sheet", "change"),
+        # Who rated what is for HR and the heads who manage the sheet; the subject sees roles only.
+        see_names=permissions.may_enter_data(tenant, sheet) or tenant.has(Role.FINANCE),
+        own=permissions.own_raters(tenant, raters),
+        open=permissions.period_is_open(sheet.period) and can(tenant, "sheet", "change"),
+    )
+
+
+def _raters(sheet: Sheet) -> list[Rater]:
+    return list(Rater.objects.filter(sheet=sheet).select_related("person", "department").order_by("role", "pk"))
+
+
+def _line_views(tenant: TenantContext, sheet: Sheet, lines: list[SheetLine], raters: list[Rater],
+                forms: dict[int, RecordForm] | None = None) -> list[LineView]:
+    """The lines as the user may see and edit them: two queries for any number of lines."""
+    rules = _rules(tenant, sheet, raters)
+    line_ids = [line.pk for line in lines]
+    ratings: dict[int, dict[int, Rating]] = defaultdict(dict)
+    for rating in Rating.objects.filter(line_id__in=line_ids):
+        ratings[rating.line_id][rating.rater_id] = rating
+    records: dict[int, list[DeductionRecord]] = defaultdict(list)
+    for record in DeductionRecord.objects.filter(line_id__in=line_ids).select_related("recorded_by"):
+        records[record.line_id].append(record)
+    return [_line_view(line, raters, ratings[line.pk], records[line.pk], rules, (forms or {}).get(line.pk))
+            for line in lines]
+
+
+def _line_view(line: SheetLine, raters: list[Rater], ratings: dict[int, Rating], records: list[DeductionRecord],
+               rules: SheetRules, record_form: RecordForm | None) -> LineView:
+    view = LineView(line=line)
+    if line.source == LineSource.DATA:
+        if takes_records(line):
+            names = dict(record_items(line.config))
+            counts: dict[str, int] = defaultdict(int)
+            for record in records:
+                counts[record.item_code] += record.count
+            view.records = [(record, names.get(record.item_code, record.item_code)) for record in records]
+            view.occurrences = [(names.get(code, code), count) for code, count in counts.items()]
+            if rules.enter_data:
+                view.record_form = record_form or RecordForm(line=line)
+        elif rules.enter_data:
+            view.fields = data_fields(line)
+        return view
+    own = {rater.pk for rater in rules.own}
+    for rater in raters:
+        rating = ratings.get(rater.pk)
+        who = ""
+        if rules.see_names or rater.pk in own:
+            who = str(rater.person.name if rater.person else rater.department or "")
+        view.ratings.append(RatingRow(
+            role=str(RaterRole(rater.role).label) if rater.role in RaterRole.values else rater.role,
+            who=who, recused=rater.recused, reason=rater.recusal_reason,
+            value=(rating.rating or shown(rating.actual)) if rating else "",
+            score="" if rating is None or rating.score is None else str(rating.score),
+            mine=rater.pk in own,
+        ))
+    labels = scale_labels(line.config) if line.method == scoring.Method.RATING else []
+    for rater in rules.own:
+        role = str(RaterRole(rater.role).label) if rater.role in RaterRole.values else rater.role
+        if rater.recused:
+            view.recused.append(role)
+        elif rules.open:
+            rating = ratings.get(rater.pk)
+            view.rate_controls.append(RateControl(
+                rater=rater, role=role, choices=labels,
+                value=(rating.rating or shown(rating.actual)) if rating else "",
+                version=str(rating.version) if rating else "", comment=rating.comment if rating else "",
+            ))
+    return view
+
+
+def _parts(sheet: Sheet, views: list[LineView]) -> list[PartView]:
+    parts = [PartView(p.code, p.name, p.weight, p.full_marks, [])
+             for p in TemplatePart.objects.filter(template_id=sheet.template_id)]
+    by_code = {part.code: part for part in parts}
+    for view in views:
+        part = by_code.get(view.line.part_code)
+        if part is None:  # a part renamed since the sheet was generated: still show the line
+            part = by_code[view.line.part_code] = PartView(view.line.part_code, view.line.part_code, None, None, [])
+            parts.append(part)
+        part.lines.append(view)
+    return parts
+
+
+def _sheets_for_page(tenant: TenantContext) -> QuerySet[Sheet]:
+    return selectors.visible_sheets(tenant).select_related(
+        "period", "template", "person__department", "team__department", "department"
+    )
+
+
+@tenant_page("sheet")
+@require_safe
+def sheet_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    sheet = get_visible_or_404(_sheets_for_page(tenant), pk=pk)
+    lines = list(SheetLine.objects.filter(sheet=sheet).select_related("indicator"))
+    raters = _raters(sheet)
+    views = _line_views(tenant, sheet, lines, raters)
+    context = {
+        "sheet": sheet,
+        "state": state_badge(sheet.period),
+        "parts": _parts(sheet, views),
+        "raters": raters,
+        "may_enter_data": _rules(tenant, sheet, raters).enter_data,
+        "is_own": sheet.person_id is not None and sheet.person_id == tenant.person_id,
+    }
+    return render(request, "appraisal/sheet_detail.html", context)
+
+
+# --- line endpoints (htmx) ----------------------------------------------------------------------
+
+
+def _line_for(tenant: TenantContext, pk: int) -> SheetLine:
+    """The line if the user may see its sheet (404 otherwise), with what scoring and the page need."""
+    line = get_visible_or_404(selectors.visible_lines(tenant).select_related("sheet__period", "sheet__template"),
+                              pk=pk)
+    _require_change(tenant, "sheet")
+    return line
+
+
+def _line_response(request: HttpRequest, tenant: TenantContext, line_id: int, *, alert: str = "",
+                   level: str = "warning", record_form: RecordForm | None = None) -> HttpResponse:
+    """The line as it now is (fresh from the database) and the sheet's total, out of band."""
+    line = SheetLine.objects.select_related("indicator", "sheet__period", "sheet__template", "sheet__person",
+                                            "sheet__team", "sheet__department").get(pk=line_id)
+    sheet = line.sheet
+    if not _is_htmx(request):
+        # Without JavaScript the forms post normally: back to the sheet, the alert as a message.
+        if alert:
+            messages.warning(request, alert)
+        return redirect("sheet-detail", pk=sheet.pk)
+    view = _line_views(tenant, sheet, [line], _raters(sheet), {line.pk: record_form} if record_form else None)[0]
+    view.alert, view.alert_level = alert, level
+    return render(request, "appraisal/_line_response.html", {"view": view, "sheet": sheet})
+
+
+def _version(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
+
+
+@tenant_page("sheet")
+@require_POST
+def line_update(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """Data on a data line (HR, or the head of the subject's department, never on their own sheet)."""
+    line = _line_for(tenant, pk)
+    if line.source != LineSource.DATA or takes_records(line) or not permissions.may_edit_data(tenant, line.sheet):
+        raise PermissionDenied
+    changes, problems = parse_line_data(line, request.POST)
+    version = _version(request)
+    if version is None:
+        problems.append(_("The form is missing the line's version; reload the page."))
+    if problems:
+        return _line_response(request, tenant, line.pk, alert=" ".join(problems), level="danger")
+    assert version is not None
+    try:
+        services.update_line(line_id=line.pk, expected_version=version, acting_user=_actor(request),
+                             reason="entered on the sheet page", **changes)
+    except services.LineConflict as conflict:
+        return _line_response(request, tenant, line.pk, alert=str(conflict))
+    services.rescore_sheet(sheet=line.sheet, acting_user=_actor(request))
+    return _line_response(request, tenant, line.pk)
+
+
+@tenant_page("sheet")
+@require_POST
+def line_rate(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """The user's own rating of a rated line, as one of the sheet's (not recused) raters."""
+    line = _line_for(tenant, pk)
+    if line.source != LineSource.RATERS or not permissions.period_is_open(line.sheet.period):
+        raise PermissionDenied
+    posted, problems = parse_rating(line, request.POST)
+    mine = permissions.own_raters(tenant, Rater.objects.filter(sheet_id=line.sheet_id))
+    rater = next((r for r in mine if r.pk == posted.rater_id), None)
+    if rater is None and posted.rater_id is None and len(mine) == 1:
+        rater = mine[0]
+    if rater is None or not permissions.may_rate(tenant, rater):
+        raise PermissionDenied
+    if problems:
+        return _line_response(request, tenant, line.pk, alert=" ".join(problems), level="danger")
+    try:
+        services.rate_line(line=line, rater=rater, acting_user=_actor(request), rating=posted.rating,
+                           actual=posted.actual, comment=posted.comment, expected_version=posted.version)
+    except services.LineConflict as conflict:
+        return _line_response(request, tenant, line.pk, alert=str(conflict))
+    except (services.IllegalTransition, scoring.ScoringError) as refused:
+        return _line_response(request, tenant, line.pk, alert=str(refused), level="danger")
+    services.rescore_sheet(sheet=line.sheet, acting_user=_actor(request))
+    return _line_response(request, tenant, line.pk)
+
+
+@tenant_page("sheet")
+@require_POST
+def line_record(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """A recorded deduction or bonus occurrence, with its evidence; the recorder is kept."""
+    line = _line_for(tenant, pk)
+    if not takes_records(line) or line.source != LineSource.DATA or not permissions.may_edit_data(tenant, line.sheet):
+        raise PermissionDenied
+    form = RecordForm(request.POST, line=line)
+    if not form.is_valid():
+        return _line_response(request, tenant, line.pk, record_form=form, alert=_("The record was not added."),
+                              level="danger")
+    recorded_by = Person.objects.filter(pk=tenant.person_id).first() if tenant.person_id else None
+    try:
+        services.record_deduction(line=line, acting_user=_actor(request), recorded_by=recorded_by,
+                                  **form.cleaned_data)
+    except (ValueError, ValidationError) as error:
+        text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        return _line_response(request, tenant, line.pk, record_form=form, alert=text, level="danger")
+    services.rescore_sheet(sheet=line.sheet, acting_user=_actor(request))
+    return _line_response(request, tenant, line.pk)
