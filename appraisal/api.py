@@ -455,14 +455,22 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
     )
     @action(detail=True, methods=["post"])
     def records(self, request: Request, pk: str | None = None) -> Response:
-        line = self._line_for_data_entry()
+        line: SheetLine = self.get_object()  # 404 before 403
+        if not selectors.may_record(self.tenant, line.sheet):
+            raise exceptions.PermissionDenied(
+                _("Only HR, the head of the department or an inspecting department may record here.")
+            )
         data = RecordCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         person_id = self.tenant.person_id
         recorded_by = Person.objects.filter(pk=person_id).first() if person_id else None
         try:
-            record = services.record_deduction(line=line, acting_user=self.actor, recorded_by=recorded_by,
-                                               **data.validated_data)
+            inspecting = self.tenant.inspecting_department_id
+            record = services.record_deduction(
+                line=line, acting_user=self.actor, recorded_by=recorded_by,
+                recorder_department=Department.objects.filter(pk=inspecting).first() if inspecting else None,
+                **data.validated_data,
+            )
         except ValueError as error:
             items = {item.get("code") for item in (line.config or {}).get("items", [])}
             field = "evidence" if data.validated_data["item_code"] in items else "item_code"

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 
 from appraisal.actuals import OPEN_STATES
 from appraisal.models import Period, Rater, Sheet
-from appraisal.selectors import may_enter_data
+from appraisal.selectors import may_enter_data, may_record
 from organizations.context import TenantContext
 
-__all__ = ["may_edit_data", "may_enter_data", "may_rate", "own_raters", "period_is_open"]
+__all__ = ["may_add_record", "may_edit_data", "may_enter_data", "may_rate", "own_raters", "period_is_open"]
 
 
 def period_is_open(period: Period) -> bool:
@@ -44,3 +44,8 @@ def may_rate(tenant: TenantContext, rater: Rater) -> bool:
 def may_edit_data(tenant: TenantContext, sheet: Sheet) -> bool:
     """may_enter_data, and the period still open."""
     return period_is_open(sheet.period) and may_enter_data(tenant, sheet)
+
+
+def may_add_record(tenant: TenantContext, sheet: Sheet) -> bool:
+    """may_record, and the period still open."""
+    return period_is_open(sheet.period) and may_record(tenant, sheet)

@@ -15,7 +15,8 @@ def visible_sheets(tenant: TenantContext) -> QuerySet[Sheet]:
     sheets of their departments' people, teams and departments (sub-departments included); an
     employee also their own. One query, whatever the roles."""
     sheets = Sheet.objects.all()
-    if tenant.has(Role.HR_ADMIN, Role.FINANCE):
+    if tenant.has(Role.HR_ADMIN, Role.FINANCE) or tenant.inspecting_department_id is not None:
+        # An inspecting department checks everyone (S0-2), so it sees every sheet it may record on.
         return sheets
     conditions: list[Q] = []
     person_id = tenant.person_id
@@ -67,6 +68,15 @@ def may_enter_data(tenant: TenantContext, sheet: Sheet) -> bool:
     if sheet.person_id is not None and sheet.person_id == tenant.person_id:
         return False
     return subject_department_id(sheet) in tenant.headed_department_ids
+
+
+def may_record(tenant: TenantContext, sheet: Sheet) -> bool:
+    """Who may record a deduction or bonus occurrence: whoever may enter the sheet's data, and the
+    members of an inspecting department on any other department's sheets (never their own)."""
+    if may_enter_data(tenant, sheet):
+        return True
+    inspecting = tenant.inspecting_department_id
+    return inspecting is not None and subject_department_id(sheet) != inspecting
 
 
 def subject_department_id(sheet: Sheet) -> int | None:

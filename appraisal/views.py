@@ -48,7 +48,7 @@ from indicators import scoring
 from indicators.models import LineSource, RaterRole, TemplatePart
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
-from organizations.models import Person, User
+from organizations.models import Department, Person, User
 from organizations.permissions import can
 from organizations.roles import Role
 from organizations.views import tenant_page
@@ -467,7 +467,7 @@ def line_rate(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRespo
 def line_record(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     """A recorded deduction or bonus occurrence, with its evidence; the recorder is kept."""
     line = _line_for(tenant, pk)
-    if not takes_records(line) or line.source != LineSource.DATA or not permissions.may_edit_data(tenant, line.sheet):
+    if not takes_records(line) or line.source != LineSource.DATA or not permissions.may_add_record(tenant, line.sheet):
         raise PermissionDenied
     form = RecordForm(request.POST, line=line)
     if not form.is_valid():
@@ -476,9 +476,16 @@ def line_record(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRes
     recorded_by = Person.objects.filter(pk=tenant.person_id).first() if tenant.person_id else None
     try:
         services.record_deduction(line=line, acting_user=_actor(request), recorded_by=recorded_by,
-                                  **form.cleaned_data)
+                                  recorder_department=_recorder_department(tenant), **form.cleaned_data)
     except (ValueError, ValidationError) as error:
         text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
         return _line_response(request, tenant, line.pk, record_form=form, alert=text, level="danger")
     services.rescore_sheet(sheet=line.sheet, acting_user=_actor(request))
     return _line_response(request, tenant, line.pk)
+
+
+def _recorder_department(tenant: TenantContext) -> Department | None:
+    """The inspecting department a record is made for, kept with the record (S0-2 functional checks)."""
+    if tenant.inspecting_department_id is None:
+        return None
+    return Department.objects.filter(pk=tenant.inspecting_department_id).first()

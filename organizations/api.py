@@ -133,7 +133,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Department
-        fields = ["id", "code", "name", "parent", "department_type", "is_active", "sort_order"]
+        fields = ["id", "code", "name", "parent", "department_type", "is_active", "sort_order", "inspects_others"]
         read_only_fields = ["id"]
 
 

@@ -17,6 +17,8 @@ class TenantContext:
     # Departments a head is responsible for, with all their sub-departments.
     headed_department_ids: frozenset[int] = field(default_factory=frozenset)
     group_ids: frozenset[int] = field(default_factory=frozenset)
+    # The member's own department when it inspects others (records deductions on their sheets).
+    inspecting_department_id: int | None = None
 
     def has(self, *roles: Role) -> bool:
         return any(role in self.roles for role in roles)
@@ -50,6 +52,12 @@ def build_context(membership: Membership) -> TenantContext:
     group_ids = frozenset(
         ReviewGroupMember.objects.filter(membership=membership).values_list("group_id", flat=True)
     )
+    inspecting = None
+    if membership.person_id is not None:
+        inspecting = (
+            Department.objects.filter(people__pk=membership.person_id, inspects_others=True)
+            .values_list("pk", flat=True).first()
+        )
     headed: set[int] = set()
     if head_ids:
         parent_of = dict(Department.objects.values_list("id", "parent_id"))
@@ -60,6 +68,7 @@ def build_context(membership: Membership) -> TenantContext:
         roles=roles_of(membership, heads=bool(head_ids), groups=bool(group_ids)),
         headed_department_ids=frozenset(headed),
         group_ids=group_ids,
+        inspecting_department_id=inspecting,
     )
 
 

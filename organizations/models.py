@@ -99,6 +99,9 @@ class Department(TenantOwned):
     )
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    # A functional-check department (S0-2 职能检查: safety, quality, …) whose members record
+    # deductions and bonuses on other departments' sheets during the period.
+    inspects_others = models.BooleanField(_("inspects other departments"), default=False)
 
     history = TenantHistory()
 
