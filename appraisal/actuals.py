@@ -55,6 +55,7 @@ from organizations import importing
 from organizations.importing import Cell, ImportIssue, SheetRows, SourceRow
 from organizations.models import Department, Person, Team, User
 from organizations.numbers import to_decimal
+from organizations.tenancy import BULK_BATCH_SIZE
 
 SHEET = "实际值"
 SUBJECT = "对象编码"
@@ -467,4 +468,4 @@ def _write(period: Period, changes: list[_Change], acting_user: User | None) -> 
             line._change_reason = change.reason  # type: ignore[attr-defined]
         lines.append(line)
     bulk_update_with_history(lines, SheetLine, WRITTEN_FIELDS, default_user=acting_user,
-                             default_change_reason=CHANGE_REASON)
+                             default_change_reason=CHANGE_REASON, batch_size=BULK_BATCH_SIZE)

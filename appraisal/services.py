@@ -36,6 +36,7 @@ from indicators.models import (
 from indicators.services import plain
 from organizations.models import Department, DepartmentHead, Organization, Person, ReviewGroupMember, Team, User
 from organizations.numbers import quantize
+from organizations.tenancy import BULK_BATCH_SIZE
 
 ZERO = Decimal("0")
 
@@ -567,6 +568,7 @@ def rescore_sheet(*, sheet: Sheet, acting_user: User | None) -> SheetScore:
             changed.append(line)
     if changed:
         bulk_update_with_history(changed, SheetLine, ["score", "money", "explanation", "version"],
+                                 batch_size=BULK_BATCH_SIZE,
                                  default_user=acting_user, default_change_reason="rescored")
     parts = list(TemplatePart.objects.filter(template_id=sheet.template_id))
     result = score_sheet(sheet, lines, parts)

@@ -89,6 +89,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from organizations.models import Department, DepartmentType, Organization, Person, Team, User
+from organizations.tenancy import BULK_BATCH_SIZE
 
 Cell = str | int | float | bool | Decimal | dt.date | dt.datetime | dt.time | dt.timedelta | None
 
@@ -888,7 +889,8 @@ def apply_import(*, organization: Organization, parsed: ImportRows, acting_user:
 
 
 def _write(organization: Organization, plan: ImportPlan, existing: _Existing, acting_user: User | None) -> None:
-    audit: dict[str, Any] = {"default_user": acting_user, "default_change_reason": CHANGE_REASON}
+    audit: dict[str, Any] = {"default_user": acting_user, "default_change_reason": CHANGE_REASON,
+                             "batch_size": BULK_BATCH_SIZE}
     departments = _write_departments(organization, plan.departments, existing, audit)
     _write_people(organization, plan.people, existing, departments, audit)
 

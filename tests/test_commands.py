@@ -19,3 +19,12 @@ def test_it_refuses_a_token_for_someone_who_is_not_a_member(outsider, org_a):
 def test_it_generates_an_openapi_schema_without_warnings(db):
     # --fail-on-warn turns any unresolvable view, serializer or path parameter into an error.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_it_benchmarks_the_set_based_paths_and_leaves_nothing_behind(db, capsys):
+    from organizations.models import Organization
+
+    call_command("benchmark", "--people", "30", "--departments", "3")
+    out = capsys.readouterr().out
+    assert "30 sheets, 60 lines" in out and "30 lines changed" in out
+    assert not Organization.objects.filter(slug="benchmark-run").exists()
