@@ -49,7 +49,7 @@ from python_calamine import CalamineWorkbook
 from simple_history.utils import bulk_update_with_history
 
 from appraisal import services
-from appraisal.models import DeductionRecord, Period, Sheet, SheetLine
+from appraisal.models import ENTRY_STATES, DeductionRecord, Period, Sheet, SheetLine
 from indicators.models import LineSource, SubjectKind
 from organizations import importing
 from organizations.importing import Cell, ImportIssue, SheetRows, SourceRow
@@ -77,8 +77,7 @@ LIMIT = Decimal(10) ** (_ACTUAL_FIELD.max_digits - PLACES)  # type: ignore[opera
 QUANTUM = Decimal(1).scaleb(-PLACES)
 
 # Periods whose figures may still change; later states are decided (closed, published, final).
-OPEN_STATES = frozenset({Period.State.OPEN, Period.State.SELF_ASSESSMENT, Period.State.SCORING,
-                         Period.State.CALIBRATION})
+OPEN_STATES = ENTRY_STATES
 
 WRITTEN_FIELDS = ["actual", "target", "score", "money", "explanation", "version"]
 

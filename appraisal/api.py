@@ -127,6 +127,11 @@ ACTUALS_SCHEMA: dict[str, Any] = {
 DEADLINES = ("self_due", "scoring_due", "review_due", "publish_due")
 
 
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Period.State.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
 class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet):
     """Appraisal periods. HR creates a period as a draft with its templates and opens it; opening
     generates every sheet in the background, once the change is committed."""
@@ -151,9 +156,27 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
                    summary="Open a draft period and generate its sheets")
     @action(detail=True, methods=["post"])
     def open(self, request: Request, pk: str | None = None) -> Response:
-        period = self.get_object()
+        return self._open(self.get_object())
+
+    def _open(self, period: Period) -> Response:
         try:
             services.open_period(period=period, acting_user=self.actor)
+        except services.IllegalTransition as refused:
+            return _conflict(refused)
+        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
+
+    @extend_schema(request=TransitionSerializer, responses={200: PeriodSerializer, 409: CONFLICT},
+                   summary="Move a period to its next state (self-assessment, scoring, calibration, …)")
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        period = self.get_object()
+        data = TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["to"] == Period.State.OPEN:
+            return self._open(period)  # opening also generates the sheets
+        try:
+            services.transition(period=period, to=data.validated_data["to"], acting_user=self.actor,
+                                reason=data.validated_data.get("reason", ""))
         except services.IllegalTransition as refused:
             return _conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)

@@ -60,6 +60,27 @@ class Period(TenantOwned):
     def __str__(self) -> str:
         return self.name
 
+    def accepts_entries(self) -> bool:
+        """Actuals, ratings and records change only while the period runs: not in a draft, and not
+        once closed (after that only calibration or an upheld appeal may change a score)."""
+        return self.state in ENTRY_STATES
+
+
+# The period's life, in order. A transition not listed is refused, naming the current state.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Period.State.DRAFT: frozenset({Period.State.OPEN}),
+    Period.State.OPEN: frozenset({Period.State.SELF_ASSESSMENT, Period.State.SCORING}),
+    Period.State.SELF_ASSESSMENT: frozenset({Period.State.SCORING}),
+    Period.State.SCORING: frozenset({Period.State.CALIBRATION}),
+    # HR may send a period back to the heads from calibration when scores are missing.
+    Period.State.CALIBRATION: frozenset({Period.State.SCORING, Period.State.CLOSED}),
+    Period.State.CLOSED: frozenset({Period.State.PUBLISHED}),
+    Period.State.PUBLISHED: frozenset({Period.State.FINAL}),
+    Period.State.FINAL: frozenset(),
+}
+ENTRY_STATES = frozenset({Period.State.OPEN, Period.State.SELF_ASSESSMENT, Period.State.SCORING,
+                          Period.State.CALIBRATION})
+
 
 class PeriodTemplate(TenantOwned):
     period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="period_templates")

@@ -146,6 +146,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the period states wherever they appear (a period's state, a transition's target).
+    "ENUM_NAME_OVERRIDES": {"PeriodStateEnum": "appraisal.models.Period.State"},
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
