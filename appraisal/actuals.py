@@ -144,16 +144,16 @@ def parse_actuals(file: IO[bytes] | bytes, *, name: str = "") -> ActualsRows:
     name = name or str(getattr(file, "name", "") or "")
     # The same size, container and zip-bomb checks as the organisation import.
     try:
-        data = importing._read_limited(file, limit)
+        data = importing.read_limited(file, limit)
         if data is None:
-            raise importing._too_large(name, limit)
-        importing._check_xlsx_container(data, name, limit)
+            raise importing.too_large(name, limit)
+        importing.check_xlsx_container(data, name, limit)
     except importing.ImportRejected as rejected:
         raise ActualsRejected(rejected.errors) from None
     grid: list[list[Any]] | None = None
     try:
         with CalamineWorkbook.from_object(io.BytesIO(data)) as workbook:
-            sheets = {importing._normalise(sheet_name): sheet_name for sheet_name in workbook.sheet_names}
+            sheets = {importing.normalise(sheet_name): sheet_name for sheet_name in workbook.sheet_names}
             if SHEET in sheets:
                 grid = workbook.get_sheet_by_name(sheets[SHEET]).to_python(skip_empty_area=False)
     except importing.UNREADABLE:
@@ -168,13 +168,13 @@ def parse_actuals(file: IO[bytes] | bytes, *, name: str = "") -> ActualsRows:
 
 
 def _read_sheet(grid: list[list[Any]], errors: list[ImportIssue]) -> SheetRows:
-    header_index = next((i for i, cells in enumerate(grid) if not importing._blank_row(cells)), None)
+    header_index = next((i for i, cells in enumerate(grid) if not importing.blank_row(cells)), None)
     if header_index is None:
         return SheetRows(name=SHEET, columns=frozenset(), rows=[])
     header_row = header_index + 1
     positions: dict[str, int] = {}
     for position, cell in enumerate(grid[header_index]):
-        header = importing._normalise(cell)
+        header = importing.normalise(cell)
         if header not in COLUMN_ORDER:
             continue
         if header in positions:
@@ -188,7 +188,7 @@ def _read_sheet(grid: list[list[Any]], errors: list[ImportIssue]) -> SheetRows:
     for index in range(header_index + 1, len(grid)):
         cells = grid[index]
         values = {header: cells[position] if position < len(cells) else None for header, position in positions.items()}
-        if all(importing._text(value) == "" for value in values.values()):
+        if all(importing.cell_text(value) == "" for value in values.values()):
             continue  # an empty row, or only HR's own notes in unknown columns
         rows.append(SourceRow(number=index + 1, values=values))
     return SheetRows(name=SHEET, columns=frozenset(positions), rows=rows, header_row=header_row)
@@ -282,7 +282,7 @@ class _Planner:
 
     def error(self, row: int | None, column: str, value: Any, code: str, message: str) -> None:
         self.errors.append(ImportIssue(sheet=SHEET if row is not None or column else "", row=row, column=column,
-                                       value=importing._text(value), code=code, message=message))
+                                       value=importing.cell_text(value), code=code, message=message))
         if row is not None:
             self.bad_rows.add(row)
 
@@ -321,14 +321,14 @@ class _Planner:
         candidates: list[tuple[SourceRow, SheetLine, Decimal, Decimal | None, str]] = []
         for row in rows:
             values = row.values
-            subject = importing._text(values.get(SUBJECT))
-            indicator = importing._text(values.get(INDICATOR))
+            subject = importing.cell_text(values.get(SUBJECT))
+            indicator = importing.cell_text(values.get(INDICATOR))
             for column, text in ((SUBJECT, subject), (INDICATOR, indicator)):
                 if text == "":
                     self.error(row.number, column, "", "required", _("This column is required."))
             actual = self._number(row, ACTUAL, required=True)
             target = self._number(row, TARGET, required=False)
-            reason = importing._text(values.get(REASON))
+            reason = importing.cell_text(values.get(REASON))
             if len(reason) > MAX_REASON:
                 self.error(row.number, REASON, reason, "too_long",
                            _("At most %(max)s characters.") % {"max": MAX_REASON})

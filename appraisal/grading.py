@@ -194,7 +194,7 @@ def _number(value: object, where: str, *, minimum: Decimal | None = None, maximu
     return number
 
 
-def _text(value: object, where: str) -> str:
+def text(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(where, _("Enter a text."))
     return value.strip()
@@ -263,14 +263,14 @@ def validate_scale(config: object) -> dict[str, Any]:
         where = _where("bands", index)
         band = _mapping(raw, where)
         _known_keys(band, _BAND_KEYS, where)
-        grade = _text(band.get("grade"), _where(where, "grade"))
+        grade = text(band.get("grade"), _where(where, "grade"))
         if grade in seen:
             raise ConfigError(
                 _where(where, "grade"),
                 _('Grade "%(grade)s" is already used by band %(index)s.') % {"grade": grade, "index": seen[grade] + 1},
             )
         seen[grade] = index
-        label = _text(band["label"], _where(where, "label")) if band.get("label") is not None else grade
+        label = text(band["label"], _where(where, "label")) if band.get("label") is not None else grade
         coefficient = None
         if band.get("coefficient") is not None:
             coefficient = _number(band["coefficient"], _where(where, "coefficient"), minimum=ZERO)
@@ -432,7 +432,7 @@ def _quota_list(quotas: object, scale: GradeScale) -> list[Quota]:
             raw = {"grade": raw.grade, "op": raw.op, "share": raw.share}
         entry = _mapping(raw, where)
         _known_keys(entry, _QUOTA_KEYS, where)
-        grade = _text(entry.get("grade"), _where(where, "grade"))
+        grade = text(entry.get("grade"), _where(where, "grade"))
         if grade not in codes:
             raise ConfigError(
                 _where(where, "grade"),

@@ -297,15 +297,15 @@ def parse_workbook(file: IO[bytes] | bytes, *, name: str = "") -> ParsedWorkbook
     (too large, not an xlsx, damaged); problems with headers are returned in ``.errors``."""
     limit: int = settings.IMPORT_MAX_BYTES
     name = name or str(getattr(file, "name", "") or "")
-    data = _read_limited(file, limit)
+    data = read_limited(file, limit)
     if data is None:
-        raise _too_large(name, limit)
-    _check_xlsx_container(data, name, limit)
+        raise too_large(name, limit)
+    check_xlsx_container(data, name, limit)
     grids: dict[str, list[list[Any]]] = {}
     try:
         with CalamineWorkbook.from_object(io.BytesIO(data)) as workbook:
             # Sheet names are matched like headers: "人员 " is the people sheet too.
-            sheets = {_normalise(sheet_name): sheet_name for sheet_name in workbook.sheet_names}
+            sheets = {normalise(sheet_name): sheet_name for sheet_name in workbook.sheet_names}
             for sheet in (DEPARTMENTS_SHEET, PEOPLE_SHEET):
                 if sheet in sheets:
                     grids[sheet] = workbook.get_sheet_by_name(sheets[sheet]).to_python(skip_empty_area=False)
@@ -319,7 +319,10 @@ def parse_workbook(file: IO[bytes] | bytes, *, name: str = "") -> ParsedWorkbook
     return parsed
 
 
-def _read_limited(file: IO[bytes] | bytes, limit: int) -> bytes | None:
+# --- reading an uploaded workbook safely: shared with appraisal.actuals (the actuals upload) -----
+
+
+def read_limited(file: IO[bytes] | bytes, limit: int) -> bytes | None:
     """The file's bytes, or None when it is over the limit (read no further than that)."""
     if isinstance(file, bytes | bytearray):
         data = bytes(file)
@@ -333,11 +336,11 @@ def _read_limited(file: IO[bytes] | bytes, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def _too_large(name: str, limit: int) -> ImportRejected:
+def too_large(name: str, limit: int) -> ImportRejected:
     return _file_rejected(name, "too_large", _("The file is larger than %(max)s.") % {"max": filesizeformat(limit)})
 
 
-def _check_xlsx_container(data: bytes, name: str, limit: int) -> None:
+def check_xlsx_container(data: bytes, name: str, limit: int) -> None:
     not_xlsx = _(
         "The file is not an Excel workbook (.xlsx). In Excel, choose Save As and the type “Excel Workbook (*.xlsx)”."
     )
@@ -352,7 +355,7 @@ def _check_xlsx_container(data: bytes, name: str, limit: int) -> None:
     if "xl/workbook.xml" not in {member.filename for member in members}:
         raise _file_rejected(name, "not_xlsx", not_xlsx)  # an .ods, a .docx, a plain zip …
     if sum(member.file_size for member in members) > MAX_UNPACKED_RATIO * limit:
-        raise _too_large(name, limit)
+        raise too_large(name, limit)
 
 
 def _file_rejected(name: str, code: str, message: str) -> ImportRejected:
@@ -360,14 +363,14 @@ def _file_rejected(name: str, code: str, message: str) -> ImportRejected:
 
 
 def _read_sheet(sheet: str, grid: list[list[Any]], errors: list[ImportIssue]) -> SheetRows:
-    header_index = next((i for i, cells in enumerate(grid) if not _blank_row(cells)), None)
+    header_index = next((i for i, cells in enumerate(grid) if not blank_row(cells)), None)
     if header_index is None:
         return SheetRows(name=sheet, columns=frozenset(), rows=[])
     header_row = header_index + 1
     wanted = {column.header for column in COLUMNS_BY_SHEET[sheet]}
     positions: dict[str, int] = {}
     for position, cell in enumerate(grid[header_index]):
-        header = _normalise(cell)
+        header = normalise(cell)
         if header not in wanted:
             continue  # unknown columns are HR's own notes
         if header in positions:
@@ -380,10 +383,10 @@ def _read_sheet(sheet: str, grid: list[list[Any]], errors: list[ImportIssue]) ->
     rows = []
     for index in range(header_index + 1, len(grid)):
         cells = grid[index]
-        if _blank_row(cells):
+        if blank_row(cells):
             continue
         values = {header: cells[position] if position < len(cells) else None for header, position in positions.items()}
-        if all(_text(value) == "" for value in values.values()):
+        if all(cell_text(value) == "" for value in values.values()):
             continue  # only unknown columns filled in: nothing for us
         rows.append(SourceRow(number=index + 1, values=values))
     return SheetRows(name=sheet, columns=frozenset(positions), rows=rows, header_row=header_row)
@@ -412,12 +415,12 @@ def _sheet_from_records(sheet: str, records: Sequence[Mapping[str, Any]] | None)
 # ------------------------------------------------------------------------------------ cell values
 
 
-def _normalise(value: Any) -> str:
+def normalise(value: Any) -> str:
     # Headers and sheet names: all whitespace removed, including full-width and non-breaking spaces.
-    return "".join(_text(value).split())
+    return "".join(cell_text(value).split())
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -434,8 +437,8 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _blank_row(cells: Iterable[Any]) -> bool:
-    return all(_text(cell) == "" for cell in cells)
+def blank_row(cells: Iterable[Any]) -> bool:
+    return all(cell_text(cell) == "" for cell in cells)
 
 
 class _BadValue(Exception):
@@ -502,7 +505,7 @@ def parse_date(value: Cell) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    text = _text(value)
+    text = cell_text(value)
     if text == "":
         return None
     if isinstance(value, str):
@@ -517,7 +520,7 @@ def parse_date(value: Cell) -> dt.date | None:
 
 
 def parse_status(value: Cell) -> str:
-    text = _text(value)
+    text = cell_text(value)
     if text == "":
         return Person.Status.ACTIVE
     if text in STATUS_BY_LABEL:
@@ -562,7 +565,7 @@ class _Planner:
         self.bad_rows: set[tuple[str, int]] = set()
 
     def error(self, sheet: str, row: int | None, column: str, value: Any, code: str, message: str) -> None:
-        self.errors.append(ImportIssue(sheet=sheet, row=row, column=column, value=_text(value), code=code,
+        self.errors.append(ImportIssue(sheet=sheet, row=row, column=column, value=cell_text(value), code=code,
                                        message=message))
         if row is not None:
             self.bad_rows.add((sheet, row))
@@ -607,7 +610,7 @@ class _Planner:
 
     def _required_text(self, sheet: str, row: SourceRow, column: Column) -> str:
         value = row.values.get(column.header)
-        text = _text(value)
+        text = cell_text(value)
         if text == "" and column.required:
             self.error(sheet, row.number, column.header, value, "required", _("A value is required."))
         elif column.max_length is not None and len(text) > column.max_length:
@@ -639,7 +642,7 @@ class _Planner:
                 first_row[code] = row.number
             values: dict[str, Any] = {"name": name}
             if parent_h in sheet.columns:
-                values["parent"] = _text(row.values.get(parent_h)) or None
+                values["parent"] = cell_text(row.values.get(parent_h)) or None
             if type_h in sheet.columns:
                 values["department_type"] = self._department_type(sheet.name, row, type_h)
             if code:
@@ -671,7 +674,7 @@ class _Planner:
 
     def _department_type(self, sheet: str, row: SourceRow, header: str) -> DepartmentType | None:
         value = row.values.get(header)
-        text = _text(value)
+        text = cell_text(value)
         if text == "":
             return None
         for department_type in self.existing.types:
@@ -742,9 +745,9 @@ class _Planner:
         # A 部门 sheet without its code column was reported once; do not flag every person as well.
         departments_unreadable = departments is not None and code_h not in departments.columns
         if departments is not None:
-            file_departments = {_text(r.values.get(code_h)) for r in departments.rows} - {""}
+            file_departments = {cell_text(r.values.get(code_h)) for r in departments.rows} - {""}
         known_departments = set(self.existing.departments) | file_departments
-        file_people = {_text(r.values.get(cols["employee_no"].header)) for r in sheet.rows} - {""}
+        file_people = {cell_text(r.values.get(cols["employee_no"].header)) for r in sheet.rows} - {""}
         known_people = set(self.existing.people) | file_people
 
         first_row: dict[str, int] = {}
@@ -804,7 +807,7 @@ class _Planner:
                                  "column to change or clear it.") % {"team": team.code, "column": column.header})
             return
         value = row.values.get(column.header)
-        code = _text(value)
+        code = cell_text(value)
         if code == "":
             values["team"] = None
             return
@@ -827,7 +830,7 @@ class _Planner:
         if column.header not in sheet.columns:
             return
         value = row.values.get(column.header)
-        manager = _text(value)
+        manager = cell_text(value)
         if manager == "":
             values["manager"] = None
         elif manager == employee_no:
