@@ -1,0 +1,376 @@
+"""Policies: validating and compiling a component list once, and evaluating it for people."""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal, localcontext
+from typing import Any
+
+from indicators.formula import FUNCTIONS
+from indicators.scoring import ConfigError
+from organizations.numbers import quantize, to_decimal
+
+from .common import (
+    ONE,
+    ROUNDINGS,
+    ZERO,
+    BalanceMovement,
+    Component,
+    Kind,
+    Outcome,
+    PayError,
+    PayLine,
+    Person,
+    PersonInput,
+    PersonPay,
+    Scope,
+    _,
+    at,
+    boolean,
+    cached_translations,
+    choice,
+    condition_text,
+    items,
+    known_keys,
+    mapping,
+    money,
+    plain,
+    sep,
+    text,
+)
+from .expr import CONTEXT, Expr
+from .group import GROUP_KINDS
+from .kinds import PERSON_KINDS
+
+KINDS: dict[str, type[Kind]] = {**PERSON_KINDS, **GROUP_KINDS}
+
+# Names every policy may use without declaring them; a pay run fills those it has.
+STANDARD_NUMBERS = ("base_salary", "score", "grade_coefficient", "days_worked", "days_in_period")
+STANDARD_TEXTS = ("grade", "level", "role")
+
+ENVELOPE_KEYS = ("code", "name", "kind", "config", "rounding", "places", "when", "factor", "signals", "pays")
+MAX_PLACES = 6
+MONEY_PLACES = 2
+
+
+def _identifier(value: object, where: str, taken: Mapping[str, str]) -> str:
+    name = text(value, where)
+    if not name.isidentifier() or keyword.iskeyword(name) or name in FUNCTIONS:
+        raise ConfigError(
+            where,
+            _(
+                '"%(name)s" cannot be used as a name: use letters, digits and _, not starting with a digit, '
+                "and avoid the function names"
+            )
+            % {"name": name},
+        )
+    if name in taken:
+        raise ConfigError(
+            where, _('The name "%(name)s" is already used by %(other)s.') % {"name": name, "other": taken[name]}
+        )
+    return name
+
+
+class Policy:
+    """A validated, compiled policy: build it once with :func:`compile_policy`, evaluate it often."""
+
+    def __init__(
+        self,
+        components: tuple[Component, ...],
+        numbers: frozenset[str],
+        texts: frozenset[str],
+        normalised: list[dict[str, Any]],
+    ) -> None:
+        self.components = components
+        self.numbers = numbers  # number inputs the policy accepts (standard + declared)
+        self.texts = texts  # text inputs (grade, level, role + declared)
+        self.normalised = normalised
+        codes = {component.code for component in components}
+        signals = {name for component in components for name, _formula in component.signals}
+        used = {name for component in components for name in component.uses}
+        self.required_inputs = frozenset(used - codes - signals)  # the inputs some component reads
+        self.balance_codes = tuple(c.code for c in components if c.spec.has_balance)
+        self.is_group = any(c.spec.group for c in components)
+
+    def __repr__(self) -> str:
+        return f"Policy({[c.code for c in self.components]!r})"
+
+
+def compile_policy(components: object, *, inputs: Iterable[str] = (), text_inputs: Iterable[str] = ()) -> Policy:
+    """Validate ``components`` and compile every formula once. Raises ConfigError naming the path."""
+    inputs = tuple(inputs)
+    text_inputs = tuple(text_inputs)
+    taken: dict[str, str] = {}
+    for name in STANDARD_NUMBERS + STANDARD_TEXTS:
+        taken[name] = _("a standard input")
+    numbers = set(STANDARD_NUMBERS)
+    texts = set(STANDARD_TEXTS)
+    for kind_name, declared, target in (("inputs", inputs, numbers), ("text_inputs", text_inputs, texts)):
+        for index, name in enumerate(declared):
+            where = at(kind_name, index)
+            if name in target:
+                continue  # declaring a standard input again is harmless
+            target.add(_identifier(name, where, taken))
+            taken[name] = _("input %(name)s") % {"name": name}
+    accepted = frozenset(numbers)
+    entries = items(components, "components")
+    compiled: list[Component] = []
+    normalised: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        component = _component(entry, at("components", index), index, frozenset(numbers), frozenset(texts), taken)
+        compiled.append(component)
+        normalised.append(component.normalised)
+        numbers.add(component.code)
+        numbers.update(name for name, _formula in component.signals)
+    return Policy(tuple(compiled), accepted, frozenset(texts), normalised)
+
+
+def validate_policy(
+    components: object, *, inputs: Iterable[str] = (), text_inputs: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """The normalised component list (every default filled in), or ConfigError naming the path."""
+    return compile_policy(components, inputs=inputs, text_inputs=text_inputs).normalised
+
+
+def _component(
+    entry: object,
+    where: str,
+    index: int,
+    numbers: frozenset[str],
+    texts: frozenset[str],
+    taken: dict[str, str],
+) -> Component:
+    entry = mapping(entry, where)
+    known_keys(entry, ENVELOPE_KEYS, where, required=("code", "kind"))
+    code = _identifier(entry["code"], at(where, "code"), taken)
+    name = text(entry.get("name", code), at(where, "name"))
+    kind = choice(entry["kind"], at(where, "kind"), tuple(KINDS))
+    kind_class = KINDS[kind]
+    scope = Scope(numbers, texts)
+    spec = kind_class(mapping(entry.get("config", {}), at(where, "config")), scope, at(where, "config"))
+    rounding = choice(entry.get("rounding", "half_up"), at(where, "rounding"), tuple(ROUNDINGS))
+    pays = boolean(entry.get("pays", True), at(where, "pays"))
+    places = entry.get("places", MONEY_PLACES)
+    if isinstance(places, bool) or not isinstance(places, int) or not 0 <= places <= MAX_PLACES:
+        raise ConfigError(
+            at(where, "places"), _("Enter a whole number of decimal places from 0 to %(max)s.") % {"max": MAX_PLACES}
+        )
+    if pays and places > MONEY_PLACES:
+        raise ConfigError(at(where, "places"), _("A paid amount is money: at most 2 decimal places (the fen)."))
+    if kind_class.rounds_itself and places != MONEY_PLACES:
+        raise ConfigError(at(where, "places"), _("This kind works to the fen: places must be 2."))
+    when = None if entry.get("when") is None else scope.condition(entry["when"], at(where, "when"))
+    factor: Expr | None = None
+    if entry.get("factor") is not None:
+        if not kind_class.takes_factor:
+            raise ConfigError(
+                at(where, "factor"),
+                _('A %(kind)s component cannot be scaled by a factor; use "when" or a later formula component.')
+                % {"kind": kind},
+            )
+        factor = scope.formula(entry["factor"], at(where, "factor"))
+    taken[code] = _("component %(code)s") % {"code": code}
+    signals: list[tuple[str, Expr]] = []
+    raw_signals = mapping(entry.get("signals", {}), at(where, "signals"))
+    signal_scope = Scope(numbers | {code}, texts)
+    for signal, condition in raw_signals.items():
+        signal_where = at(at(where, "signals"), str(signal))
+        signal_name = _identifier(signal, signal_where, taken)
+        signals.append((signal_name, signal_scope.condition(condition, signal_where)))
+        taken[signal_name] = _("a signal of component %(code)s") % {"code": code}
+    uses = tuple(sorted(scope.used | (signal_scope.used - {code})))
+    normalised = {
+        "code": code,
+        "name": name,
+        "kind": kind,
+        "config": spec.normalised,
+        "rounding": rounding,
+        "places": places,
+        "when": None if when is None else condition_text(when),
+        "factor": None if factor is None else factor.expression,
+        "signals": {signal: condition_text(formula) for signal, formula in signals},
+        "pays": pays,
+    }
+    return Component(
+        index=index,
+        code=code,
+        name=name,
+        kind=kind,
+        spec=spec,
+        rounding=ROUNDINGS[rounding],
+        places=places,
+        when=when,
+        factor=factor,
+        signals=tuple(signals),
+        pays=pays,
+        uses=uses,
+        normalised=normalised,
+    )
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+
+def _person(
+    policy: Policy,
+    subject: str,
+    inputs: Mapping[str, Any],
+    balances: Mapping[str, Any],
+    *,
+    unit: str = "",
+    leads: tuple[str, ...] = (),
+    index: int = 0,
+) -> Person:
+    numbers: dict[str, Decimal] = {}
+    texts: dict[str, str] = {}
+    policy_numbers = policy.numbers
+    policy_texts = policy.texts
+    for name, value in inputs.items():
+        if name in policy_numbers:
+            if type(value) is Decimal:
+                numbers[name] = value
+            else:
+                try:
+                    numbers[name] = to_decimal(value, what=name)
+                except (TypeError, ValueError) as error:
+                    raise PayError(str(error), subject=subject, inputs={name: str(value)}) from None
+        elif name in policy_texts:
+            texts[name] = value if isinstance(value, str) else str(value)
+    opening: dict[str, Decimal] = {}
+    for code in policy.balance_codes:
+        if code in balances:
+            try:
+                opening[code] = to_decimal(balances[code], what=f"balances.{code}")
+            except (TypeError, ValueError) as error:
+                raise PayError(str(error), subject=subject, component=code) from None
+    return Person(subject, numbers, texts, unit=unit, leads=leads, balances=opening, index=index)
+
+
+def _finish(component: Component, person: Person, applies: bool, outcome: Outcome | None) -> None:
+    movement: BalanceMovement | None = None
+    if not applies or outcome is None:
+        amount = ZERO
+        assert component.when is not None
+        explanation = _("not applicable: %(condition)s does not hold") % {"condition": condition_text(component.when)}
+        if component.spec.has_balance:
+            opening = person.balances.get(component.code, ZERO)
+            movement = BalanceMovement(component.code, opening, ZERO, ZERO, ZERO, opening)
+        applies = False
+    else:
+        raw, explanation, movement = outcome
+        if component.factor is not None:
+            factor = component.value(component.factor, person)
+            raw = raw * factor
+            explanation = sep().join(
+                [
+                    explanation,
+                    _("× factor %(formula)s = %(factor)s → %(amount)s")
+                    % {"formula": component.factor.expression, "factor": plain(factor), "amount": money(raw)},
+                ]
+            )
+        if component.spec.rounds_itself:
+            amount = raw
+        else:
+            amount = quantize(raw, component.places, component.rounding)
+            if raw != amount and (component.places != 2 or money(raw) != str(amount)):
+                explanation = f"{explanation} → {amount}"
+    person.numbers[component.code] = amount
+    for name, condition in component.signals:
+        person.numbers[name] = ONE if applies and component.value(condition, person) else ZERO
+    if movement is not None:
+        person.movements.append(movement)
+    person.lines.append(
+        PayLine(
+            code=component.code,
+            name=component.name,
+            kind=component.kind,
+            amount=amount,
+            paid=component.pays,
+            applies=applies,
+            explanation=explanation,
+            inputs=component.inputs_of(person),
+        )
+    )
+
+
+def _run(policy: Policy, people: list[Person], *, population: bool) -> list[PersonPay]:
+    with cached_translations(), localcontext(CONTEXT):
+        _components(policy, people, population=population)
+    results = []
+    for person in people:
+        total = sum((line.amount for line in person.lines if line.paid), ZERO)
+        results.append(
+            PersonPay(
+                subject=person.subject,
+                lines=tuple(person.lines),
+                total=total,
+                movements=tuple(person.movements),
+                values=person.numbers,
+            )
+        )
+    return results
+
+
+def _components(policy: Policy, people: list[Person], *, population: bool) -> None:
+    """Every component for everyone, one component at a time (in the formula language's context)."""
+    for component in policy.components:
+        spec = component.spec
+        when = component.when
+        if spec.group:
+            if not population:
+                raise PayError(
+                    _("this component needs everyone's results; evaluate the whole population"),
+                    subject=people[0].subject if people else "",
+                    component=component.code,
+                    component_name=component.name,
+                )
+            active = [when is None or bool(component.value(when, person)) for person in people]
+            outcomes = spec.run_group(people, active, component)
+            for person, on, outcome in zip(people, active, outcomes, strict=True):
+                _finish(component, person, on, outcome)
+            continue
+        for person in people:
+            if when is not None and not component.value(when, person):
+                _finish(component, person, False, None)
+            else:
+                _finish(component, person, True, spec.run(person, component))
+
+
+def evaluate_person(
+    policy: Policy,
+    inputs: Mapping[str, Decimal | int | str],
+    *,
+    subject: str,
+    balances: Mapping[str, Decimal | int | str] | None = None,
+) -> PersonPay:
+    """Stage 1 for one person. A policy with group components raises PayError: use
+    :func:`evaluate_population`."""
+    person = _person(policy, subject, inputs, balances or {})
+    return _run(policy, [person], population=False)[0]
+
+
+def evaluate_population(
+    policy: Policy,
+    people: Sequence[PersonInput],
+    *,
+    units: Mapping[str, Mapping[str, Decimal | int | str]] | None = None,
+) -> list[PersonPay]:
+    """Every component for everyone, in component order (group components see everyone's earlier
+    results). ``units``: inputs per unit, merged under each member's own inputs. Results come in
+    the order of ``people``."""
+    seen: set[str] = set()
+    persons: list[Person] = []
+    for index, given in enumerate(people):
+        if given.subject in seen:
+            raise PayError(_("appears twice in the population"), subject=given.subject)
+        seen.add(given.subject)
+        inputs: Mapping[str, Any] = given.inputs
+        if units and given.unit in units:
+            inputs = {**units[given.unit], **given.inputs}
+        persons.append(
+            _person(
+                policy, given.subject, inputs, given.balances, unit=given.unit, leads=tuple(given.leads), index=index
+            )
+        )
+    return _run(policy, persons, population=True)

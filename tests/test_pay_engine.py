@@ -1,0 +1,965 @@
+"""payroll.engine: pay components as data, with worked examples from the seed schemes.
+
+Every amount below is worked out by hand in the comment above its assertion.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from django.utils import translation
+
+from indicators.formula import Formula, FormulaError
+from indicators.scoring import ConfigError
+from payroll.engine import (
+    PayError,
+    PersonInput,
+    compile_policy,
+    evaluate_person,
+    evaluate_population,
+    split_fen,
+    validate_policy,
+)
+from payroll.engine.expr import Expr
+
+
+def one(kind: str, config: dict[str, Any], *, inputs: tuple[str, ...] = (), **envelope: Any) -> Any:
+    """A policy of one component "c"."""
+    return compile_policy([{"code": "c", "kind": kind, "config": config, **envelope}], inputs=inputs)
+
+
+def amount(policy: Any, code: str = "c", **inputs: Any) -> D:
+    return evaluate_person(policy, inputs, subject="1001 张三").amount(code)
+
+
+def config_error(components: list[dict[str, Any]], **kwargs: Any) -> ConfigError:
+    with translation.override("en"), pytest.raises(ConfigError) as caught:
+        compile_policy(components, **kwargs)
+    return caught.value
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def test_it_refuses_an_unknown_kind_naming_the_path() -> None:
+    error = config_error([{"code": "a", "kind": "fixed", "config": {"amount": "1"}}, {"code": "b", "kind": "bonus"}])
+    assert error.field == "components[1].kind"
+    assert "per_unit" in error.message
+
+
+def test_it_refuses_an_unknown_setting_inside_a_config() -> None:
+    error = config_error([{"code": "a", "kind": "per_unit", "config": {"rates": [], "rate": "1"}}])
+    assert error.field == "components[0].config.rate"
+
+
+def test_it_refuses_a_float_in_a_config() -> None:
+    error = config_error(
+        [
+            {
+                "code": "a",
+                "kind": "tiered",
+                "config": {"quantity": "1", "mode": "whole", "tiers": [{"from": 0, "rate": 0.3}]},
+            }
+        ]
+    )
+    assert error.field == "components[0].config.tiers[0].rate"
+    assert "float" in error.message
+
+
+def test_it_refuses_two_components_with_the_same_code() -> None:
+    fixed = {"kind": "fixed", "config": {"amount": "1"}}
+    error = config_error([{"code": "a", **fixed}, {"code": "a", **fixed}])
+    assert error.field == "components[1].code"
+    assert "already used" in error.message
+
+
+def test_it_refuses_a_formula_that_uses_a_later_component() -> None:
+    error = config_error(
+        [
+            {"code": "a", "kind": "formula", "config": {"expression": "b * 2"}},
+            {"code": "b", "kind": "fixed", "config": {"amount": "1"}},
+        ]
+    )
+    assert error.field == "components[0].config.expression"
+    assert 'Unknown name "b"' in error.message
+
+
+def test_it_refuses_a_formula_with_a_syntax_error() -> None:
+    error = config_error([{"code": "a", "kind": "formula", "config": {"expression": "(score * 2"}}])
+    assert error.field == "components[0].config.expression"
+    assert "Syntax error" in error.message
+
+
+def test_it_refuses_a_number_where_a_condition_is_needed() -> None:
+    error = config_error([{"code": "a", "kind": "fixed", "config": {"amount": "1"}, "when": "score"}])
+    assert error.field == "components[0].when"
+    assert "not a yes/no condition" in error.message
+
+
+def test_it_refuses_an_undeclared_input() -> None:
+    error = config_error([{"code": "a", "kind": "per_unit", "config": {"rates": [{"input": "grads", "rate": "1"}]}}])
+    assert error.field == "components[0].config.rates[0].input"
+    # Declared, it is accepted.
+    compile_policy(
+        [{"code": "a", "kind": "per_unit", "config": {"rates": [{"input": "grads", "rate": "1"}]}}], inputs=["grads"]
+    )
+
+
+def test_it_refuses_a_factor_on_a_balance_kind() -> None:
+    error = config_error(
+        [{"code": "a", "kind": "accrual", "config": {"amount": "300", "pay_when": "score > 0"}, "factor": "2"}]
+    )
+    assert error.field == "components[0].factor"
+
+
+def test_it_refuses_more_than_two_places_on_a_paid_amount() -> None:
+    error = config_error([{"code": "a", "kind": "formula", "config": {"expression": "score / 100"}, "places": 4}])
+    assert error.field == "components[0].places"
+    # Unpaid (a coefficient) it may keep four places.
+    compile_policy(
+        [{"code": "a", "kind": "formula", "config": {"expression": "score / 100"}, "places": 4, "pays": False}]
+    )
+
+
+def test_it_refuses_tiers_that_do_not_rise() -> None:
+    tiers = [{"from": "10", "rate": "300"}, {"from": "10", "rate": "500"}]
+    error = config_error(
+        [{"code": "a", "kind": "tiered", "config": {"quantity": "1", "mode": "whole", "tiers": tiers}}]
+    )
+    assert error.field == "components[0].config.tiers[1].from"
+
+
+def test_it_refuses_a_signal_named_like_an_input() -> None:
+    error = config_error([{"code": "a", "kind": "fixed", "config": {"amount": "1"}, "signals": {"score": "a > 0"}}])
+    assert error.field == "components[0].signals.score"
+
+
+def test_it_normalises_a_policy_with_every_default() -> None:
+    normalised = validate_policy([{"code": "base", "kind": "fixed", "config": {"amount": "1400"}}])
+    assert normalised == [
+        {
+            "code": "base",
+            "name": "base",
+            "kind": "fixed",
+            "config": {"amount": "1400", "combine": "sum", "deductions": []},
+            "rounding": "half_up",
+            "places": 2,
+            "when": None,
+            "factor": None,
+            "signals": {},
+            "pays": True,
+        }
+    ]
+
+
+def test_it_lists_the_inputs_a_policy_reads() -> None:
+    policy = compile_policy(
+        [
+            {"code": "a", "kind": "formula", "config": {"expression": "score / 100"}, "pays": False, "places": 4},
+            {"code": "b", "kind": "formula", "config": {"expression": "a * bonus_base"}},
+        ],
+        inputs=["bonus_base", "unused"],
+    )
+    assert policy.required_inputs == {"score", "bonus_base"}
+
+
+# --- the envelope: rounding, when, factor, pays -------------------------------------------------
+
+
+def test_it_rounds_each_component_with_its_own_mode() -> None:
+    # 1234.565: half up → 1234.57; down → 1234.56; up → 1234.57; half even → 1234.56 (6 is even).
+    values = {
+        mode: amount(one("formula", {"expression": "1234.565"}, rounding=mode))
+        for mode in ("half_up", "down", "up", "half_even")
+    }
+    assert values == {"half_up": D("1234.57"), "down": D("1234.56"), "up": D("1234.57"), "half_even": D("1234.56")}
+
+
+def test_it_pays_nothing_when_the_condition_does_not_hold() -> None:
+    policy = one("fixed", {"amount": "200"}, when="score >= 100")
+    with translation.override("en"):
+        pay = evaluate_person(policy, {"score": "99"}, subject="1001 张三")
+    line = pay.line("c")
+    assert (line.amount, line.applies, pay.total) == (D("0.00"), False, D("0.00"))
+    assert "score >= 100" in line.explanation
+    assert amount(policy, score="100") == D("200.00")
+
+
+def test_it_prorates_a_leaver_by_days_worked_with_a_factor() -> None:
+    # S1-2 leavers are paid by days worked: 1400 × 13 / 30 = 606.666… → 606.67.
+    policy = one("fixed", {"amount": "1400"}, factor="days_worked / days_in_period")
+    assert amount(policy, days_worked="13", days_in_period="30") == D("606.67")
+
+
+def test_it_leaves_unpaid_components_out_of_the_total() -> None:
+    policy = compile_policy(
+        [
+            {"code": "pool", "kind": "fixed", "config": {"amount": "5000"}, "pays": False},
+            {"code": "share", "kind": "formula", "config": {"expression": "pool * 0.1"}},
+        ]
+    )
+    pay = evaluate_person(policy, {}, subject="1001")
+    # Only the share is paid: 5000 × 0.1 = 500.00.
+    assert pay.total == D("500.00")
+    assert pay.line("pool").paid is False
+
+
+# --- 1. grade_coefficient (S1-9) ----------------------------------------------------------------
+
+S1_9_BANDS = {
+    "input": "base_salary",
+    "bands": [{"to": "1500", "quota": "200"}, {"to": "2500", "quota": "400"}, {"to": None, "quota": "600"}],
+}
+S1_9_GRADES = {"A": "1.2", "B": "1.1", "C": "1.0", "D": "0.8", "E": "0"}
+
+
+def test_it_picks_the_quota_by_salary_band_with_inclusive_ends() -> None:
+    policy = one("grade_coefficient", {"coefficients": S1_9_GRADES, "quota_bands": S1_9_BANDS})
+    # "1500元以下(含1500)": 1500 → 200 × 1.1 (B) = 220; 1500.01 → 400 × 1.1 = 440; 2600 → 600 × 1.1 = 660.
+    assert amount(policy, base_salary="1500", grade="B") == D("220.00")
+    assert amount(policy, base_salary="1500.01", grade="B") == D("440.00")
+    assert amount(policy, base_salary="2600", grade="B") == D("660.00")
+
+
+def test_it_can_make_band_ends_exclusive() -> None:
+    bands = {**S1_9_BANDS, "to_inclusive": False}
+    policy = one("grade_coefficient", {"coefficients": S1_9_GRADES, "quota_bands": bands})
+    # 1500 is no longer "up to 1500": it falls in the 400 band; × 1.0 (C) = 400.
+    assert amount(policy, base_salary="1500", grade="C") == D("400.00")
+
+
+def test_it_pays_nothing_to_a_failed_grade() -> None:
+    policy = one("grade_coefficient", {"coefficients": S1_9_GRADES, "quota_bands": S1_9_BANDS})
+    # S1-9: fail (E) → no performance pay: 600 × 0 = 0.
+    assert amount(policy, base_salary="3000", grade="E") == D("0.00")
+
+
+def test_it_takes_the_coefficient_from_a_formula() -> None:
+    # S1-9's own example: score 85 → coefficient 0.85; quota 500 × 0.85 = 425.
+    policy = one("grade_coefficient", {"coefficient": "score / 100", "quota": "500"})
+    assert amount(policy, score="85") == D("425.00")
+
+
+def test_it_names_an_unknown_grade() -> None:
+    policy = one("grade_coefficient", {"coefficients": S1_9_GRADES, "quota": "200"})
+    with translation.override("en"), pytest.raises(PayError) as caught:
+        evaluate_person(policy, {"grade": "S"}, subject="1001 张三")
+    assert 'Unknown grade "S"' in caught.value.message
+    assert "1001 张三" in caught.value.message
+
+
+# --- 2. fixed_floating_split (S1-4) ---------------------------------------------------------------
+
+S1_4_SPLITS = {"总裁": "4:6", "总监": "5:5", "副总监": "6:4", "经理": "75:25", "员工": "85:15"}
+
+
+def test_it_splits_pay_fixed_to_floating_by_level() -> None:
+    policy = one(
+        "fixed_floating_split", {"total": "base_salary", "splits": S1_4_SPLITS, "coefficient": "grade_coefficient"}
+    )
+    # 总裁 4:6 of 10000: fixed 4000 + floating 6000 × 1.2 = 7200 → 11200.
+    assert amount(policy, base_salary="10000", level="总裁", grade_coefficient="1.2") == D("11200.00")
+    # 员工 85:15 of 5000: fixed 4250 + floating 750 × 0.8 = 600 → 4850.
+    assert amount(policy, base_salary="5000", level="员工", grade_coefficient="0.8") == D("4850.00")
+
+
+def test_it_can_pay_the_floating_part_alone() -> None:
+    config = {"total": "base_salary", "splits": S1_4_SPLITS, "coefficient": "grade_coefficient", "part": "floating"}
+    # 经理 75:25 of 8000: floating 2000 × 1.1 = 2200.
+    assert amount(one("fixed_floating_split", config), base_salary="8000", level="经理", grade_coefficient="1.1") == D(
+        "2200.00"
+    )
+
+
+# --- 3. per_unit (S1-2, S1-6) -------------------------------------------------------------------
+
+S1_2_RATES = [
+    {"label": "B2", "input": "grads_b2", "rate": "1000"},
+    {"label": "A3", "input": "grads_a3", "rate": "800"},
+    {"label": "A1", "input": "grads_a1", "rate": "700"},
+    {"label": "C1/C2", "input": "grads_c", "rate": "600"},
+]
+S1_2_INPUTS = ("grads_b2", "grads_a3", "grads_a1", "grads_c")
+
+
+def test_it_pays_a_rate_per_graduate_by_licence_class() -> None:
+    policy = one("per_unit", {"rates": S1_2_RATES}, inputs=S1_2_INPUTS)
+    # 2 B2 × 1000 + 1 A3 × 800 + 0 A1 + 5 C × 600 = 2000 + 800 + 0 + 3000 = 5800.
+    assert amount(policy, grads_b2=2, grads_a3=1, grads_a1=0, grads_c=5) == D("5800.00")
+
+
+def test_it_names_a_missing_count() -> None:
+    policy = one("per_unit", {"rates": S1_2_RATES}, inputs=S1_2_INPUTS)
+    with translation.override("en"), pytest.raises(PayError) as caught:
+        evaluate_person(policy, {"grads_b2": "1", "grads_a3": "0", "grads_c": "2"}, subject="1001 张三")
+    assert caught.value.inputs["grads_a1"] is None
+    assert 'Missing input "grads_a1"' in caught.value.message
+
+
+# --- 4. tiered (S1-2 over-target bonus, S1-6 decreasing progression) --------------------------------
+
+S1_2_TIERS = [{"from": "0", "rate": "300"}, {"from": "10", "rate": "500"}]
+
+
+def test_it_pays_marginal_tiers_band_by_band() -> None:
+    policy = one(
+        "tiered", {"quantity": "MAX(0, grads - 30)", "mode": "marginal", "tiers": S1_2_TIERS}, inputs=("grads",)
+    )
+    # 43 graduates, target 30: 13 over. First 10 × 300 = 3000, next 3 × 500 = 1500 → 4500.
+    assert amount(policy, grads="43") == D("4500.00")
+
+
+def test_it_pays_whole_tiers_at_the_reached_rate_for_every_unit() -> None:
+    policy = one("tiered", {"quantity": "MAX(0, grads - 30)", "mode": "whole", "tiers": S1_2_TIERS}, inputs=("grads",))
+    # Same 13 over, but every unit at the reached tier's 500: 13 × 500 = 6500 (not 4500).
+    assert amount(policy, grads="43") == D("6500.00")
+
+
+def test_it_keeps_a_quantity_on_the_boundary_in_the_lower_tier_when_upper_inclusive() -> None:
+    config = {"quantity": "grads - 30", "mode": "whole", "tiers": S1_2_TIERS}
+    # "0~10人(含10人)": exactly 10 over stays at 300 → 3000; lower_inclusive moves it to 500 → 5000.
+    inclusive = one("tiered", {**config, "boundary": "upper_inclusive"}, inputs=("grads",))
+    assert amount(inclusive, grads="40") == D("3000.00")
+    assert amount(one("tiered", config, inputs=("grads",)), grads="40") == D("5000.00")
+
+
+def test_it_pays_progressive_decreasing_rates() -> None:
+    # S1-6 超额累进递减 on a per-capita bonus: ≤3000 at 100 %, 3000–5000 at 80 %, above 5000 at 50 %.
+    tiers = [{"from": "0", "rate": "1"}, {"from": "3000", "rate": "0.8"}, {"from": "5000", "rate": "0.5"}]
+    marginal = one("tiered", {"quantity": "per_capita", "mode": "marginal", "tiers": tiers}, inputs=("per_capita",))
+    whole = one("tiered", {"quantity": "per_capita", "mode": "whole", "tiers": tiers}, inputs=("per_capita",))
+    # 6000: 3000 × 1 + 2000 × 0.8 + 1000 × 0.5 = 3000 + 1600 + 500 = 5100; whole: 6000 × 0.5 = 3000.
+    assert amount(marginal, per_capita="6000") == D("5100.00")
+    assert amount(whole, per_capita="6000") == D("3000.00")
+
+
+def test_it_pays_nothing_below_the_first_tier() -> None:
+    policy = one("tiered", {"quantity": "grads - 30", "mode": "marginal", "tiers": S1_2_TIERS}, inputs=("grads",))
+    # 25 graduates: 5 under target, below tier "from 0".
+    assert amount(policy, grads="25") == D("0.00")
+
+
+# --- 5. quota_saving (S1-2 fuel and repairs) -------------------------------------------------------
+
+FUEL = {"quota": "grads * 45", "actual": "fuel_litres", "price": "fuel_price", "reward_share": "0.8"}
+
+
+def test_it_rewards_a_share_of_the_fuel_saved() -> None:
+    policy = one("quota_saving", FUEL, inputs=("grads", "fuel_litres", "fuel_price"))
+    # 20 graduates × 45 L = 900 L quota; 850 L used: 50 L saved × 7.50 = 375.00 × 80 % = 300.00.
+    assert amount(policy, grads="20", fuel_litres="850", fuel_price="7.50") == D("300.00")
+
+
+def test_it_deducts_fuel_used_beyond_the_quota() -> None:
+    policy = one("quota_saving", FUEL, inputs=("grads", "fuel_litres", "fuel_price"))
+    # 960 L used: 60 L over × 7.50 = 450.00 deducted in full.
+    assert amount(policy, grads="20", fuel_litres="960", fuel_price="7.50") == D("-450.00")
+
+
+def test_it_applies_the_same_rule_to_the_repair_quota() -> None:
+    repair = {"quota": "grads * 80", "actual": "repair_cost", "reward_share": "0.8", "excess_rate": "0.5"}
+    policy = one("quota_saving", repair, inputs=("grads", "repair_cost"))
+    # 20 × 80 = 1600 quota; 1750 spent: 150 over, deducted at a configured 50 % → −75.00.
+    assert amount(policy, grads="20", repair_cost="1750") == D("-75.00")
+
+
+# --- 6. penalty_points (S1-1, S1-10) ----------------------------------------------------------------
+
+
+def test_it_deducts_twenty_yuan_a_point() -> None:
+    policy = one(
+        "penalty_points", {"items": [{"label": "扣分", "input": "points", "amount": "20"}]}, inputs=("points",)
+    )
+    # S1-1: 7 points × 20 = 140 off.
+    assert amount(policy, points="7") == D("-140.00")
+
+
+S1_10_ITEMS = [
+    {"label": "一档", "input": "tier1", "amount": "300"},
+    {"label": "二档", "input": "tier2", "amount": "200"},
+    {"label": "三档", "input": "tier3", "amount": "100"},
+    {"label": "四档", "input": "tier4_points", "amount": "10"},
+]
+S1_10_INPUTS = ("tier1", "tier2", "tier3", "tier4_points")
+NO_EVENTS: dict[str, Any] = {"tier1": "0", "tier2": "0", "tier3": "0", "tier4_points": "0"}
+
+
+def test_it_caps_quality_deductions_at_three_hundred_a_month() -> None:
+    policy = one("penalty_points", {"items": S1_10_ITEMS, "cap": "300"}, inputs=S1_10_INPUTS)
+    # One tier-2 (200) + one tier-3 (100) + 4 tier-4 points (40) = 340 → capped at 300.
+    assert amount(policy, **{**NO_EVENTS, "tier2": "1", "tier3": "1", "tier4_points": "4"}) == D("-300.00")
+    # Under the cap: 3 tier-4 points × 10 = 30.
+    assert amount(policy, **{**NO_EVENTS, "tier4_points": "3"}) == D("-30.00")
+
+
+S1_10_POLICY = [
+    {
+        "code": "quality",
+        "name": "质量扣罚",
+        "kind": "penalty_points",
+        "config": {"items": S1_10_ITEMS, "cap": "300"},
+        "signals": {"standby": "tier1 >= 2"},
+        "pays": False,
+    },
+    {
+        "code": "base",
+        "name": "基本工资",
+        "kind": "fixed",
+        "config": {"amount": "base_salary"},
+        "factor": "IF(standby == 1, 0.6, 1)",
+    },
+    {
+        "code": "bonus",
+        "name": "加奖",
+        "kind": "formula",
+        "config": {"expression": "300 + quality"},
+        "when": "standby == 0",
+    },
+]
+
+
+def test_it_puts_a_person_with_two_tier_one_deductions_on_stand_by() -> None:
+    policy = compile_policy(S1_10_POLICY, inputs=S1_10_INPUTS)
+    pay = evaluate_person(policy, {**NO_EVENTS, "tier1": "2", "base_salary": "3000"}, subject="1001")
+    # Two tier-1 events: stand-by → 60 % of base pay (3000 × 0.6 = 1800) and no bonus at all.
+    assert pay.values["standby"] == 1
+    assert pay.amount("base") == D("1800.00")
+    assert pay.amount("bonus") == D("0.00")
+    assert pay.total == D("1800.00")
+
+
+def test_it_pays_the_bonus_less_deductions_without_stand_by() -> None:
+    policy = compile_policy(S1_10_POLICY, inputs=S1_10_INPUTS)
+    pay = evaluate_person(policy, {**NO_EVENTS, "tier1": "1", "base_salary": "3000"}, subject="1001")
+    # One tier-1 event: −300, bonus 300 − 300 = 0; base pay in full; no stand-by.
+    assert (pay.values["standby"], pay.amount("base"), pay.amount("bonus")) == (0, D("3000.00"), D("0.00"))
+
+
+# --- 7. withheld (S1-2 base pay) ----------------------------------------------------------------------
+
+WITHHELD = [
+    {"code": "base", "kind": "fixed", "config": {"amount": "1400"}},
+    {
+        "code": "held",
+        "name": "暂扣底薪",
+        "kind": "withheld",
+        "config": {
+            "amount": "400",
+            "release_when": "year_end == 1 and target_met == 1",
+            "forfeit_when": "year_end == 1 and target_met == 0",
+        },
+    },
+]
+
+
+def test_it_withholds_part_of_the_monthly_base() -> None:
+    policy = compile_policy(WITHHELD, inputs=("year_end", "target_met"))
+    pay = evaluate_person(policy, {"year_end": 0, "target_met": 0}, subject="1001", balances={"held": "1200"})
+    # 1400 − 400 withheld = 1000 paid; balance 1200 → 1600.
+    assert pay.total == D("1000.00")
+    assert pay.movement("held").closing == D("1600.00")
+
+
+def test_it_returns_everything_withheld_when_the_year_target_is_met() -> None:
+    policy = compile_policy(WITHHELD, inputs=("year_end", "target_met"))
+    pay = evaluate_person(policy, {"year_end": 1, "target_met": 1}, subject="1001", balances={"held": "4400"})
+    # December: withhold 400 → 4800, all released: line −400 + 4800 = 4400; total 1400 + 4400 = 5800.
+    assert pay.amount("held") == D("4400.00")
+    assert pay.total == D("5800.00")
+    movement = pay.movement("held")
+    assert (movement.opening, movement.added, movement.paid, movement.closing) == (
+        D("4400"),
+        D("400.00"),
+        D("4800.00"),
+        D("0.00"),
+    )
+
+
+def test_it_forfeits_everything_withheld_when_the_year_target_is_missed() -> None:
+    policy = compile_policy(WITHHELD, inputs=("year_end", "target_met"))
+    pay = evaluate_person(policy, {"year_end": 1, "target_met": 0}, subject="1001", balances={"held": "4400"})
+    # 4400 + 400 = 4800 forfeited; the month pays 1400 − 400 = 1000.
+    assert pay.total == D("1000.00")
+    assert (pay.movement("held").forfeited, pay.movement("held").closing) == (D("4800.00"), D("0.00"))
+
+
+# --- 8. accrual (S1-2 safety bonus, S0-4 paid quarterly) ------------------------------------------------
+
+SAFETY = {
+    "amount": "300",
+    "skip_when": "accident == 1 or idle_days >= 20",
+    "pay_when": "year_end == 1",
+    "forfeit_when": "leaving == 1",
+}
+SAFETY_INPUTS = ("accident", "idle_days", "year_end", "leaving")
+CALM_MONTH = {"accident": 0, "idle_days": 0, "year_end": 0, "leaving": 0}
+
+
+def test_it_accrues_the_safety_bonus_without_paying_it() -> None:
+    policy = one("accrual", SAFETY, inputs=SAFETY_INPUTS)
+    pay = evaluate_person(policy, CALM_MONTH, subject="1001", balances={"c": "900"})
+    # 900 + 300 = 1200 kept; nothing paid this month.
+    assert (pay.total, pay.movement("c").closing) == (D("0.00"), D("1200.00"))
+
+
+def test_it_loses_the_month_with_an_accident() -> None:
+    policy = one("accrual", SAFETY, inputs=SAFETY_INPUTS)
+    pay = evaluate_person(policy, {**CALM_MONTH, "accident": 1}, subject="1001", balances={"c": "900"})
+    # This month's 300 is forfeited, the 900 stays.
+    assert (pay.movement("c").forfeited, pay.movement("c").closing) == (D("300.00"), D("900"))
+
+
+def test_it_loses_the_month_with_twenty_idle_days() -> None:
+    policy = one("accrual", SAFETY, inputs=SAFETY_INPUTS)
+    pay = evaluate_person(policy, {**CALM_MONTH, "idle_days": 20}, subject="1001", balances={"c": "900"})
+    assert pay.movement("c").closing == D("900")
+
+
+def test_it_pays_the_safety_bonus_at_year_end() -> None:
+    policy = one("accrual", SAFETY, inputs=SAFETY_INPUTS)
+    pay = evaluate_person(policy, {**CALM_MONTH, "year_end": 1}, subject="1001", balances={"c": "3000"})
+    # 3000 (ten months) + 300 = 3300 paid.
+    assert pay.amount("c") == D("3300.00")
+    assert pay.movement("c").closing == D("0.00")
+
+
+def test_it_forfeits_the_whole_safety_balance_when_the_coach_leaves() -> None:
+    policy = one("accrual", SAFETY, inputs=SAFETY_INPUTS)
+    pay = evaluate_person(policy, {**CALM_MONTH, "leaving": 1}, subject="1001", balances={"c": "2700"})
+    # 2700 + 300 = 3000 forfeited; nothing paid.
+    assert (pay.amount("c"), pay.movement("c").forfeited, pay.movement("c").closing) == (
+        D("0.00"),
+        D("3000.00"),
+        D("0.00"),
+    )
+
+
+def test_it_pays_monthly_assessed_pay_at_quarter_end() -> None:
+    # S0-4 按月考核, 逐季兑现: each month accrues 500 × coefficient, the third month pays the quarter.
+    policy = one(
+        "accrual",
+        {"amount": "500 * grade_coefficient", "pay_when": "month_in_quarter == 3"},
+        inputs=("month_in_quarter",),
+    )
+    month_2 = evaluate_person(
+        policy, {"grade_coefficient": "1.1", "month_in_quarter": 2}, subject="1001", balances={"c": "450"}
+    )
+    # Month 1 accrued 450 (× 0.9); month 2: 450 + 550 = 1000, nothing paid.
+    assert (month_2.amount("c"), month_2.movement("c").closing) == (D("0.00"), D("1000.00"))
+    month_3 = evaluate_person(
+        policy, {"grade_coefficient": "1", "month_in_quarter": 3}, subject="1001", balances={"c": "1000"}
+    )
+    # Month 3: 1000 + 500 = 1500 paid.
+    assert month_3.amount("c") == D("1500.00")
+
+
+def test_it_leaves_a_balance_untouched_when_the_component_does_not_apply() -> None:
+    policy = one("accrual", SAFETY, inputs=SAFETY_INPUTS, when="leaving == 0")
+    pay = evaluate_person(policy, {**CALM_MONTH, "leaving": 1}, subject="1001", balances={"c": "900"})
+    movement = pay.movement("c")
+    assert (movement.opening, movement.added, movement.closing) == (D("900"), D("0"), D("900"))
+
+
+def test_it_refuses_to_pay_and_forfeit_a_balance_at_once() -> None:
+    policy = one("accrual", SAFETY, inputs=SAFETY_INPUTS)
+    with translation.override("en"), pytest.raises(PayError) as caught:
+        evaluate_person(policy, {**CALM_MONTH, "year_end": 1, "leaving": 1}, subject="1001 张三")
+    assert "paid and forfeited" in caught.value.message
+
+
+# --- 9. quarter_true_up (S1-4) ------------------------------------------------------------------------
+
+
+def test_it_trues_up_the_quarter_in_the_next_quarters_first_month() -> None:
+    policy = one(
+        "quarter_true_up", {"base": "monthly_perf", "coefficient": "grade_coefficient"}, inputs=("monthly_perf",)
+    )
+    # A (1.1): 3000 + 3000 × (1.1 − 1) × 3 = 3000 + 900 = 3900; C (0.8): 3000 − 1800 = 1200.
+    assert amount(policy, monthly_perf="3000", grade_coefficient="1.1") == D("3900.00")
+    assert amount(policy, monthly_perf="3000", grade_coefficient="0.8") == D("1200.00")
+
+
+# --- 10. weighted_annual (S1-4, S1-9) ---------------------------------------------------------------
+
+
+def test_it_weights_the_quarters_average_and_the_year_end() -> None:
+    config = {
+        "parts": [
+            {"label": "季度平均", "weight": "0.8", "average": ["q1", "q2", "q3", "q4"]},
+            {"label": "年终", "weight": "0.2", "value": "year_end"},
+        ],
+        "base": "annual_base",
+    }
+    policy = one("weighted_annual", config, inputs=("q1", "q2", "q3", "q4", "year_end", "annual_base"))
+    # S1-4: average(1.1, 1.0, 1.2, 1.0) = 1.075 × 0.8 = 0.86; 1.2 × 0.2 = 0.24; 1.10 × 20000 = 22000.
+    assert amount(policy, q1="1.1", q2="1.0", q3="1.2", q4="1.0", year_end="1.2", annual_base="20000") == D("22000.00")
+
+
+def test_it_computes_the_s1_9_annual_score_for_staff() -> None:
+    config = {
+        "parts": [
+            {"weight": "0.6", "average": ["q1", "q2", "q3", "q4"]},
+            {"weight": "0.4", "value": "year_end"},
+        ]
+    }
+    policy = one("weighted_annual", config, inputs=("q1", "q2", "q3", "q4", "year_end"), pays=False)
+    # 60 % × (85 + 90 + 80 + 75) / 4 = 0.6 × 82.5 = 49.5; 40 % × 88 = 35.2 → 84.7.
+    assert amount(policy, q1="85", q2="90", q3="80", q4="75", year_end="88") == D("84.70")
+
+
+# --- 12. revenue_pool (S1-10) ---------------------------------------------------------------------------
+
+REVENUE = {
+    "revenue": ["insured", "cash"],
+    "costs": ["staff_base", "provisions", "depreciation", "repairs", "materials", "energy"],
+    "rate": "0.05",
+}
+REVENUE_INPUTS = ("insured", "cash", "staff_base", "provisions", "depreciation", "repairs", "materials", "energy")
+DEPARTMENT: dict[str, Any] = {
+    "insured": "500000",
+    "cash": "300000",
+    "staff_base": "200000",
+    "provisions": "50000",
+    "depreciation": "30000",
+    "repairs": "20000",
+    "materials": "100000",
+    "energy": "40000",
+}
+
+
+def test_it_takes_a_rate_of_net_revenue() -> None:
+    policy = one("revenue_pool", REVENUE, inputs=REVENUE_INPUTS)
+    # (500000 + 300000) − (200000 + 50000 + 30000 + 20000 + 100000 + 40000) = 800000 − 440000 = 360000 × 5 %.
+    assert amount(policy, **DEPARTMENT) == D("18000.00")
+
+
+def test_it_gives_no_pool_without_net_revenue() -> None:
+    policy = one("revenue_pool", REVENUE, inputs=REVENUE_INPUTS)
+    # 800000 − 840000 < 0: nothing (not a negative pool).
+    assert amount(policy, **{**DEPARTMENT, "materials": "500000"}) == D("0.00")
+
+
+# --- 15. fixed (S1-3, S1-10) ------------------------------------------------------------------------
+
+ALLOWANCE = {
+    "amount": "1000",
+    "deductions": [
+        {"label": "增长不足10%", "when": "0 <= growth < 0.10", "percent": "10"},
+        {"label": "负增长5%以内", "when": "-0.05 <= growth < 0", "percent": "20"},
+        {"label": "减少5%以上", "when": "growth < -0.05", "percent": "30"},
+        {"label": "一般差错", "when": "general_errors > 0", "percent": "50"},
+        {"label": "重大差错", "when": "major_errors > 0", "percent": "100"},
+    ],
+}
+ALLOWANCE_INPUTS = ("growth", "general_errors", "major_errors")
+
+
+def test_it_adds_up_percentage_deductions_from_an_allowance() -> None:
+    policy = one("fixed", ALLOWANCE, inputs=ALLOWANCE_INPUTS)
+    # Growth −3 % (−20 %) and a general error (−50 %): 1000 × (100 − 70) % = 300.
+    assert amount(policy, growth="-0.03", general_errors="1", major_errors="0") == D("300.00")
+    # A major error on top: 20 + 50 + 100 = 170 %, capped at 100 % → 0.
+    assert amount(policy, growth="-0.03", general_errors="1", major_errors="1") == D("0.00")
+
+
+def test_it_can_apply_only_the_largest_deduction() -> None:
+    policy = one("fixed", {**ALLOWANCE, "combine": "max"}, inputs=ALLOWANCE_INPUTS)
+    # −20 % and −50 %: only 50 % applies → 500.
+    assert amount(policy, growth="-0.03", general_errors="1", major_errors="0") == D("500.00")
+
+
+def test_it_pays_a_fixed_award_only_when_earned() -> None:
+    # S1-3: full attendance award 100.
+    policy = one("fixed", {"amount": "100"}, inputs=("absences",), when="absences == 0")
+    assert (amount(policy, absences="0"), amount(policy, absences="1")) == (D("100.00"), D("0.00"))
+
+
+# --- 16. formula --------------------------------------------------------------------------------------
+
+
+def test_it_explains_a_formula_with_the_values_put_in() -> None:
+    policy = one("formula", {"expression": "MIN(score / 100, 1.2) * quota"}, inputs=("quota",))
+    with translation.override("en"):
+        pay = evaluate_person(policy, {"score": "95", "quota": "400"}, subject="1001")
+    # 95 / 100 = 0.95 × 400 = 380.
+    assert pay.amount("c") == D("380.00")
+    assert pay.line("c").explanation == "MIN(score / 100, 1.2) * quota = MIN(95 / 100, 1.2) * 400 = 380.00"
+    assert pay.line("c").inputs == {"score": D("95"), "quota": D("400")}
+
+
+def test_it_evaluates_formulas_exactly_as_the_formula_language() -> None:
+    cases = [
+        ("ROUND(x * 1.005, 2)", {"x": D("2.5")}),
+        ("ROUND(-x)", {"x": D("2.5")}),
+        ("IF(x > 1, x / 3, 0)", {"x": D("2")}),
+        ("IF(0 <= x < 10 and not x == 5, MIN(x, 3, 4), MAX(x, 7))", {"x": D("5")}),
+        ("ABS(-x) ** 2 + 0.1 + 0.2", {"x": D("1.5")}),
+        ("x / 7", {"x": D("1")}),
+    ]
+    for text, values in cases:
+        formula = Formula.compile(text, names=values)
+        assert Expr(formula).evaluate(values) == formula.evaluate(values), text
+
+
+def test_it_reports_formula_errors_as_the_formula_language_does() -> None:
+    formula = Formula.compile("x / y", names=["x", "y"])
+    with translation.override("en"), pytest.raises(FormulaError) as caught:
+        Expr(formula).evaluate({"x": D(1), "y": D(0)})
+    assert "Division by zero" in caught.value.message
+
+
+# --- 11. pool_split (S1-6) ----------------------------------------------------------------------------
+
+WARD_ROLES = [
+    {"role": "主任", "ratio": "1", "coefficient": "lead_coefficient"},
+    {"role": "护士长", "ratio": "0.7", "coefficient": "lead_coefficient"},
+    {"role": "医师", "ratio": "1"},
+    {"role": "护士", "ratio": "0.7"},
+]
+
+
+def ward() -> list[PersonInput]:
+    def person(subject: str, role: str, factor: str = "1", lead: str = "1") -> PersonInput:
+        return PersonInput(subject, {"role": role, "factor": factor, "lead_coefficient": lead}, unit="内科")
+
+    return [
+        person("d01", "主任", lead="1.5"),
+        person("h01", "护士长", lead="1.5"),
+        person("m01", "医师", factor="1.2"),
+        person("m02", "医师", factor="0.8"),
+        person("n01", "护士"),
+        person("n02", "护士"),
+        person("n03", "护士"),
+    ]
+
+
+def ward_policy() -> Any:
+    return compile_policy(
+        [
+            {"code": "pool", "kind": "fixed", "config": {"amount": "ward_pool"}, "pays": False},
+            {
+                "code": "bonus",
+                "kind": "pool_split",
+                "config": {"pool": "pool", "roles": WARD_ROLES, "factor": "factor"},
+            },
+        ],
+        inputs=("ward_pool", "factor", "lead_coefficient"),
+    )
+
+
+def test_it_splits_a_ward_pool_in_two_levels() -> None:
+    results = evaluate_population(ward_policy(), ward(), units={"内科": {"ward_pool": "10000"}})
+    amounts = {pay.subject: pay.amount("bonus") for pay in results}
+    # Level 1 weights: 主任 1 × 1.5 = 1.5; 护士长 0.7 × 1.5 = 1.05; 医师 2 × 1 = 2; 护士 3 × 0.7 = 2.1;
+    # total 6.65. Exact parts in fen: 1000000 × 1.5 / 6.65 = 225563.91; × 1.05 / 6.65 = 157894.74;
+    # × 2 / 6.65 = 300751.88; × 2.1 / 6.65 = 315789.47. Floors add up to 999997: 3 fen left go to the
+    # largest remainders .91 (主任), .88 (医师), .74 (护士长) → 2255.64, 1578.95, 3007.52, 3157.89.
+    # Level 2, 医师 by factor 1.2 : 0.8 of 300752 fen: 180451.2 and 120300.8 → 1804.51 and 1203.01.
+    # 护士 3 equal factors: 315789 / 3 = 105263 each → 1052.63.
+    assert amounts == {
+        "d01": D("2255.64"),
+        "h01": D("1578.95"),
+        "m01": D("1804.51"),
+        "m02": D("1203.01"),
+        "n01": D("1052.63"),
+        "n02": D("1052.63"),
+        "n03": D("1052.63"),
+    }
+    assert sum(amounts.values()) == D("10000.00")
+
+
+def test_it_gives_the_leftover_fen_to_the_smaller_subject_code_whatever_the_order() -> None:
+    policy = compile_policy([{"code": "c", "kind": "pool_split", "config": {"pool": "pool"}}], inputs=("pool",))
+    people = [PersonInput(subject, {"pool": "100"}) for subject in ("c", "a", "b")]
+    # 10000 fen / 3 = 3333 each, 1 fen left; remainders tie: "a" gets it → 33.34, 33.33, 33.33.
+    forward = {pay.subject: pay.amount("c") for pay in evaluate_population(policy, people)}
+    backward = {pay.subject: pay.amount("c") for pay in evaluate_population(policy, people[::-1])}
+    assert forward == backward == {"a": D("33.34"), "b": D("33.33"), "c": D("33.33")}
+
+
+def test_it_splits_only_among_the_people_the_component_applies_to() -> None:
+    policy = compile_policy(
+        [{"code": "c", "kind": "pool_split", "config": {"pool": "pool"}, "when": "on_leave == 0"}],
+        inputs=("pool", "on_leave"),
+    )
+    people = [PersonInput(s, {"pool": "900", "on_leave": leave}) for s, leave in (("a", 0), ("b", 1), ("c", 0))]
+    # b is on leave: 900 / 2 = 450 each for a and c.
+    assert [pay.amount("c") for pay in evaluate_population(policy, people)] == [D("450.00"), D("0.00"), D("450.00")]
+
+
+def test_it_refuses_a_pool_that_differs_within_a_unit() -> None:
+    policy = compile_policy([{"code": "c", "kind": "pool_split", "config": {"pool": "pool"}}], inputs=("pool",))
+    people = [PersonInput("a", {"pool": "100"}, unit="u"), PersonInput("b", {"pool": "120"}, unit="u")]
+    with translation.override("en"), pytest.raises(PayError) as caught:
+        evaluate_population(policy, people)
+    assert "differs" in caught.value.message
+
+
+def test_it_splits_a_negative_total_exactly_too() -> None:
+    # −1.00 by 1 : 2: −33.33… and −66.66… fen → −33 and −66, one fen left to the larger remainder (.67).
+    assert split_fen(D("-1.00"), [D(1), D(2)], ["a", "b"]) == [D("-0.33"), D("-0.67")]
+
+
+# --- 13. population_average (S1-10) -------------------------------------------------------------------
+
+
+def test_it_pays_a_non_revenue_department_the_hospital_average_times_its_coefficient() -> None:
+    policy = compile_policy(
+        [
+            {"code": "benefit", "kind": "formula", "config": {"expression": "own_bonus"}, "when": "revenue_dept == 1"},
+            {
+                "code": "average",
+                "kind": "population_average",
+                "config": {"source": "benefit", "among": "revenue_dept == 1", "coefficient": "dept_coefficient"},
+                "when": "revenue_dept == 0",
+            },
+        ],
+        inputs=("own_bonus", "revenue_dept", "dept_coefficient"),
+    )
+    people = [
+        PersonInput("a", {"own_bonus": "3000", "revenue_dept": 1}),
+        PersonInput("b", {"own_bonus": "2000", "revenue_dept": 1}),
+        PersonInput("c", {"own_bonus": "1000", "revenue_dept": 1}),
+        PersonInput("d", {"own_bonus": "0", "revenue_dept": 0, "dept_coefficient": "0.8"}),
+    ]
+    results = evaluate_population(policy, people)
+    # Average of the revenue departments (3000 + 2000 + 1000) / 3 = 2000 × 0.8 = 1600.
+    assert results[3].total == D("1600.00")
+    assert results[0].total == D("3000.00")
+
+
+# --- 14. leader_bonus (S1-2) -----------------------------------------------------------------------
+
+
+def test_it_pays_a_group_leader_twenty_yuan_per_member_graduate_but_not_their_own() -> None:
+    policy = compile_policy(
+        [{"code": "lead", "kind": "leader_bonus", "config": {"source": "grads", "rate": "20"}}], inputs=("grads",)
+    )
+    people = [
+        PersonInput("L", {"grads": "4"}, unit="g1", leads=("g1",)),
+        PersonInput("m1", {"grads": "5"}, unit="g1"),
+        PersonInput("m2", {"grads": "3"}, unit="g1"),
+        PersonInput("x", {"grads": "9"}, unit="g2"),
+    ]
+    results = evaluate_population(policy, people)
+    # (5 + 3) × 20 = 160; the leader's own 4 and the other group's 9 do not count; members get nothing.
+    assert [pay.total for pay in results] == [D("160.00"), D("0.00"), D("0.00"), D("0.00")]
+
+
+def test_it_refuses_a_group_component_for_a_single_person() -> None:
+    policy = compile_policy(
+        [{"code": "lead", "kind": "leader_bonus", "config": {"source": "grads", "rate": "20"}}], inputs=("grads",)
+    )
+    with translation.override("en"), pytest.raises(PayError) as caught:
+        evaluate_person(policy, {"grads": "4"}, subject="1001")
+    assert "evaluate the whole population" in caught.value.message
+
+
+# --- a whole policy -------------------------------------------------------------------------------
+
+COACH = [
+    {"code": "base", "name": "基本工资", "kind": "fixed", "config": {"amount": "1400"}},
+    {
+        "code": "held",
+        "name": "暂扣底薪",
+        "kind": "withheld",
+        "config": {"amount": "400", "release_when": "year_end == 1 and target_met == 1"},
+    },
+    {"code": "commission", "name": "绩效提成", "kind": "per_unit", "config": {"rates": S1_2_RATES}},
+    {
+        "code": "gradient",
+        "name": "梯度绩效",
+        "kind": "tiered",
+        "config": {"quantity": "grads_c - 30", "mode": "marginal", "tiers": S1_2_TIERS},
+    },
+    {"code": "safety", "name": "安全奖", "kind": "accrual", "config": SAFETY},
+    {
+        "code": "fuel",
+        "name": "油料奖惩",
+        "kind": "quota_saving",
+        "config": {**FUEL, "quota": "(grads_b2 + grads_c) * 45"},
+    },
+    {
+        "code": "repair",
+        "name": "修理费奖惩",
+        "kind": "quota_saving",
+        "config": {"quota": "(grads_b2 + grads_c) * 80", "actual": "repair_cost", "reward_share": "0.8"},
+    },
+]
+COACH_INPUTS = (*S1_2_INPUTS, *SAFETY_INPUTS, "target_met", "fuel_litres", "fuel_price", "repair_cost")
+DECEMBER: dict[str, Any] = {
+    "grads_b2": "2",
+    "grads_a3": "0",
+    "grads_a1": "0",
+    "grads_c": "33",
+    "accident": 0,
+    "idle_days": 0,
+    "year_end": 1,
+    "leaving": 0,
+    "target_met": 1,
+    "fuel_litres": "1500.5",
+    "fuel_price": "7.35",
+    "repair_cost": "2900",
+}
+
+
+def test_it_pays_a_coach_lines_that_add_up_exactly_to_the_total() -> None:
+    policy = compile_policy(COACH, inputs=COACH_INPUTS)
+    pay = evaluate_person(policy, DECEMBER, subject="1001 张三", balances={"held": "4400", "safety": "3000"})
+    amounts = {line.code: line.amount for line in pay.lines}
+    # base 1400; held −400 + (4400 + 400) = 4400; commission 2 × 1000 + 33 × 600 = 21800;
+    # gradient 33 − 30 = 3 × 300 = 900; safety 3000 + 300 = 3300 paid at year end;
+    # fuel (35 × 45 = 1575 − 1500.5) = 74.5 L × 7.35 = 547.575 × 0.8 = 438.06;
+    # repair 35 × 80 = 2800 − 2900 = −100 deducted.
+    assert amounts == {
+        "base": D("1400.00"),
+        "held": D("4400.00"),
+        "commission": D("21800.00"),
+        "gradient": D("900.00"),
+        "safety": D("3300.00"),
+        "fuel": D("438.06"),
+        "repair": D("-100.00"),
+    }
+    # 1400 + 4400 + 21800 + 900 + 3300 + 438.06 − 100 = 32138.06.
+    assert pay.total == sum(amounts.values()) == D("32138.06")
+
+
+def test_it_names_the_person_the_component_and_the_inputs_in_a_pay_error() -> None:
+    policy = compile_policy(
+        [{"code": "perf", "name": "绩效工资", "kind": "formula", "config": {"expression": "bonus_pool / headcount"}}],
+        inputs=("bonus_pool", "headcount"),
+    )
+    with translation.override("en"), pytest.raises(PayError) as caught:
+        evaluate_person(policy, {"bonus_pool": "5000", "headcount": "0"}, subject="1001 张三")
+    error = caught.value
+    assert (error.subject, error.component, error.inputs) == (
+        "1001 张三",
+        "perf",
+        {"bonus_pool": D(5000), "headcount": D(0)},
+    )
+    assert "1001 张三" in error.message
+    assert "perf (绩效工资)" in error.message
+    assert "Division by zero" in error.message
+    assert "headcount = 0" in error.message
+
+
+def test_it_explains_a_line_with_inputs_rule_and_result_in_the_active_language() -> None:
+    policy = one("per_unit", {"rates": S1_2_RATES}, inputs=S1_2_INPUTS)
+    with translation.override("en"):
+        pay = evaluate_person(policy, {"grads_b2": 2, "grads_a3": 1, "grads_a1": 0, "grads_c": 5}, subject="1001")
+    assert pay.line("c").explanation == "B2 2 × 1000.00 + A3 1 × 800.00 + A1 0 × 700.00 + C1/C2 5 × 600.00 = 5800.00"
+
+
+def test_it_evaluates_two_thousand_people() -> None:
+    policy = compile_policy(COACH, inputs=COACH_INPUTS)
+    people = [
+        PersonInput(f"{index:05d}", {**DECEMBER, "grads_c": str(25 + index % 20)}, balances={"held": "4400"})
+        for index in range(2000)
+    ]
+    results = evaluate_population(policy, people)
+    assert len(results) == 2000
+    assert all(pay.total == sum(line.amount for line in pay.lines if line.paid) for pay in results)
+    # Person 7: 32 C graduates → commission 2000 + 19200 = 21200; gradient 2 × 300 = 600.
+    assert (results[7].amount("commission"), results[7].amount("gradient")) == (D("21200.00"), D("600.00"))
