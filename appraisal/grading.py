@@ -681,7 +681,7 @@ def distribute(
                     **where,
                     "grade": below.code,
                 }
-            subject.phrases.append(f"{quota_phrase}, {outcome}")
+            subject.phrases.append(_("%(quota)s, %(outcome)s") % {"quota": quota_phrase, "outcome": outcome})
 
     for subject in subjects:
         if subject.coefficient is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +47,13 @@ class Period(TenantOwned):
     publish_due = models.DateTimeField(_("publication due"), null=True, blank=True)
     templates = models.ManyToManyField(Template, through="PeriodTemplate", related_name="+")
     sheets_generated_at = models.DateTimeField(_("sheets generated at"), null=True, blank=True)
+    grading_policy = models.ForeignKey("GradingPolicy", verbose_name=_("grading policy"), null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="periods")
+    # Set in the same transaction that writes the results and moves the period to "closed".
+    results_at = models.DateTimeField(_("results computed at"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    window_ends_at = models.DateTimeField(_("review window ends at"), null=True, blank=True)
+    finalised_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
 
     history = TenantHistory()
 
@@ -59,6 +69,10 @@ class Period(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def window_open(self, now: dt.datetime) -> bool:
+        return (self.state == Period.State.PUBLISHED and self.window_ends_at is not None
+                and now < self.window_ends_at)
 
     def accepts_entries(self) -> bool:
         """Actuals, ratings and records change only while the period runs: not in a draft, and not
@@ -106,6 +120,16 @@ class PeriodRollup(TenantOwned):
         ]
 
 
+class SpecialStatus(models.TextChoices):
+    """Why a subject is not ranked like everyone else (S1-4). What each means for the grade is the
+    grading policy's ``status_grades``: a set grade, or "not assessed"."""
+
+    NORMAL = "normal", _("normal")
+    EXEMPT = "exempt", _("exempt (new or moved)")
+    LONG_LEAVE = "long_leave", _("long leave")
+    REFUSED = "refused", _("refused to be assessed")
+
+
 class Sheet(TenantOwned):
     """One subject's score sheet for a period: a person, a team/shift, or a department."""
 
@@ -120,6 +144,9 @@ class Sheet(TenantOwned):
                                    on_delete=models.PROTECT, related_name="sheets")
     score = models.DecimalField(_("score"), max_digits=9, decimal_places=2, null=True, blank=True)
     explanation = models.TextField(_("explanation"), blank=True)
+    special_status = models.CharField(_("special status"), max_length=12, choices=SpecialStatus.choices,
+                                      default=SpecialStatus.NORMAL)
+    special_reason = models.CharField(_("reason for the special status"), max_length=200, blank=True)
 
     history = TenantHistory()
 
@@ -273,4 +300,184 @@ class DeductionRecord(TenantOwned):
         constraints = [models.CheckConstraint(condition=Q(count__gte=1), name="deduction_record_count_positive")]
 
 
-__all__ = ["Period", "PeriodRollup", "PeriodTemplate", "Rater", "RaterRole", "Rating", "Sheet", "SheetLine"]
+class GradingPolicy(TenantOwned):
+    """How a period's final scores become grades: the scale (bands → grade → coefficient), the
+    forced-distribution quotas and the population they apply to, the calibration cap, what the
+    special statuses mean, and the rules over consecutive periods. Versioned: a period keeps the
+    version it was closed with; a change is a new version."""
+
+    class Population(models.TextChoices):
+        ORGANIZATION = "organization", _("the whole organisation")
+        DEPARTMENT = "department", _("each department")
+        DEPARTMENT_TYPE = "department_type", _("each department type")
+
+    class Rounding(models.TextChoices):
+        HALF_UP = "half_up", _("half up (四舍五入)")
+        DOWN = "down", _("down")
+        UP = "up", _("up")
+
+    code = models.CharField(_("code"), max_length=30)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    name = models.CharField(_("name"), max_length=100)
+    scale = models.JSONField(_("grade scale"))
+    quotas = models.JSONField(_("quotas"), default=list, blank=True)
+    rounding = models.CharField(_("quota rounding"), max_length=10, choices=Rounding.choices,
+                                default=Rounding.HALF_UP)
+    population = models.CharField(_("quotas apply to"), max_length=20, choices=Population.choices,
+                                  default=Population.ORGANIZATION)
+    calibration_share = models.DecimalField(_("calibration cap (share of the score)"), max_digits=5,
+                                            decimal_places=4, default=Decimal("0.05"))
+    # {"exempt": "B", "long_leave": null}: a set grade, or null for "not assessed". Refused → score 0.
+    status_grades = models.JSONField(_("grades for special statuses"), default=dict, blank=True)
+    rules = models.JSONField(_("rules over consecutive periods"), default=list, blank=True)
+    appeal_group = models.ForeignKey("organizations.ReviewGroup", verbose_name=_("group deciding appeals"),
+                                     null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("grading policy")
+        verbose_name_plural = _("grading policies")
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code", "version"], name="uniq_grading_policy_version"),
+            models.CheckConstraint(condition=Q(calibration_share__gte=0) & Q(calibration_share__lte=1),
+                                   name="grading_policy_calibration_share_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def grade_scale(self) -> Any:
+        from appraisal.grading import GradeScale
+
+        return GradeScale.from_config(self.scale)
+
+    def clean(self) -> None:
+        from appraisal.policies import policy_problems
+
+        problems = policy_problems(scale=self.scale, quotas=self.quotas, rounding=self.rounding,
+                                   status_grades=self.status_grades, rules=self.rules)
+        if problems:
+            raise ValidationError(problems)
+
+
+class Result(TenantOwned):
+    """A subject's result for a closed period: a snapshot, never recomputed on read.
+
+    ``final_score`` is the score graded: the appeal's score if one was upheld, else the calibrated
+    score, else the sheet's score at close (0 when the subject refused). ``grade`` is the grade
+    after forced distribution; ``band_grade`` the grade the score alone earns.
+    """
+
+    period = models.ForeignKey(Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="results")
+    sheet = models.ForeignKey(Sheet, verbose_name=_("score sheet"), on_delete=models.CASCADE, related_name="results")
+    subject_kind = models.CharField(_("subject"), max_length=12, choices=SubjectKind.choices)
+    person = models.ForeignKey("organizations.Person", verbose_name=_("person"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="results")
+    population = models.CharField(_("population"), max_length=60)
+    population_label = models.CharField(_("population"), max_length=200)
+    status = models.CharField(_("special status"), max_length=12, choices=SpecialStatus.choices,
+                              default=SpecialStatus.NORMAL)
+    raw_score = models.DecimalField(_("score at close"), max_digits=9, decimal_places=2, null=True, blank=True)
+    calibrated_score = models.DecimalField(_("calibrated score"), max_digits=9, decimal_places=2, null=True,
+                                           blank=True)
+    calibration_reason = models.CharField(_("calibration reason"), max_length=300, blank=True)
+    appeal_score = models.DecimalField(_("score after appeal"), max_digits=9, decimal_places=2, null=True,
+                                       blank=True)
+    final_score = models.DecimalField(_("final score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
+    band_grade = models.CharField(_("grade by score"), max_length=20, blank=True)
+    grade = models.CharField(_("grade"), max_length=20, blank=True)  # blank: not assessed
+    grade_label = models.CharField(_("grade"), max_length=50, blank=True)
+    coefficient = models.DecimalField(_("coefficient"), max_digits=7, decimal_places=4, null=True, blank=True)
+    needs_calibration = models.BooleanField(_("needs calibration"), default=False)
+    explanation = models.TextField(_("explanation"), blank=True)
+    flags = models.JSONField(_("flags"), default=list, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("result")
+        verbose_name_plural = _("results")
+        ordering = ["population", "rank", "pk"]
+        constraints = [
+            # One result per sheet: what keeps a redelivered close to one result.
+            models.UniqueConstraint(fields=["organization", "sheet"], name="uniq_result_sheet"),
+        ]
+        indexes = [models.Index(fields=["organization", "period", "population"], name="result_org_period_pop")]
+
+    def __str__(self) -> str:
+        return f"{self.sheet_id}: {self.grade or '—'}"
+
+    def graded_score(self) -> Decimal | None:
+        """The score the grade is computed from (appeal > calibration > close)."""
+        if self.appeal_score is not None:
+            return self.appeal_score
+        if self.calibrated_score is not None:
+            return self.calibrated_score
+        return self.raw_score
+
+
+def appeal_upload_to(instance: Appeal, filename: str) -> str:
+    return f"appeals/{instance.organization_id}/{filename}"
+
+
+class Appeal(TenantOwned):
+    """An employee's appeal against a line or the grade, filed inside the review window (S1-4).
+
+    It goes to the supervisor for an opinion, then to HR or the supervision group, whose answer
+    is final (S1-3). Upheld: the score changes and the population is regraded."""
+
+    class State(models.TextChoices):
+        FILED = "filed", _("waiting for the supervisor")
+        FORWARDED = "forwarded", _("waiting for the final decision")
+        UPHELD = "upheld", _("upheld")
+        REJECTED = "rejected", _("rejected")
+
+    result = models.ForeignKey(Result, verbose_name=_("result"), on_delete=models.CASCADE, related_name="appeals")
+    line = models.ForeignKey(SheetLine, verbose_name=_("line appealed"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="appeals")
+    filed_by = models.ForeignKey("organizations.Person", verbose_name=_("filed by"), on_delete=models.PROTECT,
+                                 related_name="appeals")
+    reason = models.TextField(_("reason"))
+    attachment = models.FileField(_("attachment"), upload_to=appeal_upload_to, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.FILED)
+    filed_at = models.DateTimeField(_("filed at"))
+    supervisor_opinion = models.TextField(_("supervisor's opinion"), blank=True)
+    forwarded_at = models.DateTimeField(_("forwarded at"), null=True, blank=True)
+    forwarded_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    new_score = models.DecimalField(_("new score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        ordering = ["-filed_at", "-pk"]
+        constraints = [
+            # One open appeal per result at a time: a second click does not file twice.
+            models.UniqueConstraint(fields=["organization", "result"], condition=Q(state__in=["filed", "forwarded"]),
+                                    name="uniq_open_appeal"),
+            models.CheckConstraint(condition=~Q(state="upheld") | Q(new_score__isnull=False),
+                                   name="appeal_upheld_has_score"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.result_id} {self.state}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (self.State.FILED, self.State.FORWARDED)
+
+
+__all__ = ["Appeal", "GradingPolicy", "Period", "PeriodRollup", "PeriodTemplate", "Rater", "RaterRole", "Rating",
+           "Result", "Sheet", "SheetLine", "SpecialStatus"]

@@ -574,42 +574,70 @@ def score_sheet(sheet: Sheet, lines: list[SheetLine], template_parts: list[Any])
 
 
 def rescore_sheet(*, sheet: Sheet, acting_user: User | None) -> SheetScore:
-    """Rescores every line of the sheet from its data, records and ratings (a fixed number of
-    queries), saves the lines whose score changed, and then the sheet."""
+    """Rescores one sheet (see :func:`rescore_sheets`) and returns its score."""
+    results = rescore_sheets(sheet_ids=[sheet.pk], acting_user=acting_user)
+    result = results[sheet.pk]
+    sheet.score, sheet.explanation = result.score, result.explanation
+    return result
+
+
+def rescore_sheets(*, sheet_ids: Iterable[int], acting_user: User | None,
+                   reason: str = "rescored") -> dict[int, SheetScore]:
+    """Rescores every line of the given sheets from their data, records and ratings, then the
+    sheets, and saves what changed (with history). Set-based: six queries plus one bulk update
+    per batch of changed rows, whatever the number of sheets, so the close can rescore a whole
+    period without a query per employee."""
     from indicators.models import TemplatePart
 
-    lines = list(SheetLine.objects.filter(sheet=sheet).select_related("indicator", "sheet"))
+    ids = list(sheet_ids)
+    sheets = {sheet.pk: sheet for sheet in Sheet.objects.filter(pk__in=ids).select_related(
+        "template", "person", "team", "department")}
+    lines_by_sheet: dict[int, list[SheetLine]] = defaultdict(list)
+    for line in SheetLine.objects.filter(sheet_id__in=ids).select_related("indicator").order_by("sort_order", "pk"):
+        line.sheet = sheets[line.sheet_id]  # the subject's name for error messages, without a query
+        lines_by_sheet[line.sheet_id].append(line)
     occurrences: dict[int, dict[str, int]] = defaultdict(dict)
     for line_id, item, count in (
-        DeductionRecord.objects.filter(line__sheet=sheet).values("line_id", "item_code").annotate(n=Sum("count"))
-        .values_list("line_id", "item_code", "n")
+        DeductionRecord.objects.filter(line__sheet_id__in=ids).values("line_id", "item_code")
+        .annotate(n=Sum("count")).values_list("line_id", "item_code", "n")
     ):
         occurrences[line_id][item] = count
     ratings: dict[int, list[Rating]] = defaultdict(list)
-    for rating in Rating.objects.filter(line__sheet=sheet):
+    for rating in Rating.objects.filter(line__sheet_id__in=ids):
         ratings[rating.line_id].append(rating)
-    raters = list(Rater.objects.filter(sheet=sheet))
-    changed = []
-    for line in lines:
-        before = (line.score, line.money, line.explanation)
-        if line.source == LineSource.RATERS:
-            line.score, line.explanation = combine_ratings(raters, ratings[line.pk])
-        else:
-            _score_line(line, ratings=None, occurrences=occurrences[line.pk])
-        if (line.score, line.money, line.explanation) != before:
-            line.version += 1
-            changed.append(line)
-    if changed:
-        bulk_update_with_history(changed, SheetLine, ["score", "money", "explanation", "version"],
-                                 batch_size=BULK_BATCH_SIZE,
-                                 default_user=acting_user, default_change_reason="rescored")
-    parts = list(TemplatePart.objects.filter(template_id=sheet.template_id))
-    result = score_sheet(sheet, lines, parts)
-    if (sheet.score, sheet.explanation) != (result.score, result.explanation):
-        sheet.score, sheet.explanation = result.score, result.explanation
-        sheet._history_user = acting_user  # type: ignore[attr-defined]
-        sheet.save(update_fields=["score", "explanation"])
-    return result
+    raters: dict[int, list[Rater]] = defaultdict(list)
+    for rater in Rater.objects.filter(sheet_id__in=ids):
+        raters[rater.sheet_id].append(rater)
+    parts: dict[int, list[Any]] = defaultdict(list)
+    for part in TemplatePart.objects.filter(template_id__in={s.template_id for s in sheets.values()}):
+        parts[part.template_id].append(part)
+
+    changed_lines: list[SheetLine] = []
+    changed_sheets: list[Sheet] = []
+    results: dict[int, SheetScore] = {}
+    for sheet_id, sheet in sheets.items():
+        lines = lines_by_sheet[sheet_id]
+        for line in lines:
+            before = (line.score, line.money, line.explanation)
+            if line.source == LineSource.RATERS:
+                line.score, line.explanation = combine_ratings(raters[sheet_id], ratings[line.pk])
+            else:
+                _score_line(line, ratings=None, occurrences=occurrences[line.pk])
+            if (line.score, line.money, line.explanation) != before:
+                line.version += 1
+                changed_lines.append(line)
+        result = score_sheet(sheet, lines, parts[sheet.template_id])
+        results[sheet_id] = result
+        if (sheet.score, sheet.explanation) != (result.score, result.explanation):
+            sheet.score, sheet.explanation = result.score, result.explanation
+            changed_sheets.append(sheet)
+    if changed_lines:
+        bulk_update_with_history(changed_lines, SheetLine, ["score", "money", "explanation", "version"],
+                                 batch_size=BULK_BATCH_SIZE, default_user=acting_user, default_change_reason=reason)
+    if changed_sheets:
+        bulk_update_with_history(changed_sheets, Sheet, ["score", "explanation"], batch_size=BULK_BATCH_SIZE,
+                                 default_user=acting_user, default_change_reason=reason)
+    return results
 
 
 # --- roll-up ------------------------------------------------------------------------------------

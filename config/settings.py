@@ -168,6 +168,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# The beat's one periodic job: publish periods whose publication date came, finalise periods whose
+# review window ended. Every five minutes is well inside a window measured in days.
+CELERY_BEAT_SCHEDULE = {
+    "appraisal-tick": {"task": "appraisal.tick", "schedule": env_int("APPRAISAL_TICK_SECONDS", 300)},
+}
 
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

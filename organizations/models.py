@@ -430,3 +430,51 @@ class CalendarYear(TenantOwned):
 
     def __str__(self) -> str:
         return str(self.year)
+
+
+class Job(TenantOwned):
+    """A background job a page watches: a period close, a large export. The task updates ``done``
+    in its own short transactions, so the progress bar moves while the work runs; the work itself
+    commits once, at the end, which is what keeps a killed or redelivered task to one result."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=30)
+    # What the job works on, e.g. "period:12" or "payrun:7", so a page can find its job.
+    ref = models.CharField(_("subject"), max_length=60)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    file = models.FileField(_("file"), upload_to="jobs/%Y/%m/", blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # At most one unfinished job of a kind per subject: a double click starts one close.
+            models.UniqueConstraint(fields=["organization", "kind", "ref"],
+                                    condition=Q(state__in=["queued", "running"]), name="uniq_active_job"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref} {self.state}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)

@@ -1,0 +1,197 @@
+"""Appeals and acknowledgements: the employee's side of the review window.
+
+An employee files an appeal inside the window, against one line or the grade, with a reason and
+an optional attachment (S1-4). It goes to their supervisor, who adds an opinion and forwards it;
+HR or a member of the policy's appeal group (the supervision group, S1-3) gives the final answer.
+Upheld: the result takes the new score and its whole population is regraded, because one score
+can move a quota line; ``results_changed`` tells payroll to compute a new pay-run version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appraisal.closing import _show_time, regrade
+from appraisal.models import Appeal, Period, Result, SheetLine
+from appraisal.services import IllegalTransition
+from appraisal.signals import results_changed
+from organizations.models import DepartmentHead, Person, ReviewGroupMember, User
+from organizations.numbers import quantize
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+class AppealRefused(Exception):
+    """The appeal cannot be filed or handled as asked; the message says why."""
+
+
+def _window_check(period: Period, now: dt.datetime) -> None:
+    if period.state != Period.State.PUBLISHED or period.window_ends_at is None:
+        raise AppealRefused(
+            _("Period %(period)s is %(state)s: appeals can be filed only while its results are published.")
+            % {"period": period.code, "state": period.get_state_display()}
+        )
+    if now >= period.window_ends_at:
+        raise AppealRefused(
+            _("The review window of %(period)s ended at %(end)s (Beijing time): appeals are no longer accepted.")
+            % {"period": period.code, "end": _show_time(period.window_ends_at)}
+        )
+
+
+def file_appeal(*, result: Result, acting_user: User | None, filed_by: Person, reason: str,
+                line: SheetLine | None = None, attachment: UploadedFile | None = None,
+                now: dt.datetime | None = None) -> Appeal:
+    """Files an appeal for ``filed_by`` against their own result (or one of its lines)."""
+    now = now or timezone.now()
+    period = Period.objects.get(pk=result.period_id)
+    _window_check(period, now)
+    if result.person_id != filed_by.pk:
+        raise AppealRefused(_("Only the person a result concerns may appeal against it."))
+    if not reason.strip():
+        raise AppealRefused(_("Give the reason for the appeal."))
+    if line is not None and line.sheet_id != result.sheet_id:
+        raise AppealRefused(_("The line appealed against is not on this result's score sheet."))
+    if attachment is not None and attachment.size is not None and attachment.size > MAX_ATTACHMENT_BYTES:
+        raise AppealRefused(_("The attachment is larger than %(mb)s MB.") % {"mb": MAX_ATTACHMENT_BYTES // 2**20})
+    appeal = Appeal(organization_id=result.organization_id, result=result, line=line, filed_by=filed_by,
+                    reason=reason.strip(), filed_at=now)
+    if attachment is not None:
+        appeal.attachment.save(attachment.name or "attachment", attachment, save=False)
+    appeal._history_user = acting_user  # type: ignore[attr-defined]
+    appeal._change_reason = "filed"  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            appeal.save()
+    except IntegrityError:
+        raise AppealRefused(_("An appeal against this result is already open.")) from None
+    return appeal
+
+
+def supervisor_user_ids(appeal: Appeal) -> set[int]:
+    """Who may give the supervisor's opinion: the person's manager and the heads of their department."""
+    person = appeal.result.person
+    ids: set[int] = set()
+    if person is None:
+        return ids
+    if person.manager_id is not None:
+        ids |= set(User.objects.filter(memberships__person_id=person.manager_id,
+                                       memberships__organization_id=person.organization_id,
+                                       memberships__is_active=True).values_list("pk", flat=True))
+    ids |= set(DepartmentHead.objects.filter(department_id=person.department_id)
+               .values_list("membership__user_id", flat=True))
+    ids.discard(_user_of_person(person))
+    return ids
+
+
+def _user_of_person(person: Person) -> int | None:
+    return User.objects.filter(memberships__person=person).values_list("pk", flat=True).first()
+
+
+def may_decide(appeal: Appeal, *, is_hr: bool, user: User | None) -> bool:
+    """HR always; otherwise a member of the policy's appeal group, never on their own appeal."""
+    if user is None:
+        return False
+    if _user_of_person(appeal.filed_by) == user.pk:
+        return False
+    if is_hr:
+        return True
+    policy = appeal.result.period.grading_policy
+    if policy is None or policy.appeal_group_id is None:
+        return False
+    return ReviewGroupMember.objects.filter(group_id=policy.appeal_group_id, membership__user=user).exists()
+
+
+def _locked(appeal: Appeal) -> Appeal:
+    return Appeal.objects.select_for_update(of=("self",)).select_related("result__period").get(pk=appeal.pk)
+
+
+def forward_appeal(*, appeal: Appeal, acting_user: User | None, opinion: str) -> Appeal:
+    """The supervisor's opinion; the appeal goes on to HR or the supervision group."""
+    with transaction.atomic():
+        current = _locked(appeal)
+        if current.state != Appeal.State.FILED:
+            raise IllegalTransition(_("This appeal cannot be forwarded: it is %(state)s.")
+                                    % {"state": current.get_state_display()})
+        if not opinion.strip():
+            raise AppealRefused(_("Give your opinion before forwarding the appeal."))
+        current.state = Appeal.State.FORWARDED
+        current.supervisor_opinion = opinion.strip()
+        current.forwarded_at = timezone.now()
+        current.forwarded_by = acting_user
+        current._history_user = acting_user  # type: ignore[attr-defined]
+        current._change_reason = "forwarded"  # type: ignore[attr-defined]
+        current.save()
+    return current
+
+
+def decide_appeal(*, appeal: Appeal, acting_user: User | None, upheld: bool, reason: str,
+                  new_score: Decimal | None = None) -> Appeal:
+    """The final answer (S1-3). Upheld → the result's score becomes ``new_score`` and its population
+    is regraded; rejected → the reason is shown to the employee. Decisions may come after the
+    window ends: the appeal was filed inside it."""
+    with transaction.atomic():
+        current = _locked(appeal)
+        if current.state not in (Appeal.State.FILED, Appeal.State.FORWARDED):
+            raise IllegalTransition(_("This appeal has been answered already: it is %(state)s.")
+                                    % {"state": current.get_state_display()})
+        if current.state == Appeal.State.FILED:
+            raise IllegalTransition(_("This appeal is %(state)s: the supervisor's opinion comes first.")
+                                    % {"state": current.get_state_display()})
+        if not reason.strip():
+            raise AppealRefused(_("Give the reason for the decision: the employee will see it."))
+        period = Period.objects.select_for_update(of=("self",)).select_related("grading_policy").get(
+            pk=current.result.period_id)
+        if period.state not in (Period.State.PUBLISHED, Period.State.FINAL):
+            raise IllegalTransition(_("Period %(period)s is %(state)s: appeals cannot be decided now.")
+                                    % {"period": period.code, "state": period.get_state_display()})
+        if upheld:
+            if new_score is None:
+                raise AppealRefused(_("An upheld appeal needs the new score."))
+            new_score = quantize(new_score)
+        current.state = Appeal.State.UPHELD if upheld else Appeal.State.REJECTED
+        current.decision_reason = reason.strip()
+        current.new_score = new_score if upheld else None
+        current.decided_at = timezone.now()
+        current.decided_by = acting_user
+        current._history_user = acting_user  # type: ignore[attr-defined]
+        current._change_reason = current.state  # type: ignore[attr-defined]
+        current.save()
+        if upheld:
+            result = Result.objects.get(pk=current.result_id)
+            result.appeal_score = new_score
+            result._history_user = acting_user  # type: ignore[attr-defined]
+            result._change_reason = (  # type: ignore[attr-defined]
+                _("appeal upheld: %(reason)s") % {"reason": current.decision_reason})
+            result.save(update_fields=["appeal_score"])
+            changed = regrade(period=period, population=result.population, acting_user=acting_user,
+                              reason=_("regraded after an upheld appeal"))
+            ids = sorted({result.pk, *(r.pk for r in changed)})
+            transaction.on_commit(lambda: results_changed.send(sender=Period, period=period, reason="appeal",
+                                                               result_ids=ids))
+    return current
+
+
+def acknowledge(*, result: Result, acting_user: User | None, person: Person,
+                now: dt.datetime | None = None) -> Result:
+    """The employee confirms they have seen their result. Idempotent: a second click changes nothing."""
+    if result.person_id != person.pk:
+        raise AppealRefused(_("Only the person a result concerns may acknowledge it."))
+    period = Period.objects.get(pk=result.period_id)
+    if period.state not in (Period.State.PUBLISHED, Period.State.FINAL):
+        raise IllegalTransition(_("Period %(period)s is %(state)s: its results are not published.")
+                                % {"period": period.code, "state": period.get_state_display()})
+    if result.acknowledged_at is not None:
+        return result
+    result.acknowledged_at = now or timezone.now()
+    if result.confirmed_at is None:
+        result.confirmed_at = result.acknowledged_at
+    result._history_user = acting_user  # type: ignore[attr-defined]
+    result._change_reason = "acknowledged"  # type: ignore[attr-defined]
+    result.save(update_fields=["acknowledged_at", "confirmed_at"])
+    return result
