@@ -24,11 +24,13 @@ pytest_plugins = ["tests.plugins.services"]
 
 
 @pytest.fixture(autouse=True)
-def _english_off(settings: Any) -> None:
+def _english_off(settings: Any, tmp_path: Any) -> None:
     # Tests run in the product's default language unless they switch on purpose.
     settings.LANGUAGE_CODE = "zh-hans"
     # Password hashing is deliberately slow; the suite creates many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploaded attachments and exported files land in a per-test directory, not the checkout.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @dataclass
