@@ -5,6 +5,7 @@ Every amount below is worked out by hand in the comment above its assertion.
 
 from __future__ import annotations
 
+import gc
 from decimal import Decimal as D
 from typing import Any
 
@@ -963,3 +964,10 @@ def test_it_evaluates_two_thousand_people() -> None:
     assert all(pay.total == sum(line.amount for line in pay.lines if line.paid) for pay in results)
     # Person 7: 32 C graduates → commission 2000 + 19200 = 21200; gradient 2 × 300 = 600.
     assert (results[7].amount("commission"), results[7].amount("gradient")) == (D("21200.00"), D("600.00"))
+
+
+def test_it_turns_the_cyclic_garbage_collector_back_on_even_after_an_error() -> None:
+    policy = compile_policy([{"code": "c", "kind": "formula", "config": {"expression": "1 / score"}}])
+    with pytest.raises(PayError):
+        evaluate_population(policy, [PersonInput("a", {"score": "0"})])
+    assert gc.isenabled()

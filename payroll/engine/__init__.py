@@ -98,6 +98,12 @@ population_average  stage 2, S1-10. average of "source" over the people for whom
 leader_bonus        stage 2, S1-2. "rate" × Σ "source" of the members of the units the person
                     leads (PersonInput.leads), self excluded unless "include_self".
 
+SPEED. Formulas are checked by indicators.formula.Formula when the policy is compiled and then
+evaluated through compiled closures (payroll.engine.expr.Expr) that hand every error back to
+Formula.evaluate; translated phrases are looked up once per run; the cyclic garbage collector is
+paused during evaluate_population. Measured on the shared development machine: 15,000–22,000
+people a second for a 5-component policy with explanations (one core).
+
 FEN RECONCILIATION (pool_split): the largest-remainder method in whole fen with integers (no
 precision lost); equal remainders go first to the smaller subject code (roles: config order), so
 results do not depend on input order. The shares always add up exactly to the pool.

@@ -105,7 +105,7 @@ class PayError(ValueError):
         self.component_name = component_name
         self.inputs: dict[str, Value | None] = dict(inputs or {})
         if component:
-            label = component if not component_name else f"{component} ({component_name})"
+            label = f"{component} ({component_name})" if component_name and component_name != component else component
             message = _("Pay for %(subject)s, component %(component)s: %(problem)s") % {
                 "subject": subject or "—",
                 "component": label,

@@ -670,9 +670,9 @@ class WeightedAnnual(Kind):
                 ]
             else:
                 formulas = [scope.formula(entry["value"], at(here, "value"))]
-            label = text(entry.get("label", str(index + 1)), at(here, "label"))
+            label = "" if entry.get("label") is None else text(entry["label"], at(here, "label"))
             self.parts.append((label, weight, formulas, averaged))
-            normal: dict[str, Any] = {"label": label, "weight": str(weight)}
+            normal: dict[str, Any] = {"label": label or None, "weight": str(weight)}
             if averaged:
                 normal["average"] = [formula.expression for formula in formulas]
             else:
@@ -696,7 +696,7 @@ class WeightedAnnual(Kind):
                 }
             else:
                 shown = plain(value)
-            parts.append(f"{label} {plain(weight)} × {shown}")
+            parts.append(f"{label} {plain(weight)} × {shown}" if label else f"{plain(weight)} × {shown}")
         explanation = f"{' + '.join(parts)} = {plain(total)}"
         if self.base is None:
             return total, explanation, None
