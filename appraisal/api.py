@@ -27,14 +27,15 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal import actuals, selectors, services
+from appraisal import actuals, closing, selectors, services
 from appraisal.models import DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
 from appraisal.periods import PERIODS_PER_YEAR
 from indicators import scoring
 from indicators.models import LineSource, RaterRole, SubjectKind, Template
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
+from organizations.calendar import CalendarYearMissing
 from organizations.import_api import ImportIssueSerializer
-from organizations.models import Department, Person
+from organizations.models import Department, Job, Person
 from organizations.numbers import to_decimal
 
 REASON_HELP = gettext_lazy("Why: kept in the audit trail.")
@@ -80,8 +81,10 @@ class PeriodSerializer(serializers.ModelSerializer):
     class Meta:
         model = Period
         fields = ["id", "code", "name", "kind", "year", "number", "start_day", "start", "end", "state", "self_due",
-                  "scoring_due", "review_due", "publish_due", "templates", "sheets_generated_at"]
-        read_only_fields = ["id", "code", "start", "end", "state", "sheets_generated_at"]
+                  "scoring_due", "review_due", "publish_due", "templates", "sheets_generated_at", "grading_policy",
+                  "results_at", "published_at", "window_ends_at", "finalised_at"]
+        read_only_fields = ["id", "code", "start", "end", "state", "sheets_generated_at", "grading_policy",
+                            "results_at", "published_at", "window_ends_at", "finalised_at"]
         extra_kwargs = {
             "year": {"min_value": 2000, "max_value": 2100},
             "number": {"min_value": 1, "help_text": gettext_lazy("Month 1–12, quarter 1–4, half 1–2, or 1.")},
@@ -132,6 +135,16 @@ class TransitionSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
+class JobSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True, help_text=gettext_lazy("0–100."))
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "ref", "state", "total", "done", "percent", "message", "created_at", "started_at",
+                  "finished_at"]
+        read_only_fields = fields
+
+
 class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet):
     """Appraisal periods. HR creates a period as a draft with its templates and opens it; opening
     generates every sheet in the background, once the change is committed."""
@@ -178,6 +191,34 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             services.transition(period=period, to=data.validated_data["to"], acting_user=self.actor,
                                 reason=data.validated_data.get("reason", ""))
         except services.IllegalTransition as refused:
+            return _conflict(refused)
+        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
+
+    @extend_schema(request=None, responses={202: JobSerializer, 409: CONFLICT},
+                   summary="Close a period in calibration (a background job)",
+                   description="Checks the period can be closed and starts the close: every sheet is rescored, each "
+                               "population graded against the quotas and the results written. Answers the job; poll "
+                               "GET /api/jobs/{id}/ for its progress. A second request while it runs answers the same "
+                               "job.")
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        period = self.get_object()
+        try:
+            job = closing.start_close(period=period, acting_user=self.actor)
+        except (services.IllegalTransition, closing.ClosureRefused) as refused:
+            return _conflict(refused)
+        return Response(JobSerializer(Job.objects.get(pk=job.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: PeriodSerializer, 409: CONFLICT},
+                   summary="Publish a closed period's results and open the review window",
+                   description="Refused (409) while a result waits for calibration (a tie at a quota line, an "
+                               "unenforceable cap). The answer carries window_ends_at.")
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str | None = None) -> Response:
+        period = self.get_object()
+        try:
+            closing.publish(period=period, acting_user=self.actor)
+        except (services.IllegalTransition, closing.ClosureRefused, CalendarYearMissing) as refused:
             return _conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 

@@ -1,4 +1,5 @@
-"""Routes of the appraisal API: the indicator catalogue, templates, periods, sheets and lines.
+"""Routes of the appraisal API: the indicator catalogue, templates, periods, sheets and lines,
+results, appeals, jobs and grading policies.
 
 Included under ``api/`` next to organizations.api_urls; the root view stays the organisations'
 router's, so this router has none.
@@ -6,7 +7,7 @@ router's, so this router has none.
 
 from rest_framework.routers import DefaultRouter
 
-from appraisal import api
+from appraisal import api, results_api
 from indicators import api as indicators_api
 
 router = DefaultRouter()
@@ -17,5 +18,9 @@ router.register("templates", indicators_api.TemplateViewSet, basename="template"
 router.register("periods", api.PeriodViewSet, basename="period")
 router.register("sheets", api.SheetViewSet, basename="sheet")
 router.register("lines", api.LineViewSet, basename="line")
+router.register("results", results_api.ResultViewSet, basename="result")
+router.register("appeals", results_api.AppealViewSet, basename="appeal")
+router.register("jobs", results_api.JobViewSet, basename="job")
+router.register("grading-policies", results_api.GradingPolicyViewSet, basename="grading-policy")
 
 urlpatterns = router.urls

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from appraisal.models import Period, Rater, Sheet, SheetLine
+from appraisal.models import Appeal, GradingPolicy, Period, Rater, Result, Sheet, SheetLine
 from organizations.context import TenantContext
 from organizations.roles import Role
 
@@ -90,3 +90,72 @@ def subject_department_id(sheet: Sheet) -> int | None:
 
 def periods() -> QuerySet[Period]:
     return Period.objects.prefetch_related("templates")
+
+
+# Results reach the people they concern only once published (and stay visible when final).
+PUBLISHED_STATES = (Period.State.PUBLISHED, Period.State.FINAL)
+
+
+def _any(conditions: list[Q]) -> Q | None:
+    if not conditions:
+        return None
+    condition = conditions[0]
+    for more in conditions[1:]:
+        condition |= more
+    return condition
+
+
+def visible_results(tenant: TenantContext) -> QuerySet[Result]:
+    """HR and finance see every result. A head sees the results of their departments' people,
+    teams and departments (sub-departments included), but their own only as an employee does:
+    an employee sees their own results once the period is published. One query."""
+    results = Result.objects.all()
+    if tenant.has(Role.HR_ADMIN, Role.FINANCE):
+        return results
+    person_id = tenant.person_id
+    conditions: list[Q] = []
+    if person_id is not None:
+        conditions.append(Q(person_id=person_id, period__state__in=PUBLISHED_STATES))
+    if tenant.has(Role.DEPARTMENT_HEAD) and tenant.headed_department_ids:
+        headed = tenant.headed_department_ids
+        theirs = (Q(sheet__person__department_id__in=headed) | Q(sheet__team__department_id__in=headed)
+                  | Q(sheet__department_id__in=headed))
+        if person_id is not None:
+            theirs &= ~Q(person_id=person_id)
+        conditions.append(theirs)
+    condition = _any(conditions)
+    return results.none() if condition is None else results.filter(condition)
+
+
+def results_for_display(tenant: TenantContext) -> QuerySet[Result]:
+    return visible_results(tenant).select_related("person", "period", "sheet__team", "sheet__department",
+                                                  "sheet__person")
+
+
+def visible_appeals(tenant: TenantContext) -> QuerySet[Appeal]:
+    """HR sees every appeal. Everyone else: the appeals they filed; a manager those of their direct
+    reports; a head those of their departments' people (never their own as a head); a member of a
+    group that decides appeals (the policy's appeal group) those of the periods graded by it."""
+    appeals = Appeal.objects.all()
+    if tenant.has(Role.HR_ADMIN):
+        return appeals
+    person_id = tenant.person_id
+    conditions: list[Q] = []
+    if person_id is not None:
+        conditions.append(Q(filed_by_id=person_id))
+        conditions.append(Q(result__person__manager_id=person_id))
+    if tenant.has(Role.DEPARTMENT_HEAD) and tenant.headed_department_ids:
+        conditions.append(Q(result__person__department_id__in=tenant.headed_department_ids))
+    if tenant.group_ids:
+        conditions.append(Q(result__period__grading_policy__appeal_group_id__in=tenant.group_ids))
+    condition = _any(conditions)
+    return appeals.none() if condition is None else appeals.filter(condition)
+
+
+def appeals_for_display(tenant: TenantContext) -> QuerySet[Appeal]:
+    return visible_appeals(tenant).select_related(
+        "result__person", "result__period__grading_policy", "result__sheet", "line__indicator", "filed_by")
+
+
+def grading_policies() -> QuerySet[GradingPolicy]:
+    return GradingPolicy.objects.select_related("appeal_group")

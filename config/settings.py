@@ -147,7 +147,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for the period states wherever they appear (a period's state, a transition's target).
-    "ENUM_NAME_OVERRIDES": {"PeriodStateEnum": "appraisal.models.Period.State"},
+    "ENUM_NAME_OVERRIDES": {"PeriodStateEnum": "appraisal.models.Period.State",
+                            "AppealStateEnum": "appraisal.models.Appeal.State",
+                            "JobStateEnum": "organizations.models.Job.State"},
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

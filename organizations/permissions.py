@@ -43,6 +43,16 @@ MATRIX: dict[str, dict[Action, frozenset[Role]]] = {
     # Score sheets and their lines: rows filtered by appraisal.selectors.visible_sheets. Who may change
     # what is decided per object: data by HR and the subject's head, ratings by the sheet's own raters.
     "sheet": {"view": frozenset({HR, FIN, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
+    # Grading policies (scale, quotas, rules) are known to everyone they grade; HR keeps them.
+    "grading_policy": {"view": EVERYONE, "change": frozenset({HR})},
+    # Results of closed periods: rows filtered by appraisal.selectors.visible_results (an employee their
+    # own once published, a head their departments'). HR calibrates; an employee acknowledges their own.
+    "result": {"view": frozenset({HR, FIN, HEAD, EMP}), "change": frozenset({HR, EMP})},
+    # Appeals: rows filtered by appraisal.selectors.visible_appeals. The employee files, the supervisor
+    # forwards, HR or the appeal group decides (per object: appraisal.appeals).
+    "appeal": {"view": frozenset({HR, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
+    # Background jobs (the close's progress) are HR's.
+    "job": {"view": frozenset({HR}), "change": frozenset({HR})},
 }
 
 

@@ -102,3 +102,29 @@ def results(period: Period) -> dict[str, Result]:
 def grades(period: Period, names: Sequence[str] | None = None) -> dict[str, str]:
     found = results(period)
     return {name: r.grade for name, r in found.items() if names is None or name in names}
+
+
+def published_with_appeal(world: Any, template: Template, *, number: int = 11) -> tuple[Period, Result, Any]:
+    """A published period of ``template`` for the whole world, everyone exempt (set grade B), and
+    an open appeal by the person "employee": one row of every kind the results API shows."""
+    from appraisal import appeals
+    from appraisal.models import Appeal
+
+    org = world.org
+    policy = make_policy(org, code=f"EX{number}", status_grades={"exempt": "B"})
+    with scope(organization=org):
+        period = services.create_period(organization=org, acting_user=None, kind="monthly", year=2025, number=number,
+                                        templates=[template])
+        Period.objects.filter(pk=period.pk).update(grading_policy=policy)
+        services.transition(period=period, to="open", acting_user=None)
+        services.generate_sheets(period=Period.objects.get(pk=period.pk))
+        Sheet.objects.filter(period=period).update(special_status="exempt", special_reason="fixture")
+        for step in ["scoring", "calibration"]:
+            services.transition(period=period, to=step, acting_user=None)
+    close(period)
+    with scope(organization=org):
+        closing.publish(period=Period.objects.get(pk=period.pk), acting_user=None)
+        result = Result.objects.get(period=period, person=world.people["employee"])
+        appeal: Appeal = appeals.file_appeal(result=result, acting_user=None, filed_by=world.people["employee"],
+                                             reason="fixture")
+        return Period.objects.get(pk=period.pk), result, appeal

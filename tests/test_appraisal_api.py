@@ -22,6 +22,7 @@ from appraisal.models import DeductionRecord, Period, Rating, Sheet, SheetLine
 from indicators.models import Benchmark, Indicator, Template
 from indicators.services import add_benchmark, build_template, create_indicator
 from organizations.models import User
+from tests.closing import published_with_appeal
 from tests.conftest import World
 
 NAMESPACE = "api-appraisal"
@@ -105,13 +106,21 @@ def scheme_a(schemes: tuple[Scheme, Scheme]) -> Scheme:
     return schemes[0]
 
 
+@pytest.fixture
+def graded(schemes: tuple[Scheme, Scheme]) -> None:
+    """In both organisations a published period with results, a close job, a grading policy and an
+    appeal, so the tenancy walks below find a row of every model the router exposes."""
+    for scheme in schemes:
+        published_with_appeal(scheme.world, scheme.template)
+
+
 # --- tenancy ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("prefix,viewset,basename", ROUTES, ids=[r[2] for r in ROUTES])
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
 def test_it_answers_404_for_another_tenants_object_on_every_detail_route(
-    prefix: str, viewset: Any, basename: str, method: str, api_for: Any, hr: User, schemes: Any,
+    prefix: str, viewset: Any, basename: str, method: str, api_for: Any, hr: User, schemes: Any, graded: None,
     world_a: World, world_b: World,
 ) -> None:
     target = object_of(world_b, viewset.model)
@@ -127,7 +136,7 @@ def test_it_answers_404_for_another_tenants_object_on_every_detail_route(
 
 @pytest.mark.parametrize("prefix,viewset,basename", ROUTES, ids=[r[2] for r in ROUTES])
 def test_it_never_lists_another_tenants_rows(
-    prefix: str, viewset: Any, basename: str, api_for: Any, hr: User, schemes: Any, world_b: World
+    prefix: str, viewset: Any, basename: str, api_for: Any, hr: User, schemes: Any, graded: None, world_b: World
 ) -> None:
     foreign = object_of(world_b, viewset.model)
     response = api_for(hr).get(url(f"{basename}-list"))
@@ -141,7 +150,7 @@ ACTION_IDS = [f"{basename}-{getattr(extra, 'url_name', '')}" for basename, _view
 
 @pytest.mark.parametrize("basename,viewset,extra", ACTIONS, ids=ACTION_IDS)
 def test_it_answers_404_for_another_tenants_object_on_every_custom_action(
-    basename: str, viewset: Any, extra: Any, api_for: Any, hr: User, schemes: Any, world_b: World
+    basename: str, viewset: Any, extra: Any, api_for: Any, hr: User, schemes: Any, graded: None, world_b: World
 ) -> None:
     target = object_of(world_b, viewset.model)
     client = api_for(hr)

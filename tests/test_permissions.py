@@ -25,6 +25,10 @@ EXPECTED = {
     "template": (ALL, {H}),
     "period": (ALL, {H}),
     "sheet": ({H, F, D, E, G}, {H, D, E, G}),
+    "grading_policy": (ALL, {H}),
+    "result": ({H, F, D, E}, {H, E}),
+    "appeal": ({H, D, E, G}, {H, D, E, G}),
+    "job": ({H}, {H}),
 }
 
 

@@ -1,0 +1,313 @@
+"""REST API after scoring: results (calibrate, acknowledge), the close job's progress, appeals
+(file with an attachment, forward, decide) and grading policies.
+
+House style (appraisal.api): querysets come from the selectors, so another organisation's row, or
+a row the caller may not see (a colleague's result or appeal), is 404. The matrix says who may
+read or write at all; the per-object rules are the services' (HR calibrates; only the person a
+result concerns acknowledges or appeals; the supervisor forwards; HR or the appeal group decides):
+403 with the reason. A refusal in the current state is 409 with the service's message.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from appraisal import appeals, closing, grading, selectors, services
+from appraisal.api import CONFLICT, FORBIDDEN, REASON_HELP, JobSerializer, _conflict
+from appraisal.models import Appeal, GradingPolicy, Result, SheetLine
+from appraisal.policies import PolicyRejected, save_grading_policy
+from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
+from organizations.models import Job, Person, ReviewGroup
+from organizations.roles import Role
+
+
+def score_field(**kwargs: Any) -> serializers.DecimalField:
+    """A score with the model's precision: 9 digits, 2 after the point."""
+    return serializers.DecimalField(max_digits=9, decimal_places=2, **kwargs)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+class FlagSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    outcome = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    subject = serializers.CharField(source="sheet.subject_label", read_only=True)
+    flags = FlagSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Result
+        fields = ["id", "period", "sheet", "subject_kind", "person", "subject", "population", "population_label",
+                  "status", "raw_score", "calibrated_score", "calibration_reason", "appeal_score", "final_score",
+                  "rank", "band_grade", "grade", "grade_label", "coefficient", "needs_calibration", "explanation",
+                  "flags", "confirmed_at", "acknowledged_at"]
+        read_only_fields = fields
+
+
+class ResultFilter(filters.FilterSet):
+    period = id_filter("period")
+    person = id_filter("person")
+    population = filters.CharFilter()
+    grade = filters.CharFilter()
+    needs_calibration = filters.BooleanFilter()
+
+
+class CalibrateSerializer(serializers.Serializer):
+    score = score_field(help_text=gettext_lazy("The new final score, within the policy's cap of the score at close."))
+    reason = serializers.CharField(max_length=300, help_text=REASON_HELP)
+
+
+class ResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Results of closed periods. HR and finance see all; a head their departments'; an employee
+    their own once the period is published."""
+
+    model = Result
+    permission_resource = "result"
+    serializer_class = ResultSerializer
+    filterset_class = ResultFilter
+
+    def scoped_queryset(self) -> Any:
+        return selectors.results_for_display(self.tenant).order_by("period_id", "population", "rank", "pk")
+
+    @extend_schema(request=CalibrateSerializer, responses={200: ResultSerializer, 403: FORBIDDEN, 409: CONFLICT},
+                   summary="Calibrate a final score (HR, closed periods only)",
+                   description="Moves the result's score within the policy's calibration cap (S1-9: ±5 %) and "
+                               "regrades its population. A score outside the range is 400 naming the range.")
+    @action(detail=True, methods=["post"])
+    def calibrate(self, request: Request, pk: str | None = None) -> Response:
+        result: Result = self.get_object()
+        if not self.tenant.has(Role.HR_ADMIN):
+            raise exceptions.PermissionDenied(_("Only HR may calibrate scores."))
+        data = CalibrateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            closing.calibrate(result=result, score=data.validated_data["score"],
+                              reason=data.validated_data["reason"], acting_user=self.actor)
+        except grading.CalibrationError as refused:
+            raise exceptions.ValidationError({"score": [refused.message]}) from None
+        except (closing.ClosureRefused, services.IllegalTransition, grading.GradingError) as refused:
+            return _conflict(refused)
+        return Response(ResultSerializer(self.get_queryset().get(pk=result.pk)).data)
+
+    @extend_schema(request=None, responses={200: ResultSerializer, 403: FORBIDDEN, 409: CONFLICT},
+                   summary="Acknowledge one's own published result")
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        result: Result = self.get_object()
+        person = _own_person(self.tenant.person_id, result.person_id)
+        try:
+            appeals.acknowledge(result=result, acting_user=self.actor, person=person)
+        except services.IllegalTransition as refused:
+            return _conflict(refused)
+        return Response(ResultSerializer(self.get_queryset().get(pk=result.pk)).data)
+
+
+def _own_person(person_id: int | None, subject_id: int | None) -> Person:
+    if person_id is None or person_id != subject_id:
+        raise exceptions.PermissionDenied(_("Only the person a result concerns may do this."))
+    return Person.objects.get(pk=person_id)
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Background jobs (a period's close) with their progress: poll ``GET /jobs/{id}/`` until the
+    state is done or failed; a failure carries the reason in ``message``."""
+
+    model = Job
+    permission_resource = "job"
+    serializer_class = JobSerializer
+
+    def scoped_queryset(self) -> Any:
+        return Job.objects.all()
+
+
+# --- appeals ------------------------------------------------------------------------------------
+
+
+class AppealSerializer(serializers.ModelSerializer):
+    attachment = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appeal
+        fields = ["id", "result", "line", "filed_by", "reason", "attachment", "state", "filed_at",
+                  "supervisor_opinion", "forwarded_at", "decision_reason", "new_score", "decided_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_attachment(self, appeal: Appeal) -> str | None:
+        """Where to download the attachment (only for those who may see the appeal)."""
+        if not appeal.attachment:
+            return None
+        return reverse("appeal-attachment", args=[appeal.pk])
+
+
+class AppealCreateSerializer(serializers.Serializer):
+    result = ScopedRelatedField(Result, help_text=gettext_lazy("Your own published result."))
+    line = ScopedRelatedField(SheetLine, allow_null=True, required=False,
+                              help_text=gettext_lazy("The line appealed against; none: the grade."))
+    reason = serializers.CharField()
+    attachment = serializers.FileField(required=False, allow_null=True)
+
+
+class ForwardSerializer(serializers.Serializer):
+    opinion = serializers.CharField(help_text=gettext_lazy("The supervisor's opinion."))
+
+
+class DecideSerializer(serializers.Serializer):
+    upheld = serializers.BooleanField()
+    reason = serializers.CharField(help_text=gettext_lazy("Shown to the employee."))
+    new_score = score_field(required=False, allow_null=True,
+                            help_text=gettext_lazy("Required when upheld: the result's new score."))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["upheld"] and attrs.get("new_score") is None:
+            raise serializers.ValidationError({"new_score": [_("An upheld appeal needs the new score.")]})
+        return attrs
+
+
+class AppealFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(choices=Appeal.State.choices)
+    result = id_filter("result")
+    period = id_filter("result__period")
+
+
+class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Appeals against published results (S1-4): filed by the employee inside the review window,
+    forwarded by the supervisor with an opinion, decided by HR or the policy's appeal group."""
+
+    model = Appeal
+    permission_resource = "appeal"
+    serializer_class = AppealSerializer
+    filterset_class = AppealFilter
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def scoped_queryset(self) -> Any:
+        return selectors.appeals_for_display(self.tenant)
+
+    @extend_schema(request={"multipart/form-data": AppealCreateSerializer, "application/json": AppealCreateSerializer},
+                   responses={201: AppealSerializer, 409: CONFLICT},
+                   summary="File an appeal against one's own result (multipart for an attachment)")
+    def create(self, request: Request) -> Response:
+        data = AppealCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        result: Result = values["result"]
+        person_id = self.tenant.person_id
+        own = person_id is not None and selectors.visible_results(self.tenant).filter(
+            pk=result.pk, person_id=person_id).exists()
+        if person_id is None or not own:
+            raise exceptions.ValidationError({"result": [_("Choose one of your own published results.")]})
+        try:
+            appeal = appeals.file_appeal(result=result, acting_user=self.actor,
+                                         filed_by=Person.objects.get(pk=person_id), reason=values["reason"],
+                                         line=values.get("line"), attachment=values.get("attachment"))
+        except appeals.AppealRefused as refused:
+            return _conflict(refused)
+        return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ForwardSerializer, responses={200: AppealSerializer, 403: FORBIDDEN, 409: CONFLICT},
+                   summary="Forward an appeal with the supervisor's opinion")
+    @action(detail=True, methods=["post"])
+    def forward(self, request: Request, pk: str | None = None) -> Response:
+        appeal: Appeal = self.get_object()
+        if self.actor.pk not in appeals.supervisor_user_ids(appeal):
+            raise exceptions.PermissionDenied(_("Only the appellant's supervisor may forward this appeal."))
+        data = ForwardSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            appeals.forward_appeal(appeal=appeal, acting_user=self.actor, opinion=data.validated_data["opinion"])
+        except (appeals.AppealRefused, services.IllegalTransition) as refused:
+            return _conflict(refused)
+        return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data)
+
+    @extend_schema(request=DecideSerializer, responses={200: AppealSerializer, 403: FORBIDDEN, 409: CONFLICT},
+                   summary="Decide an appeal: uphold with a new score, or reject with a reason")
+    @action(detail=True, methods=["post"])
+    def decide(self, request: Request, pk: str | None = None) -> Response:
+        appeal: Appeal = self.get_object()
+        if not appeals.may_decide(appeal, is_hr=self.tenant.has(Role.HR_ADMIN), user=self.actor):
+            raise exceptions.PermissionDenied(_("Only HR or the appeal group may decide this appeal."))
+        data = DecideSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            appeals.decide_appeal(appeal=appeal, acting_user=self.actor, upheld=values["upheld"],
+                                  reason=values["reason"], new_score=values.get("new_score"))
+        except (appeals.AppealRefused, services.IllegalTransition, grading.GradingError) as refused:
+            return _conflict(refused)
+        return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data)
+
+
+# --- grading policies ---------------------------------------------------------------------------
+
+
+class GradingPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GradingPolicy
+        fields = ["id", "code", "version", "name", "scale", "quotas", "rounding", "population", "calibration_share",
+                  "status_grades", "rules", "appeal_group", "created_at"]
+        read_only_fields = fields
+
+
+class GradingPolicyCreateSerializer(serializers.Serializer):
+    """Shapes only: the policy itself is checked as a whole by the service, every problem named."""
+
+    code = serializers.CharField(max_length=30)
+    name = serializers.CharField(max_length=100)
+    scale = serializers.JSONField(help_text=gettext_lazy('{"bands": [{"grade": "S", "label": "优秀", "from": "90", '
+                                                         '"coefficient": "1.2"}, …]}'))
+    quotas = serializers.JSONField(required=False, default=list,  # type: ignore[arg-type]
+                                   help_text=gettext_lazy('[{"grade": "S", "op": "<=", "share": "0.05"}, …]'))
+    rounding = serializers.CharField(required=False, default="half_up",
+                                     help_text=gettext_lazy("half_up, down or up."))
+    population = serializers.CharField(required=False, default=GradingPolicy.Population.ORGANIZATION,
+                                       help_text=gettext_lazy("organization, department or department_type."))
+    calibration_share = serializers.DecimalField(max_digits=5, decimal_places=4, required=False,
+                                                 default=Decimal("0.05"))
+    status_grades = serializers.JSONField(required=False, default=dict)
+    rules = serializers.JSONField(required=False, default=list)  # type: ignore[arg-type]
+    appeal_group = ScopedRelatedField(ReviewGroup, allow_null=True, required=False)
+
+
+class GradingPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Grading policies, versioned: creating a policy with an existing code writes its next version.
+    A refused policy is 400 with every problem, by field."""
+
+    model = GradingPolicy
+    permission_resource = "grading_policy"
+    serializer_class = GradingPolicySerializer
+
+    def scoped_queryset(self) -> Any:
+        return selectors.grading_policies()
+
+    @extend_schema(request=GradingPolicyCreateSerializer, responses={201: GradingPolicySerializer},
+                   summary="Save a grading policy (a new version when the code exists)")
+    def create(self, request: Request) -> Response:
+        data = GradingPolicyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        try:
+            policy = save_grading_policy(organization=self.tenant.organization, acting_user=self.actor, **values)
+        except PolicyRejected as rejected:
+            raise exceptions.ValidationError(rejected.problems) from None
+        return Response(GradingPolicySerializer(self.get_queryset().get(pk=policy.pk)).data,
+                        status=status.HTTP_201_CREATED)
