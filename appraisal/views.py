@@ -140,7 +140,7 @@ def period_open(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRes
 def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     """The period and its sheets (those the user may see), each with its score and progress; a
     fixed number of queries whatever the number of sheets."""
-    period = get_visible_or_404(_periods(tenant), pk=pk)
+    period = get_visible_or_404(_periods(tenant).select_related("grading_policy"), pk=pk)
     sheets = selectors.visible_sheets(tenant).filter(period=period)
     summary = sheets.aggregate(total=Count("pk"), scored=Count("pk", filter=Q(score__isnull=False)))
     table = SheetTable(with_progress(sheets), exclude=("period",))
@@ -153,6 +153,9 @@ def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
         "table": table,
         "may_change": can(tenant, "period", "change"),
     }
+    from appraisal.result_views import period_page_context  # it imports this module
+
+    context.update(period_page_context(tenant, period))
     return render(request, "appraisal/period_detail.html", context)
 
 

@@ -32,6 +32,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Templates"), "templates", "template"),
     NavItem(_("Periods"), "periods", "period"),
     NavItem(_("Sheets"), "sheets", "sheet"),
+    NavItem(_("My results"), "my-results", "result"),
+    NavItem(_("Appeals"), "appeals", "appeal"),
     NavItem(_("Import"), "import", "import", "change"),
     NavItem(_("Members and roles"), "memberships", "membership"),
 ]
