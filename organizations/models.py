@@ -189,6 +189,7 @@ class Person(TenantOwned):
     level = models.CharField(_("level"), max_length=50, blank=True)
     salary_band = models.CharField(_("salary band"), max_length=50, blank=True)
     base_pay = models.DecimalField(_("base pay"), max_digits=12, decimal_places=2, null=True, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
     leave_date = models.DateField(_("leave date"), null=True, blank=True)
     manager = models.ForeignKey(

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class PayrollConfig(AppConfig):
     name = "payroll"
     verbose_name = _("payroll")
+
+    def ready(self) -> None:
+        # The chain "close → compute pay" is assembled here, on the payroll side: appraisal only
+        # announces that results changed (ARCHITECTURE.md: appraisal knows nothing of pay).
+        from appraisal.signals import results_changed
+        from payroll.tasks import on_results_changed
+
+        results_changed.connect(on_results_changed, dispatch_uid="payroll.compute_on_results_changed")

@@ -1,1 +1,168 @@
-"""payroll: built in a later issue; the app exists so the layout and dependency direction are fixed now."""
+"""Pay policies (versioned, effective-dated data), per-period pay inputs, and pay runs.
+
+A pay run is a version: computed from a closed period's results, never edited. A recomputation
+that changes anything (an upheld appeal, a late input) writes the next version; the difference
+between two versions is the delta sheet finance pays. That is also the audit of every pay line:
+each version records who computed it, when and why, and the old and new amounts are the two
+versions' slips.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from organizations.tenancy import TenantHistory, TenantOwned
+
+
+class PayPolicy(TenantOwned):
+    """An ordered list of pay components (payroll.engine), for the people of one department type
+    (or everyone), effective from a date. A change is a new version; a closed period keeps the
+    version its runs were computed with."""
+
+    code = models.CharField(_("code"), max_length=30)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    name = models.CharField(_("name"), max_length=100)
+    department_type = models.ForeignKey("organizations.DepartmentType", verbose_name=_("department type"),
+                                        null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    components = models.JSONField(_("components"))
+    inputs = models.JSONField(_("number inputs"), default=list, blank=True)
+    text_inputs = models.JSONField(_("text inputs"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("pay policy")
+        verbose_name_plural = _("pay policies")
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code", "version"], name="uniq_pay_policy_version"),
+            models.CheckConstraint(condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F(
+                "effective_from")), name="pay_policy_effective_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def compiled(self) -> Any:
+        from payroll.engine import compile_policy
+
+        return compile_policy(self.components, inputs=self.inputs, text_inputs=self.text_inputs)
+
+    def clean(self) -> None:
+        from indicators.scoring import ConfigError
+
+        try:
+            self.compiled()
+        except ConfigError as error:
+            raise ValidationError({"components": f"{error.field}: {error.message}"}) from None
+
+
+class PayInput(TenantOwned):
+    """A number a pay component reads for one period: per person (graduates by class, penalty
+    points, idle days) or per department (revenue, costs). Entered by upload, page or API."""
+
+    period = models.ForeignKey("appraisal.Period", verbose_name=_("period"), on_delete=models.CASCADE,
+                               related_name="pay_inputs")
+    person = models.ForeignKey("organizations.Person", verbose_name=_("person"), null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="pay_inputs")
+    department = models.ForeignKey("organizations.Department", verbose_name=_("department"), null=True,
+                                   blank=True, on_delete=models.CASCADE, related_name="pay_inputs")
+    name = models.CharField(_("input"), max_length=40)
+    value = models.DecimalField(_("value"), max_digits=18, decimal_places=4, null=True, blank=True)
+    text = models.CharField(_("text value"), max_length=50, blank=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("pay input")
+        verbose_name_plural = _("pay inputs")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "period", "person", "name"],
+                                    condition=Q(person__isnull=False), name="uniq_pay_input_person"),
+            models.UniqueConstraint(fields=["organization", "period", "department", "name"],
+                                    condition=Q(department__isnull=False), name="uniq_pay_input_department"),
+            models.CheckConstraint(condition=Q(person__isnull=True) ^ Q(department__isnull=True),
+                                   name="pay_input_person_xor_department"),
+        ]
+
+
+class PayRun(TenantOwned):
+    """One computation of a period's pay. Versions count up per period; finance confirms one,
+    which locks it (a later change makes a new version, paid as a delta)."""
+
+    class State(models.TextChoices):
+        COMPUTED = "computed", _("computed")
+        CONFIRMED = "confirmed", _("confirmed and locked")
+
+    period = models.ForeignKey("appraisal.Period", verbose_name=_("period"), on_delete=models.PROTECT,
+                               related_name="pay_runs")
+    version = models.PositiveIntegerField(_("version"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.COMPUTED)
+    reason = models.CharField(_("reason"), max_length=200)
+    policies = models.JSONField(_("policy versions"), default=dict)  # {"department type or *": "code v2"}
+    people = models.PositiveIntegerField(_("people"), default=0)
+    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    components = models.JSONField(_("component columns"), default=list)  # [[code, name], …] in policy order
+    notes = models.TextField(_("notes"), blank=True)
+    computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+    computed_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("pay run")
+        verbose_name_plural = _("pay runs")
+        ordering = ["period", "-version"]
+        constraints = [
+            # One row per version: two racing computations cannot both write version n.
+            models.UniqueConstraint(fields=["organization", "period", "version"], name="uniq_pay_run_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_id} v{self.version}"
+
+
+class PaySlip(TenantOwned):
+    """One person's pay in one run: the lines (code, name, amount, paid, explanation) add up to
+    ``total`` exactly; ``balances`` are the closing balances of withheld and accrued components."""
+
+    run = models.ForeignKey(PayRun, verbose_name=_("pay run"), on_delete=models.CASCADE, related_name="slips")
+    person = models.ForeignKey("organizations.Person", verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="pay_slips")
+    department = models.ForeignKey("organizations.Department", verbose_name=_("department"),
+                                   on_delete=models.PROTECT, related_name="+")
+    grade = models.CharField(_("grade"), max_length=20, blank=True)
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
+    lines = models.JSONField(_("lines"))
+    balances = models.JSONField(_("balances"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("pay slip")
+        verbose_name_plural = _("pay slips")
+        ordering = ["department_id", "person_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "run", "person"], name="uniq_pay_slip"),
+        ]
+        indexes = [models.Index(fields=["organization", "run", "department"], name="payslip_org_run_dept")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.person_id}: {self.total}"
+
+    def amount(self, code: str) -> Decimal:
+        for line in self.lines:
+            if line["code"] == code:
+                return Decimal(line["amount"])
+        return Decimal("0.00")

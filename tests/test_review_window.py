@@ -22,8 +22,8 @@ from tests.closing import add_people, close, make_policy, scored_period
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def at(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SHANGHAI)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 @pytest.fixture

@@ -1,0 +1,344 @@
+"""Writes for pay: saving a policy version, computing a pay run, confirming it.
+
+A pay run is computed from a closed period's results by the engine (payroll.engine), set-based:
+a fixed number of queries and one bulk insert per batch of slips, whatever the head count. A run
+is all or nothing: the first PayError (a division by zero, a missing input) fails it with the
+person, the component and the inputs named, and nothing is written. Computing again with nothing
+changed returns the latest version instead of writing an identical one, so a redelivered task or a
+double click leaves one result; a real change writes version n + 1, paid as a delta.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appraisal.models import Period, Result
+from appraisal.services import IllegalTransition
+from indicators.models import SubjectKind
+from indicators.scoring import ConfigError
+from organizations.models import DepartmentHead, DepartmentType, Job, Organization, User
+from organizations.tasks import enqueue
+from organizations.tenancy import BULK_BATCH_SIZE
+from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, evaluate_population
+from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
+
+ZERO = Decimal("0.00")
+
+
+class PayRunFailed(Exception):
+    """The run could not be computed; nothing was written. The message names the person, the
+    component and the inputs (from PayError) or what is missing."""
+
+
+class PolicyRejected(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@transaction.atomic
+def save_pay_policy(*, organization: Organization, acting_user: User | None, code: str, name: str,
+                    components: Sequence[Mapping[str, Any]], effective_from: dt.date,
+                    effective_to: dt.date | None = None, inputs: Iterable[str] = (),
+                    text_inputs: Iterable[str] = (), department_type: DepartmentType | None = None) -> PayPolicy:
+    """Writes the next version of policy ``code``, or refuses naming the wrong setting's path."""
+    inputs, text_inputs = list(inputs), list(text_inputs)
+    try:
+        compiled = compile_policy(list(components), inputs=inputs, text_inputs=text_inputs)
+    except ConfigError as error:
+        raise PolicyRejected(error.field, error.message) from None
+    if effective_to is not None and effective_to < effective_from:
+        raise PolicyRejected("effective_to", _("The end date is before the start date."))
+    latest = PayPolicy.objects.filter(code=code).aggregate(v=Max("version"))["v"] or 0
+    policy = PayPolicy(organization=organization, code=code, version=latest + 1, name=name,
+                       department_type=department_type, effective_from=effective_from, effective_to=effective_to,
+                       components=compiled.normalised, inputs=inputs, text_inputs=text_inputs)
+    policy._history_user = acting_user  # type: ignore[attr-defined]
+    policy.save()
+    return policy
+
+
+def policies_for(period: Period) -> list[PayPolicy]:
+    """The latest version of each policy in force during the period (one query)."""
+    in_force = PayPolicy.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=period.start),
+                                        effective_from__lte=period.end).order_by("code", "-version")
+    latest: dict[str, PayPolicy] = {}
+    for policy in in_force:
+        latest.setdefault(policy.code, policy)
+    return list(latest.values())
+
+
+@dataclass(frozen=True)
+class _Row:
+    person_id: int
+    department_id: int
+    grade: str
+    subject: str
+    policy: PayPolicy
+    input: PersonInput
+
+
+def _policy_of(type_id: int | None, by_type: Mapping[int | None, PayPolicy]) -> PayPolicy | None:
+    return by_type.get(type_id) or by_type.get(None)
+
+
+def _openings(period: Period) -> dict[int, dict[str, str]]:
+    """Closing balances (withheld, accrued) of the latest run of the previous period of the same kind."""
+    previous = Period.objects.filter(kind=period.kind, start__lt=period.start, pay_runs__isnull=False) \
+        .order_by("-start").first()
+    if previous is None:
+        return {}
+    run = PayRun.objects.filter(period=previous).order_by("-version").first()
+    if run is None:
+        return {}
+    return {person_id: balances for person_id, balances in
+            PaySlip.objects.filter(run=run).exclude(balances={}).values_list("person_id", "balances")}
+
+
+def _rows(period: Period, policies: Sequence[PayPolicy]) -> tuple[list[_Row], list[str]]:
+    """Everyone the run pays, with their engine inputs: five queries for the whole period."""
+    by_type: dict[int | None, PayPolicy] = {}
+    for policy in policies:
+        if policy.department_type_id in by_type:
+            raise PayRunFailed(_("Two pay policies apply to the same people in %(period)s: %(a)s and %(b)s.")
+                               % {"period": period.code, "a": by_type[policy.department_type_id], "b": policy})
+        by_type[policy.department_type_id] = policy
+    person_inputs: dict[int, dict[str, Any]] = defaultdict(dict)
+    for person_id, name, value, text in PayInput.objects.filter(period=period, person__isnull=False).values_list(
+            "person_id", "name", "value", "text"):
+        person_inputs[person_id][name] = text if text else value
+    leads: dict[int, list[str]] = defaultdict(list)
+    for person_id, code in DepartmentHead.objects.filter(membership__person__isnull=False).values_list(
+            "membership__person_id", "department__code"):
+        leads[person_id].append(code)
+    openings = _openings(period)
+    rows, notes = [], []
+    results = Result.objects.filter(period=period, subject_kind=SubjectKind.PERSON, person__isnull=False) \
+        .order_by("person__department_id", "person__employee_no").values_list(
+            "person_id", "person__employee_no", "person__name", "person__department_id", "person__department__code",
+            "person__department__department_type_id", "person__base_pay", "person__level", "person__position",
+            "final_score", "grade", "coefficient")
+    for (person_id, number, name, department_id, department_code, type_id, base_pay, level, position,
+         score, grade, coefficient) in results:
+        subject = f"{number} {name}"
+        if not grade:
+            notes.append(_("%(subject)s: not assessed, not paid in this run.") % {"subject": subject})
+            continue
+        applies = _policy_of(type_id, by_type)
+        if applies is None:
+            notes.append(_("%(subject)s: no pay policy applies.") % {"subject": subject})
+            continue
+        inputs: dict[str, Any] = {"grade": grade, "level": level or "", "role": position or ""}
+        if base_pay is not None:
+            inputs["base_salary"] = base_pay
+        if score is not None:
+            inputs["score"] = score
+        if coefficient is not None:
+            inputs["grade_coefficient"] = coefficient
+        inputs.update({k: v for k, v in person_inputs[person_id].items() if v is not None})
+        rows.append(_Row(person_id, department_id, grade, subject, applies, PersonInput(
+            subject=subject, inputs=inputs, unit=department_code, leads=tuple(leads.get(person_id, ())),
+            balances=openings.get(person_id, {}))))
+    return rows, notes
+
+
+def _units(period: Period) -> dict[str, dict[str, Any]]:
+    units: dict[str, dict[str, Any]] = defaultdict(dict)
+    for code, name, value, text in PayInput.objects.filter(period=period, department__isnull=False).values_list(
+            "department__code", "name", "value", "text"):
+        units[code][name] = text if text else value
+    return units
+
+
+def _lines(pay: PersonPay) -> list[dict[str, Any]]:
+    return [{"code": line.code, "name": line.name, "amount": format(line.amount, "f"), "paid": line.paid,
+             "explanation": line.explanation} for line in pay.lines]
+
+
+def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) -> PayRun | None:
+    """Computes the period's pay from its results. None when no pay policy is in force. Returns the
+    latest version unchanged when the computation gives the same slips (a rerun, a redelivery)."""
+    with transaction.atomic():
+        locked = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
+        if locked.results_at is None:
+            raise IllegalTransition(_("Period %(period)s has no results yet: it is %(state)s.")
+                                    % {"period": locked.code, "state": locked.get_state_display()})
+        policies = policies_for(locked)
+        if not policies:
+            return None
+        rows, notes = _rows(locked, policies)
+        units = _units(locked)
+        pays: dict[int, PersonPay] = {}
+        for policy in policies:
+            mine = [row for row in rows if row.policy.pk == policy.pk]
+            if not mine:
+                continue
+            try:
+                computed = evaluate_population(policy.compiled(), [row.input for row in mine], units=units)
+            except PayError as error:
+                raise PayRunFailed(error.message) from None
+            for row, pay in zip(mine, computed, strict=True):
+                pays[row.person_id] = pay
+        latest = PayRun.objects.filter(period=locked).order_by("-version").first()
+        if latest is not None and _same(latest, pays):
+            return latest
+        columns: list[list[str]] = []
+        for policy in policies:
+            for component in policy.components:
+                pair = [component["code"], component.get("name") or component["code"]]
+                if component.get("pays", True) and pair not in columns:
+                    columns.append(pair)
+        run = PayRun(organization_id=locked.organization_id, period=locked,
+                     version=(latest.version + 1) if latest else 1, reason=reason,
+                     policies={p.department_type.code if p.department_type else "*": f"{p.code} v{p.version}"
+                               for p in policies},
+                     people=len(pays), total=sum((p.total for p in pays.values()), ZERO), components=columns,
+                     notes="\n".join(notes), computed_by=acting_user)
+        run._history_user = acting_user  # type: ignore[attr-defined]
+        run._change_reason = reason  # type: ignore[attr-defined]
+        run.save()
+        PaySlip.objects.bulk_create(
+            (PaySlip(organization_id=locked.organization_id, run=run, person_id=row.person_id,
+                     department_id=row.department_id, grade=row.grade, total=pays[row.person_id].total,
+                     lines=_lines(pays[row.person_id]),
+                     balances={m.code: format(m.closing, "f") for m in pays[row.person_id].movements})
+             for row in rows if row.person_id in pays),
+            batch_size=BULK_BATCH_SIZE * 4,
+        )
+        return run
+
+
+def _same(run: PayRun, pays: Mapping[int, PersonPay]) -> bool:
+    stored = {person_id: (total, [(line["code"], line["amount"]) for line in lines])
+              for person_id, total, lines in PaySlip.objects.filter(run=run).values_list("person_id", "total", "lines")}
+    fresh = {person_id: (pay.total, [(line.code, format(line.amount, "f")) for line in pay.lines])
+             for person_id, pay in pays.items()}
+    return stored == fresh
+
+
+def confirm_pay_run(*, run: PayRun, acting_user: User | None) -> PayRun:
+    """Finance confirms a version, which locks it: it is what was paid. Only the latest version
+    may be confirmed; a later change makes a new version, paid as the delta."""
+    with transaction.atomic():
+        current = PayRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
+        if current.state != PayRun.State.COMPUTED:
+            raise IllegalTransition(_("Pay run version %(version)s cannot be confirmed: it is %(state)s.")
+                                    % {"version": current.version, "state": current.get_state_display()})
+        newest = PayRun.objects.filter(period_id=current.period_id).aggregate(v=Max("version"))["v"]
+        if newest != current.version:
+            raise IllegalTransition(_("Pay run version %(version)s is superseded by version %(newest)s.")
+                                    % {"version": current.version, "newest": newest})
+        current.state = PayRun.State.CONFIRMED
+        current.confirmed_at = timezone.now()
+        current.confirmed_by = acting_user
+        current._history_user = acting_user  # type: ignore[attr-defined]
+        current._change_reason = "confirmed"  # type: ignore[attr-defined]
+        current.save()
+    return current
+
+
+@dataclass(frozen=True)
+class DeltaRow:
+    person_id: int
+    department_id: int
+    old: Mapping[str, Decimal]
+    new: Mapping[str, Decimal]
+    old_total: Decimal
+    new_total: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.new_total - self.old_total
+
+    def change(self, code: str) -> Decimal:
+        return self.new.get(code, ZERO) - self.old.get(code, ZERO)
+
+
+def delta(*, run: PayRun, previous: PayRun | None = None) -> list[DeltaRow]:
+    """Who is paid differently in ``run`` than in ``previous`` (default: the version before), by
+    component: two queries. People only in one of the versions count from zero."""
+    if previous is None:
+        previous = PayRun.objects.filter(period_id=run.period_id, version__lt=run.version).order_by("-version").first()
+
+    def load(which: PayRun | None) -> dict[int, tuple[int, Decimal, dict[str, Decimal]]]:
+        if which is None:
+            return {}
+        return {p: (d, t, {line["code"]: Decimal(line["amount"]) for line in lines if line["paid"]})
+                for p, d, t, lines in PaySlip.objects.filter(run=which).values_list(
+                    "person_id", "department_id", "total", "lines")}
+
+    old, new = load(previous), load(run)
+    rows = []
+    for person_id in sorted(old.keys() | new.keys()):
+        o = old.get(person_id)
+        n = new.get(person_id)
+        department = (n or o)[0]  # type: ignore[index]
+        row = DeltaRow(person_id, department, o[2] if o else {}, n[2] if n else {}, o[1] if o else ZERO,
+                       n[1] if n else ZERO)
+        if row.old != row.new or row.old_total != row.new_total:
+            rows.append(row)
+    return rows
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+EXPORT_JOB = "pay_export"
+
+
+def start_export(*, run: PayRun, kind: str, fmt: str, acting_user: User | None) -> Job:
+    """Records an export job and sends the task after commit; the page polls the job and offers
+    the file when it is done. The same export asked twice while it runs is one job."""
+    from payroll.exports import FORMATS, KINDS
+    from payroll.tasks import export_task
+
+    if kind not in KINDS or fmt not in FORMATS:
+        raise ValueError(_("Unknown export %(kind)s.%(fmt)s.") % {"kind": kind, "fmt": fmt})
+    ref = f"payrun:{run.pk}:{kind}:{fmt}"
+    running = Job.objects.filter(kind=EXPORT_JOB, ref=ref, state__in=[Job.State.QUEUED, Job.State.RUNNING]).first()
+    if running is not None:
+        return running
+    with transaction.atomic():
+        job = Job.objects.create(organization_id=run.organization_id, kind=EXPORT_JOB, ref=ref,
+                                 total=run.people, created_by=acting_user)
+        enqueue(export_task, organization_id=run.organization_id, job_id=job.pk)
+    return job
+
+
+def run_export(*, job: Job) -> str:
+    import io
+    import tempfile
+
+    from django.core.files import File
+
+    from payroll.exports import EXPORTERS, filename, write_csv, write_xlsx
+
+    _prefix, run_id, kind, fmt = job.ref.split(":")
+    run = PayRun.objects.select_related("period").get(pk=int(run_id))
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
+
+    def progress(done: int) -> None:
+        Job.objects.filter(pk=job.pk).update(done=done)
+
+    export = EXPORTERS[kind](run)
+    with tempfile.TemporaryFile() as handle:
+        if fmt == "xlsx":
+            rows = write_xlsx(export, handle, progress)
+        else:
+            text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+            rows = write_csv(export, text, progress)
+            text.detach()
+        handle.seek(0)
+        job.file.save(filename(run, kind, fmt), File(handle), save=False)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, done=rows, file=job.file.name,
+                                         finished_at=timezone.now())
+    return str(job.file.name)
