@@ -174,3 +174,76 @@ def test_it_walks_a_monthly_sheet_from_hr_to_head_to_employee(
     expect(page.locator("#sheet-explanation")).to_contain_text("90.60")
 
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+@pytest.fixture
+def closed_period(transactional_db: None, world_a: World, hr: User, head: User, employee: User) -> Period:
+    """A closed period without quotas: colleague 92 (S), employee 85 (A), head 75 (B); the employee
+    reports to the head, who therefore gives the supervisor's opinion on their appeal."""
+    from organizations.models import Person
+    from tests.closing import close, make_policy, scored_period
+
+    people = world_a.people
+    with scope(organization=world_a.org):
+        Person.objects.filter(pk=people["employee"].pk).update(manager=people["head"])
+    period = scored_period(world_a.org, {people["employee"]: "85", people["colleague"]: "92", people["head"]: "75"},
+                           policy=make_policy(world_a.org, quotas=[]))
+    close(period)
+    return period
+
+
+def test_it_walks_an_appeal_from_publication_to_the_upheld_grade(
+    browser: Browser, live_server: Any, closed_period: Period
+) -> None:
+    from playwright.sync_api import expect
+
+    base = live_server.url
+
+    # HR publishes the closed period on its page; the review window's end is shown in Beijing time.
+    page = _sign_in(browser, base, "hr")
+    page.goto(f"/periods/{closed_period.pk}/")
+    expect(page.locator("#result-table tbody tr")).to_have_count(5)
+    page.click("#period-publish")
+    window_end = page.locator("#period-window-end .window-end")
+    expect(window_end).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+    end = window_end.inner_text()
+
+    # The employee sees their result and the window's end, and appeals against the grade.
+    page = _sign_in(browser, base, "employee")
+    page.locator('#main-nav a[href="/results/mine/"]').click()  # the label awaits its translation
+    mine = page.locator("section.my-result")
+    expect(mine.locator(".result-grade")).to_contain_text("A")
+    expect(mine.locator(".window-end")).to_have_text(end)
+    mine.locator(".appeal-form textarea").fill("夜班加班未计入")
+    mine.locator(".appeal-submit").click()
+    expect(mine.locator('.appeal[data-state="filed"] .appeal-reason')).to_have_text("夜班加班未计入")
+    expect(mine.locator(".appeal-form")).to_have_count(0)
+
+    # The head gives the supervisor's opinion and forwards it.
+    page = _sign_in(browser, base, "head")
+    page.locator('#main-nav a[href="/appeals/"]').click()
+    waiting = page.locator("section.appeal-to-forward")
+    expect(waiting).to_have_count(1)
+    expect(waiting.locator(".appeal-reason")).to_have_text("夜班加班未计入")
+    waiting.locator('textarea[name="opinion"]').fill("情况属实，建议调整")
+    waiting.locator(".appeal-forward").click()
+    expect(page.locator("section.appeal-to-forward")).to_have_count(0)
+
+    # HR upholds it with a new score.
+    page = _sign_in(browser, base, "hr")
+    page.locator('#main-nav a[href="/appeals/"]').click()
+    deciding = page.locator("section.appeal-to-decide")
+    expect(deciding.locator(".appeal-opinion")).to_contain_text("情况属实，建议调整")
+    deciding.locator('input[name="new_score"]').fill("93")
+    deciding.locator('textarea[name="reason"]').fill("考勤记录核实，加班属实")
+    deciding.locator(".appeal-uphold").click()
+    expect(page.locator("section.appeal-to-decide")).to_have_count(0)
+
+    # The employee sees the new grade and the reason for the decision.
+    page = _sign_in(browser, base, "employee")
+    page.locator('#main-nav a[href="/results/mine/"]').click()  # the label awaits its translation
+    mine = page.locator("section.my-result")
+    expect(mine.locator(".result-grade")).to_contain_text("S")
+    expect(mine.locator(".result-score")).to_have_text("93.00")
+    expect(mine.locator('.appeal[data-state="upheld"] .decision-reason')).to_have_text("考勤记录核实，加班属实")
+    page.screenshot(path="/tmp/browser-appeal.png", full_page=True)
