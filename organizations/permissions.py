@@ -53,6 +53,16 @@ MATRIX: dict[str, dict[Action, frozenset[Role]]] = {
     "appeal": {"view": frozenset({HR, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
     # Background jobs (the close's progress) are HR's.
     "job": {"view": frozenset({HR}), "change": frozenset({HR})},
+    # Pay runs, their slips, deltas, exports and pay jobs: HR and finance see them, finance computes,
+    # confirms and exports. A head sees nothing of pay (their own slip is "pay_slip").
+    "pay": {"view": frozenset({HR, FIN}), "change": frozenset({FIN})},
+    # Pay policies (components as data): HR writes them, finance reads what it pays by.
+    "pay_policy": {"view": frozenset({HR, FIN}), "change": frozenset({HR})},
+    # Per-period pay inputs (penalty points, revenue …): HR and finance enter them.
+    "pay_input": {"view": frozenset({HR, FIN}), "change": frozenset({HR, FIN})},
+    # Pay slips: rows filtered by payroll.selectors.visible_slips (HR and finance all, anyone else
+    # their own of confirmed runs). Nobody edits a slip: a change is a new run.
+    "pay_slip": {"view": frozenset({HR, FIN, EMP}), "change": frozenset()},
 }
 
 

@@ -29,6 +29,10 @@ EXPECTED = {
     "result": ({H, F, D, E}, {H, E}),
     "appeal": ({H, D, E, G}, {H, D, E, G}),
     "job": ({H}, {H}),
+    "pay": ({H, F}, {F}),
+    "pay_policy": ({H, F}, {H}),
+    "pay_input": ({H, F}, {H, F}),
+    "pay_slip": ({H, F, E}, set()),
 }
 
 
