@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include(("organizations.api_urls", "api"))),
     path("api/", include(("appraisal.api_urls", "api-appraisal"))),
+    path("api/", include(("payroll.api_urls", "api-payroll"))),
     path("", include("indicators.urls")),
     path("", include("appraisal.urls")),
     path("", include("organizations.urls")),
