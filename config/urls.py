@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include(("payroll.api_urls", "api-payroll"))),
     path("", include("indicators.urls")),
     path("", include("appraisal.urls")),
+    path("", include("payroll.urls")),
     path("", include("organizations.urls")),
 ]
 if settings.DEBUG:

@@ -34,6 +34,8 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Sheets"), "sheets", "sheet"),
     NavItem(_("My results"), "my-results", "result"),
     NavItem(_("Appeals"), "appeals", "appeal"),
+    NavItem(_("Pay runs"), "pay-runs", "pay"),
+    NavItem(_("My pay slips"), "my-pay-slips", "pay_slip"),
     NavItem(_("Import"), "import", "import", "change"),
     NavItem(_("Members and roles"), "memberships", "membership"),
 ]
