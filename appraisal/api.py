@@ -28,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appraisal import actuals, closing, selectors, services
-from appraisal.models import DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
+from appraisal.models import DeductionRecord, GradingPolicy, Period, Rater, Rating, Sheet, SheetLine
 from appraisal.periods import PERIODS_PER_YEAR
 from indicators import scoring
 from indicators.models import LineSource, RaterRole, SubjectKind, Template
@@ -75,6 +75,9 @@ class PeriodSerializer(serializers.ModelSerializer):
     """One serializer for reading and creating, so the period's choice sets are described once."""
 
     templates = ScopedRelatedField(Template, many=True)
+    grading_policy = ScopedRelatedField(GradingPolicy, required=False, allow_null=True,
+                                        help_text=gettext_lazy("The grading policy version the period is closed "
+                                                               "with; it can be chosen later."))
     name = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                  help_text=gettext_lazy("Blank: the code, e.g. 2025-10."))
 
@@ -83,7 +86,7 @@ class PeriodSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "year", "number", "start_day", "start", "end", "state", "self_due",
                   "scoring_due", "review_due", "publish_due", "templates", "sheets_generated_at", "grading_policy",
                   "results_at", "published_at", "window_ends_at", "finalised_at"]
-        read_only_fields = ["id", "code", "start", "end", "state", "sheets_generated_at", "grading_policy",
+        read_only_fields = ["id", "code", "start", "end", "state", "sheets_generated_at",
                             "results_at", "published_at", "window_ends_at", "finalised_at"]
         extra_kwargs = {
             "year": {"min_value": 2000, "max_value": 2100},
@@ -130,6 +133,10 @@ ACTUALS_SCHEMA: dict[str, Any] = {
 DEADLINES = ("self_due", "scoring_due", "review_due", "publish_due")
 
 
+class GradingPolicyChoiceSerializer(serializers.Serializer):
+    grading_policy = ScopedRelatedField(GradingPolicy, allow_null=True)
+
+
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=Period.State.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -174,6 +181,20 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     def _open(self, period: Period) -> Response:
         try:
             services.open_period(period=period, acting_user=self.actor)
+        except services.IllegalTransition as refused:
+            return _conflict(refused)
+        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
+
+    @extend_schema(request=GradingPolicyChoiceSerializer, responses={200: PeriodSerializer, 409: CONFLICT},
+                   summary="Choose the grading policy version the period is closed with")
+    @action(detail=True, methods=["post"], url_path="grading-policy")
+    def grading_policy(self, request: Request, pk: str | None = None) -> Response:
+        period = self.get_object()
+        data = GradingPolicyChoiceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.set_grading_policy(period=period, policy=data.validated_data.get("grading_policy"),
+                                        acting_user=self.actor)
         except services.IllegalTransition as refused:
             return _conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)

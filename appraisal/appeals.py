@@ -21,7 +21,7 @@ from appraisal.closing import _show_time, regrade
 from appraisal.models import Appeal, Period, Result, SheetLine
 from appraisal.services import IllegalTransition
 from appraisal.signals import results_changed
-from organizations.models import DepartmentHead, Person, ReviewGroupMember, User
+from organizations.models import Department, DepartmentHead, Person, ReviewGroupMember, User
 from organizations.numbers import quantize
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -74,7 +74,8 @@ def file_appeal(*, result: Result, acting_user: User | None, filed_by: Person, r
 
 
 def supervisor_user_ids(appeal: Appeal) -> set[int]:
-    """Who may give the supervisor's opinion: the person's manager and the heads of their department."""
+    """Who may give the supervisor's opinion: the person's manager and the heads of their
+    department or of any department above it (a head's headship covers the sub-departments)."""
     person = appeal.result.person
     ids: set[int] = set()
     if person is None:
@@ -83,8 +84,13 @@ def supervisor_user_ids(appeal: Appeal) -> set[int]:
         ids |= set(User.objects.filter(memberships__person_id=person.manager_id,
                                        memberships__organization_id=person.organization_id,
                                        memberships__is_active=True).values_list("pk", flat=True))
-    ids |= set(DepartmentHead.objects.filter(department_id=person.department_id)
-               .values_list("membership__user_id", flat=True))
+    parent_of: dict[int, int | None] = dict(Department.objects.values_list("pk", "parent_id"))
+    chain: list[int] = []
+    current: int | None = person.department_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parent_of.get(current)
+    ids |= set(DepartmentHead.objects.filter(department_id__in=chain).values_list("membership__user_id", flat=True))
     ids.discard(_user_of_person(person))
     return ids
 

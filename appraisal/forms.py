@@ -21,7 +21,7 @@ from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from appraisal.models import Period, Sheet, SheetLine
+from appraisal.models import GradingPolicy, Period, Sheet, SheetLine
 from appraisal.periods import MONTHS_PER_PERIOD, PERIODS_PER_YEAR, period_code
 from indicators import scoring
 from indicators.models import BaselineSource, Template
@@ -74,6 +74,9 @@ class PeriodForm(forms.Form):
     templates: forms.ModelMultipleChoiceField[Template] = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Templates"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
+    grading_policy: forms.ModelChoiceField[GradingPolicy] = forms.ModelChoiceField(
+        label=gettext_lazy("grading policy"), queryset=None, required=False,
+        help_text=gettext_lazy("Grades, quotas and rules the period is closed with; it can be chosen later."))
     self_due = forms.DateTimeField(label=gettext_lazy("self-assessment due"), required=False, widget=DeadlineInput())
     scoring_due = forms.DateTimeField(label=gettext_lazy("scoring due"), required=False, widget=DeadlineInput())
     review_due = forms.DateTimeField(label=gettext_lazy("review due"), required=False, widget=DeadlineInput())
@@ -84,6 +87,9 @@ class PeriodForm(forms.Form):
         templates = self.fields["templates"]
         assert isinstance(templates, forms.ModelMultipleChoiceField)
         templates.queryset = Template.objects.filter(is_active=True).order_by("code", "-version")
+        policy = self.fields["grading_policy"]
+        assert isinstance(policy, forms.ModelChoiceField)
+        policy.queryset = GradingPolicy.objects.order_by("code", "-version")
         self.fields["year"].initial = dt.date.today().year
         _css(self)
 
@@ -105,7 +111,7 @@ class PeriodForm(forms.Form):
         data = self.cleaned_data
         return {
             "kind": data["kind"], "year": data["year"], "number": data["number"], "start_day": data["start_day"],
-            "name": data["name"], "templates": list(data["templates"]),
+            "name": data["name"], "templates": list(data["templates"]), "grading_policy": data.get("grading_policy"),
             "deadlines": {key: data[key] for key in DEADLINES if data.get(key) is not None},
         }
 

@@ -158,6 +158,12 @@ def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, 
     }
 
 
+def grading_policies() -> list[object]:
+    from appraisal.models import GradingPolicy
+
+    return list(GradingPolicy.objects.order_by("code", "-version"))
+
+
 def period_page_context(tenant: TenantContext, period: Period) -> dict[str, object]:
     """Extra context of period_detail: the close button and its job, and the results."""
     may_change = can(tenant, "period", "change")
@@ -179,6 +185,22 @@ def _period_for_change(tenant: TenantContext, pk: int) -> Period:
     if not can(tenant, "period", "change"):
         raise PermissionDenied
     return period
+
+
+@tenant_page("period")
+@require_POST
+def period_grading_policy(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """HR chooses the grading policy version the period will be closed with."""
+    from appraisal.models import GradingPolicy
+
+    period = _period_for_change(tenant, pk)
+    chosen = request.POST.get("grading_policy") or ""
+    policy = get_visible_or_404(GradingPolicy.objects.all(), pk=int(chosen)) if chosen.isdigit() else None
+    try:
+        services.set_grading_policy(period=period, policy=policy, acting_user=_actor(request))
+    except services.IllegalTransition as refused:
+        messages.error(request, str(refused))
+    return redirect("period-detail", pk=period.pk)
 
 
 @tenant_page("period")

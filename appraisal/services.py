@@ -20,7 +20,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from appraisal.models import TRANSITIONS, DeductionRecord, Period, PeriodTemplate, Rater, Rating, Sheet, SheetLine
+from appraisal.models import (
+    TRANSITIONS,
+    DeductionRecord,
+    GradingPolicy,
+    Period,
+    PeriodTemplate,
+    Rater,
+    Rating,
+    Sheet,
+    SheetLine,
+)
 from appraisal.periods import months_of, period_bounds, period_code
 from indicators import scoring
 from indicators.models import (
@@ -63,11 +73,12 @@ class LineConflict(Exception):
 @transaction.atomic
 def create_period(*, organization: Organization, acting_user: User | None, kind: str, year: int, number: int,
                   templates: Iterable[Template], start_day: int = 1, name: str = "",
-                  deadlines: Mapping[str, dt.datetime] | None = None) -> Period:
+                  deadlines: Mapping[str, dt.datetime] | None = None,
+                  grading_policy: GradingPolicy | None = None) -> Period:
     start, end = period_bounds(kind, year, number, start_day)
     code = period_code(kind, year, number)
     period = Period(organization=organization, code=code, name=name or code, kind=kind, year=year, number=number,
-                    start_day=start_day, start=start, end=end, **(deadlines or {}))
+                    start_day=start_day, start=start, end=end, grading_policy=grading_policy, **(deadlines or {}))
     period.full_clean()
     period._history_user = acting_user  # type: ignore[attr-defined]
     period.save()
@@ -75,6 +86,25 @@ def create_period(*, organization: Organization, acting_user: User | None, kind:
         PeriodTemplate(organization=organization, period=period, template=t) for t in templates
     )
     return period
+
+
+def set_grading_policy(*, period: Period, policy: GradingPolicy | None, acting_user: User | None) -> Period:
+    """Chooses the grading policy (a version) the period will be closed with. Refused once the
+    period is closed: its results were graded with the version it has."""
+    current = Period.objects.get(pk=period.pk)
+    if current.state in (Period.State.CLOSED, Period.State.PUBLISHED, Period.State.FINAL):
+        raise IllegalTransition(
+            _("Period %(period)s is %(state)s: its grading policy can no longer change.")
+            % {"period": current.code, "state": current.get_state_display()}
+        )
+    if current.grading_policy_id == (policy.pk if policy else None):
+        return current
+    current.grading_policy = policy
+    current._history_user = acting_user  # type: ignore[attr-defined]
+    current._change_reason = "grading policy"  # type: ignore[attr-defined]
+    current.save(update_fields=["grading_policy"])
+    period.grading_policy = policy
+    return current
 
 
 def transition(*, period: Period, to: str, acting_user: User | None, reason: str = "") -> Period:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("periods/<int:pk>/open/", views.period_open, name="period-open"),
     path("periods/<int:pk>/close/", result_views.period_close, name="period-close"),
     path("periods/<int:pk>/close/progress/", result_views.period_close_progress, name="period-close-progress"),
+    path("periods/<int:pk>/grading-policy/", result_views.period_grading_policy, name="period-grading-policy"),
     path("periods/<int:pk>/publish/", result_views.period_publish, name="period-publish"),
     path("results/mine/", result_views.my_results, name="my-results"),
     path("results/<int:pk>/calibrate/", result_views.result_calibrate, name="result-calibrate"),

@@ -153,9 +153,11 @@ def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
         "table": table,
         "may_change": can(tenant, "period", "change"),
     }
-    from appraisal.result_views import period_page_context  # it imports this module
+    from appraisal.result_views import grading_policies, period_page_context  # it imports this module
 
     context.update(period_page_context(tenant, period))
+    if context["may_change"]:
+        context["grading_policies"] = grading_policies()
     return render(request, "appraisal/period_detail.html", context)
 
 

@@ -154,11 +154,15 @@ def write_xlsx(export: Export, target: IO[bytes], progress: Callable[[int], None
         header.append(cell)
     sheet.append(header)
     count = 0
+    money = [column.money for column in export.columns]
     for style, values in export.rows:
-        cells = []
-        for column, value in zip(export.columns, values, strict=True):
+        cells: list[Any] = []
+        for is_money, value in zip(money, values, strict=True):
+            if style == "row" and not (is_money and isinstance(value, Decimal)):
+                cells.append(value)  # a plain value: no cell object, no style (the fast path)
+                continue
             cell = WriteOnlyCell(sheet, value=value)
-            if column.money and isinstance(value, Decimal):
+            if is_money and isinstance(value, Decimal):
                 cell.number_format = MONEY_FORMAT
             if style != "row":
                 cell.font = _BOLD

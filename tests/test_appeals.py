@@ -174,3 +174,16 @@ def test_it_decides_an_appeal_filed_in_time_after_the_window_has_ended(contest, 
         decided = appeals.decide_appeal(appeal=appeal, acting_user=hr, upheld=True, reason="x",
                                         new_score=Decimal("90"))
     assert decided.state == Appeal.State.UPHELD
+
+
+def test_it_lets_the_head_of_a_parent_department_give_the_opinion(world_a, head):
+    # The head runs 生产部; the appellant works in its sub-department 运行部.
+    people = add_people(world_a.org, world_a.shift_dept, 1, prefix="s")
+    period = scored_period(world_a.org, {people[0]: "80"}, policy=make_policy(world_a.org, quotas=[]))
+    close(period)
+    with scope(organization=world_a.org):
+        closing.publish(period=period, acting_user=None)
+        appeal = appeals.file_appeal(result=Result.objects.get(period=period, person=people[0]), acting_user=None,
+                                     filed_by=people[0], reason="x")
+        appeal = Appeal.objects.select_related("result__person").get(pk=appeal.pk)
+        assert head.pk in appeals.supervisor_user_ids(appeal)

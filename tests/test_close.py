@@ -387,3 +387,55 @@ def test_it_flags_salary_grade_up_after_two_top_grades(world_a):
         period = scored_period(world_a.org, {people[0]: "95"}, policy=policy, number=month)
         close(period)
     assert [f["outcome"] for f in results(period)[people[0].name].flags] == ["salary_up"]
+
+
+def test_it_lets_hr_choose_the_grading_policy_until_the_period_closes(world_a, hr):
+    people = add_people(world_a.org, world_a.production, 1)
+    period = scored_period(world_a.org, {people[0]: "80"}, policy=None)
+    policy = make_policy(world_a.org)
+    with scope(organization=world_a.org):
+        services.set_grading_policy(period=period, policy=policy, acting_user=hr)
+    close(period)
+    with scope(organization=world_a.org):
+        assert Period.objects.get(pk=period.pk).grading_policy == policy
+        with pytest.raises(services.IllegalTransition, match=str(Period.State.CLOSED.label)):
+            services.set_grading_policy(period=period, policy=None, acting_user=hr)
+
+
+def test_it_chooses_the_grading_policy_in_the_period_page(world_a, hr, client):
+    people = add_people(world_a.org, world_a.production, 1)
+    period = scored_period(world_a.org, {people[0]: "80"}, policy=None)
+    policy = make_policy(world_a.org)
+    client.force_login(hr)
+    page = client.get(f"/periods/{period.pk}/")
+    assert "S1-4 强制分布 v1" in page.content.decode()
+    client.post(f"/periods/{period.pk}/grading-policy/", {"grading_policy": policy.pk})
+    with scope(organization=world_a.org):
+        assert Period.objects.get(pk=period.pk).grading_policy == policy
+
+
+def test_it_refuses_another_organisations_grading_policy_in_the_page(world_a, world_b, hr, client):
+    people = add_people(world_a.org, world_a.production, 1)
+    period = scored_period(world_a.org, {people[0]: "80"}, policy=None)
+    foreign = make_policy(world_b.org)
+    client.force_login(hr)
+    response = client.post(f"/periods/{period.pk}/grading-policy/", {"grading_policy": foreign.pk})
+    assert response.status_code == 404
+
+
+def test_it_chooses_the_grading_policy_through_the_api(world_a, hr, api_for):
+    people = add_people(world_a.org, world_a.production, 1)
+    period = scored_period(world_a.org, {people[0]: "80"}, policy=None)
+    policy = make_policy(world_a.org)
+    response = api_for(hr).post(f"/api/periods/{period.pk}/grading-policy/", {"grading_policy": policy.pk},
+                                format="json")
+    assert (response.status_code, response.json()["grading_policy"]) == (200, policy.pk)
+
+
+def test_it_refuses_another_organisations_grading_policy_through_the_api(world_a, world_b, hr, api_for):
+    people = add_people(world_a.org, world_a.production, 1)
+    period = scored_period(world_a.org, {people[0]: "80"}, policy=None)
+    foreign = make_policy(world_b.org)
+    response = api_for(hr).post(f"/api/periods/{period.pk}/grading-policy/", {"grading_policy": foreign.pk},
+                                format="json")
+    assert response.status_code == 400

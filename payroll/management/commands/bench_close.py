@@ -1,0 +1,194 @@
+"""End-to-end benchmark of a period close: rescoring, grading with forced distribution, the
+pay run and the streamed pay-sheet export, on a synthetic organisation.
+
+    .venv/bin/python manage.py bench_close --employees 100000
+
+The set-up (organisation, people, sheets, scored actuals) is not timed: in real life it is
+the month's data entry. The timed steps are what happens when HR closes the period. Prints the
+seconds and queries of each step, employees per second end to end, and the process's peak
+memory (RSS, set-up included). Runs in a transaction that is rolled back unless --keep.
+The README's figures come from this command on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Mod
+from django_scopes import scope
+
+from appraisal import closing, services
+from appraisal.models import Period, Result, Sheet, SheetLine
+from appraisal.policies import save_grading_policy
+from indicators.services import build_template, create_indicator
+from organizations import services as org_services
+from organizations.models import Department, Job, Person
+from organizations.tenancy import BULK_BATCH_SIZE
+from payroll import exports
+from payroll import services as pay_services
+
+T = TypeVar("T")
+
+SCALE = {"bands": [
+    {"grade": "S", "label": "优秀", "from": "90", "max": "120", "coefficient": "1.2"},
+    {"grade": "A", "label": "良好", "from": "80", "coefficient": "1.1"},
+    {"grade": "B", "label": "合格", "from": "70", "coefficient": "1.0"},
+    {"grade": "C", "label": "待改进", "from": None, "coefficient": "0.8"},
+]}
+QUOTAS = [{"grade": "S", "op": "<=", "share": "0.05"}, {"grade": "A", "op": "<=", "share": "0.15"},
+          {"grade": "B", "op": ">=", "share": "0.70"}, {"grade": "C", "op": "<=", "share": "0.10"}]
+# Five components, after S1-9 and S1-10: quota × coefficient by salary band, a fixed allowance
+# less a percentage, a score bonus in whole tiers, a formula, and a penalty for low scores.
+PAY = [
+    {"code": "perf", "name": "绩效工资", "kind": "grade_coefficient",
+     "config": {"coefficients": {"S": "1.2", "A": "1.1", "B": "1.0", "C": "0.8"},
+                "quota_bands": {"input": "base_salary", "to_inclusive": True,
+                                "bands": [{"to": "1500", "quota": "200"}, {"to": "2500", "quota": "400"},
+                                          {"to": None, "quota": "600"}]}}},
+    {"code": "post", "name": "岗位津贴", "kind": "fixed",
+     "config": {"amount": "300", "deductions": [{"label": "待改进", "when": "grade_coefficient < 1",
+                                                  "percent": "20"}]}},
+    {"code": "bonus", "name": "超额奖", "kind": "tiered",
+     "config": {"quantity": "score", "mode": "whole", "tiers": [{"from": "85", "rate": "2"},
+                                                                {"from": "95", "rate": "3"}]}},
+    {"code": "share", "name": "效益分成", "kind": "formula",
+     "config": {"expression": "ROUND(base_salary * 0.02 * grade_coefficient, 2)"}},
+    {"code": "late", "name": "考核扣款", "kind": "formula",
+     "config": {"expression": "IF(score < 70, -(70 - score) * 5, 0)"}},
+]
+
+
+class Rollback(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Close a synthetic period end to end (grades, distribution, pay, export) and print the figures."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--employees", type=int, default=10000)
+        parser.add_argument("--departments", type=int, default=100)
+        parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
+
+    def handle(self, *args: Any, employees: int, departments: int, keep: bool, **options: Any) -> None:
+        self.rows: list[tuple[str, float, int, str]] = []
+        try:
+            with transaction.atomic():
+                self._run(employees, departments)
+                if not keep:
+                    raise Rollback
+        except Rollback:
+            pass
+        timed = [r for r in self.rows if r[0].startswith("close") or r[0].startswith("pay") or
+                 r[0].startswith("export")]
+        seconds = sum(r[1] for r in timed)
+        queries = sum(r[2] for r in timed)
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.stdout.write(f"\n{employees} employees, {departments} departments, database: {connection.vendor}\n")
+        self.stdout.write(f"{'step':<44}{'seconds':>9}{'queries':>9}  result")
+        for step, elapsed, count, result in self.rows:
+            self.stdout.write(f"{step:<44}{elapsed:>9.2f}{count:>9}  {result}")
+        self.stdout.write(f"\nend to end (timed steps): {seconds:.2f} s, {queries} queries, "
+                          f"{employees / seconds:,.0f} employees/s")
+        self.stdout.write(f"peak memory (RSS, set-up included): {peak_mib:,.0f} MiB")
+
+    @contextmanager
+    def _counting(self) -> Iterator[list[int]]:
+        count = [0]
+
+        def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(wrapper):
+            yield count
+
+    def _measure(self, step: str, work: Callable[[], T], describe: Callable[[T], str]) -> T:
+        with self._counting() as count:
+            started = time.perf_counter()
+            result = work()
+            elapsed = time.perf_counter() - started
+        self.rows.append((step, elapsed, count[0], describe(result)))
+        return result
+
+    def _run(self, employees: int, departments: int) -> None:
+        org = org_services.create_organization(name="基准测试", slug="bench-close", acting_user=None)
+        with scope(organization=org):
+            self._measure("set-up: people", lambda: self._people(org, employees, departments),
+                          lambda n: f"{n} people")
+            period = self._measure("set-up: open period, scored sheets", lambda: self._period(org),
+                                   lambda p: f"{Sheet.objects.filter(period=p).count()} sheets")
+            job = closing.start_close(period=period, acting_user=None)
+            self._measure("close: rescore, grade, distribute, results", lambda: closing.run_close(job=job),
+                          lambda r: f"{r['results']} results; "
+                                    f"{Result.objects.filter(period=period, needs_calibration=True).count()} "
+                                    "tied at a quota line")
+            failed = Job.objects.get(pk=job.pk)
+            if failed.state != Job.State.DONE:
+                raise RuntimeError(failed.message)
+            run = self._measure("pay run: compute and write slips",
+                                lambda: pay_services.compute_pay_run(period=period, acting_user=None,
+                                                                     reason="bench"),
+                                lambda r: f"v{r.version}, {r.people} slips, total {r.total:,}" if r else "none")
+            assert run is not None
+            self._measure("export: pay sheet .xlsx (streamed)", lambda: self._export(run), lambda n: f"{n} rows")
+
+    @staticmethod
+    def _people(org: Any, employees: int, departments: int) -> int:
+        depts = [Department(organization=org, code=f"D{d:03d}", name=f"部门{d}") for d in range(departments)]
+        Department.objects.bulk_create(depts, batch_size=BULK_BATCH_SIZE)
+        depts = list(Department.objects.order_by("code"))
+        bands = [Decimal("1400"), Decimal("2200"), Decimal("4321.50")]
+        Person.objects.bulk_create(
+            (Person(organization=org, employee_no=f"E{n:06d}", name=f"员工{n}", department=depts[n % departments],
+                    base_pay=bands[n % 3], bank_account=f"6222{n:012d}") for n in range(employees)),
+            batch_size=2000)
+        return employees
+
+    @staticmethod
+    def _period(org: Any) -> Period:
+        create_indicator(organization=org, acting_user=None, code="OUT", name="产量", method="completion",
+                         config={"cap_rate": "1.2"})
+        template = build_template(organization=org, acting_user=None, spec={
+            "code": "B", "name": "基准", "subject_kind": "person",
+            "parts": [{"code": "p", "name": "业绩", "weight": "1", "lines": [
+                {"indicator": "OUT", "max_points": "100"}]}], "raters": []})
+        policy = save_grading_policy(organization=org, acting_user=None, code="G", name="强制分布", scale=SCALE,
+                                     quotas=QUOTAS, population="department")
+        pay_services.save_pay_policy(organization=org, acting_user=None, code="P", name="绩效工资",
+                                     components=PAY, effective_from=Period._meta.get_field("start").to_python(
+                                         "2025-01-01"))
+        period = services.create_period(organization=org, acting_user=None, kind="monthly", year=2025, number=10,
+                                        templates=[template])
+        Period.objects.filter(pk=period.pk).update(grading_policy=policy, state=Period.State.OPEN)
+        period.refresh_from_db()
+        services.generate_sheets(period=period)
+        # The month's data entry, set-based: actuals from 60 to 99.5 spread over everyone.
+        spread = Mod(F("sheet_id") * 37, Value(4000)) / Value(Decimal("100"))
+        SheetLine.objects.filter(sheet__period=period).update(target=Decimal("100"),
+                                                              actual=Value(Decimal("60")) + spread)
+        ids = list(Sheet.objects.filter(period=period).values_list("pk", flat=True))
+        for start in range(0, len(ids), BULK_BATCH_SIZE * 4):
+            services.rescore_sheets(sheet_ids=ids[start:start + BULK_BATCH_SIZE * 4], acting_user=None)
+        Period.objects.filter(pk=period.pk).update(state=Period.State.CALIBRATION)
+        period.refresh_from_db()
+        if connection.vendor == "postgresql":
+            # In real life the data entered over the month has been analysed by autovacuum before
+            # anyone closes; without this the planner sees the new rows as empty tables.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        return period
+
+    @staticmethod
+    def _export(run: Any) -> int:
+        with tempfile.TemporaryFile() as handle:
+            return exports.write_xlsx(exports.pay_sheet(run), handle)
