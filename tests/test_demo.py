@@ -46,3 +46,13 @@ def test_it_opens_a_demo_period_with_a_sheet_per_person_and_shift(db, capsys, dj
         assert sheets.filter(subject_kind="person").count() == 30
         assert sorted(sheets.filter(subject_kind="team").values_list("team__code", flat=True)) == [
             "OPS-1", "OPS-2", "OPS-3"]
+
+
+def test_it_gives_the_demo_period_a_grading_policy_and_a_pay_policy(db, capsys):
+    from appraisal.models import Period
+    from payroll.models import PayPolicy
+
+    _load(capsys)
+    with scope(organization=Organization.objects.get(slug="demo-plant")):
+        assert Period.objects.get(code="2026-11").grading_policy.code == "FD"
+        assert PayPolicy.objects.get().components[0]["kind"] == "grade_coefficient"
