@@ -131,7 +131,7 @@ class Command(BaseCommand):
             self._measure("close: rescore, grade, distribute, results", lambda: closing.run_close(job=job),
                           lambda r: f"{r['results']} results; "
                                     f"{Result.objects.filter(period=period, needs_calibration=True).count()} "
-                                    "tied at a quota line")
+                                    "need calibration (ties, or over the lowest grade's cap)")
             failed = Job.objects.get(pk=job.pk)
             if failed.state != Job.State.DONE:
                 raise RuntimeError(failed.message)
@@ -152,6 +152,7 @@ class Command(BaseCommand):
             (Person(organization=org, employee_no=f"E{n:06d}", name=f"员工{n}", department=depts[n % departments],
                     base_pay=bands[n % 3], bank_account=f"6222{n:012d}") for n in range(employees)),
             batch_size=2000)
+        Command._analyze()  # people are imported long before a period closes
         return employees
 
     @staticmethod
@@ -172,21 +173,28 @@ class Command(BaseCommand):
         Period.objects.filter(pk=period.pk).update(grading_policy=policy, state=Period.State.OPEN)
         period.refresh_from_db()
         services.generate_sheets(period=period)
-        # The month's data entry, set-based: actuals from 60 to 99.5 spread over everyone.
-        spread = Mod(F("sheet_id") * 37, Value(4000)) / Value(Decimal("100"))
+        Command._analyze()
+        # The month's data entry, set-based: actuals from 60.00 to 100.00 spread over everyone (4001 is prime,
+        # so every department gets distinct values however its ids are spaced).
+        spread = Mod(F("sheet_id") * 7919, Value(4001)) / Value(Decimal("100"))
         SheetLine.objects.filter(sheet__period=period).update(target=Decimal("100"),
                                                               actual=Value(Decimal("60")) + spread)
+        Command._analyze()
         ids = list(Sheet.objects.filter(period=period).values_list("pk", flat=True))
         for start in range(0, len(ids), BULK_BATCH_SIZE * 4):
             services.rescore_sheets(sheet_ids=ids[start:start + BULK_BATCH_SIZE * 4], acting_user=None)
         Period.objects.filter(pk=period.pk).update(state=Period.State.CALIBRATION)
         period.refresh_from_db()
+        Command._analyze()
+        return period
+
+    @staticmethod
+    def _analyze() -> None:
         if connection.vendor == "postgresql":
             # In real life the data entered over the month has been analysed by autovacuum before
-            # anyone closes; without this the planner sees the new rows as empty tables.
+            # anyone closes; without this the planner takes the new rows for empty tables.
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        return period
 
     @staticmethod
     def _export(run: Any) -> int:
