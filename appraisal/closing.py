@@ -216,7 +216,10 @@ def _subject_key(result: Result) -> tuple[str, int | None]:
     return (result.subject_kind, sheet.person_id or sheet.team_id or sheet.department_id)
 
 
-def _history(period: Period, results: Sequence[Result]) -> dict[tuple[str, int | None], list[rule_engine.Past]]:
+History = dict[Any, list[rule_engine.Past]]  # by _subject_key
+
+
+def _history(period: Period, results: Sequence[Result]) -> History:
     """Each subject's results in the periods of the same kind before this one, oldest first: two
     queries, whatever the number of subjects. A period the subject has no result in is given as
     an empty Past, which breaks a streak."""
@@ -242,8 +245,7 @@ def _history(period: Period, results: Sequence[Result]) -> dict[tuple[str, int |
     return history
 
 
-def _grade(policy: GradingPolicy, members: Sequence[Result],
-           history: dict[tuple[str, int | None], list[rule_engine.Past]]) -> list[Result]:
+def _grade(policy: GradingPolicy, members: Sequence[Result], history: History) -> list[Result]:
     """Grades one population in memory: the graded ones by forced distribution, the special
     statuses by the policy's set grades, then the rules. Returns the results that changed."""
     scale = policy.grade_scale()
@@ -287,8 +289,7 @@ def _grade(policy: GradingPolicy, members: Sequence[Result],
     period = members[0].period if members else None
     flags_found: list[rule_engine.Flag] = []
     if period is not None and policy.rules:
-        mine: dict[Any, list[rule_engine.Past]] = {key: value for key, value in history.items()}
-        flags_found = rule_engine.evaluate(policy.rules, current, {o.key: mine.get(o.key, []) for o in current},
+        flags_found = rule_engine.evaluate(policy.rules, current, {o.key: history.get(o.key, []) for o in current},
                                            period=period.code, year=period.year)
     for flag in flags_found:
         flags[flag.key].append({"rule": flag.rule_code, "outcome": flag.outcome, "message": flag.message})

@@ -64,7 +64,7 @@ Calibration cap (S1-9: HR may move a final score by at most ±5 % of it)::
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
@@ -72,7 +72,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from indicators.scoring import ConfigError
+from indicators import configs
+from indicators.configs import ConfigError
 from organizations.numbers import quantize, to_decimal
 
 __all__ = [
@@ -156,48 +157,11 @@ def _rounding_label(rounding: str) -> str:
 # --- reading configs --------------------------------------------------------------------------
 
 
-def _where(prefix: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(where or "config", _("Expected an object with settings, got %(value)r.") % {"value": value})
-    return value
-
-
-def _known_keys(config: Mapping[str, Any], allowed: Iterable[str], prefix: str = "") -> None:
-    allowed = tuple(allowed)
-    for key in config:
-        if key not in allowed:
-            raise ConfigError(
-                _where(prefix, str(key)),
-                _('Unknown setting "%(key)s"; the settings are: %(keys)s') % {"key": key, "keys": ", ".join(allowed)},
-            )
-
-
-def _number(value: object, where: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None) -> Decimal:
-    try:
-        number = to_decimal(value, what=where)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(where, str(error)) from None
-    if minimum is not None and number < minimum:
-        raise ConfigError(
-            where, _("Must be at least %(minimum)s, not %(value)s.") % {"minimum": minimum, "value": value}
-        )
-    if maximum is not None and number > maximum:
-        raise ConfigError(
-            where, _("Must be at most %(maximum)s, not %(value)s.") % {"maximum": maximum, "value": value}
-        )
-    return number
-
-
-def text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(where, _("Enter a text."))
-    return value.strip()
+_where = configs.path
+_mapping = configs.mapping
+_known_keys = configs.known_keys
+_number = configs.number
+text = configs.text
 
 
 # --- grade scale ------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from appraisal import appeals, closing, grading, selectors, services
-from appraisal.models import Appeal, Period, Result, SheetLine
+from appraisal.models import Appeal, GradingPolicy, Period, Result, SheetLine
 from appraisal.views import _actor, _is_htmx, _periods
 from organizations.access import get_visible_or_404
 from organizations.calendar import CalendarYearMissing
@@ -158,9 +158,7 @@ def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, 
     }
 
 
-def grading_policies() -> list[object]:
-    from appraisal.models import GradingPolicy
-
+def grading_policies() -> list[GradingPolicy]:
     return list(GradingPolicy.objects.order_by("code", "-version"))
 
 
@@ -191,8 +189,6 @@ def _period_for_change(tenant: TenantContext, pk: int) -> Period:
 @require_POST
 def period_grading_policy(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     """HR chooses the grading policy version the period will be closed with."""
-    from appraisal.models import GradingPolicy
-
     period = _period_for_change(tenant, pk)
     chosen = request.POST.get("grading_policy") or ""
     policy = get_visible_or_404(GradingPolicy.objects.all(), pk=int(chosen)) if chosen.isdigit() else None

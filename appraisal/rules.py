@@ -106,7 +106,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from indicators.scoring import ConfigError
+from indicators import configs
+from indicators.configs import ConfigError
 from organizations.numbers import quantize, to_decimal
 
 __all__ = [
@@ -212,31 +213,13 @@ def _status_label(status: str) -> str:
 # --- reading configs --------------------------------------------------------------------------
 
 
-def _where(prefix: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    return f"{prefix}.{key}" if prefix else key
+_where = configs.path
+_known_keys = configs.known_keys
+_text = configs.text
 
 
 def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(where or "rule", _("Expected an object with settings, got %(value)r.") % {"value": value})
-    return value
-
-
-def _known_keys(config: Mapping[str, Any], allowed: Sequence[str], prefix: str = "") -> None:
-    for key in config:
-        if key not in allowed:
-            raise ConfigError(
-                _where(prefix, str(key)),
-                _('Unknown setting "%(key)s"; the settings are: %(keys)s') % {"key": key, "keys": ", ".join(allowed)},
-            )
-
-
-def _text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(where, _("Enter a text."))
-    return value.strip()
+    return configs.mapping(value, where, top="rule")
 
 
 def _required(config: Mapping[str, Any], key: str, prefix: str) -> object:

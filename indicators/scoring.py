@@ -120,6 +120,8 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from indicators import configs
+from indicators.configs import ConfigError
 from indicators.formula import FUNCTIONS, Formula, FormulaError
 from organizations.numbers import quantize, to_decimal
 
@@ -154,15 +156,6 @@ class Method(TextChoices):
     RATING = "rating", gettext_lazy("rating scale")
     PASS_FAIL = "pass_fail", gettext_lazy("pass/fail acceptance")
     FORMULA = "formula", gettext_lazy("formula")
-
-
-class ConfigError(ValueError):
-    """A config HR must fix: ``field`` is the path of the wrong setting ("bands[2].to")."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class ScoringError(ValueError):
@@ -279,35 +272,12 @@ class _Trace:
 _REQUIRED = object()
 
 
-def _path(prefix: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(where or "config", _("Expected an object with settings, got %(value)r.") % {"value": value})
-    return value
+_path = configs.path
+_mapping = configs.mapping
 
 
 def _known_keys(config: Mapping[str, Any], allowed: Iterable[str], prefix: str = "") -> None:
-    allowed = list(allowed)
-    for key in config:
-        if key in allowed:
-            continue
-        suggestion = difflib.get_close_matches(str(key), allowed, n=1)
-        if suggestion:
-            message = _('Unknown setting "%(key)s"; did you mean "%(suggestion)s"?') % {
-                "key": key,
-                "suggestion": suggestion[0],
-            }
-        else:
-            message = _('Unknown setting "%(key)s"; the settings are: %(keys)s') % {
-                "key": key,
-                "keys": ", ".join(allowed),
-            }
-        raise ConfigError(_path(prefix, str(key)), message)
+    configs.known_keys(config, allowed, prefix, suggest=True)
 
 
 def _decimal(

@@ -10,7 +10,7 @@ grand total the sum of the subtotals, which the tests check against the database
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, Literal
@@ -192,6 +192,3 @@ def write_csv(export: Export, target: IO[str], progress: Callable[[int], None] |
 def filename(run: PayRun, kind: str, fmt: str) -> str:
     return f"{kind}-{run.period.code}-v{run.version}.{fmt}"
 
-
-def header_row(columns: Sequence[Column]) -> list[str]:
-    return [c.header for c in columns]

@@ -18,9 +18,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import pgettext as _pgettext
 
+from indicators import configs
+from indicators.configs import ConfigError
 from indicators.formula import Formula, FormulaError
-from indicators.scoring import ConfigError
-from organizations.numbers import quantize, to_decimal
+from organizations.numbers import quantize
 
 from .expr import Expr
 
@@ -235,25 +236,13 @@ def listed(parts: Iterable[str]) -> str:
 REQUIRED: Any = object()
 
 
-def at(prefix: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    return f"{prefix}.{key}" if prefix else key
-
-
-def mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(where or "config", _("Expected an object with settings, got %(value)r.") % {"value": value})
-    return value
+at = configs.path
+mapping = configs.mapping
+text = configs.text
 
 
 def known_keys(config: Mapping[str, Any], allowed: Sequence[str], where: str, required: Sequence[str] = ()) -> None:
-    for key in config:
-        if key not in allowed:
-            raise ConfigError(
-                at(where, str(key)),
-                _('Unknown setting "%(key)s"; the settings are: %(keys)s') % {"key": key, "keys": ", ".join(allowed)},
-            )
+    configs.known_keys(config, allowed, where)
     for key in required:
         if key not in config or config[key] is None:
             raise ConfigError(at(where, key), _("This setting is required."))
@@ -262,25 +251,7 @@ def known_keys(config: Mapping[str, Any], allowed: Sequence[str], where: str, re
 def number(value: object, where: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None) -> Decimal:
     if value is None:
         raise ConfigError(where, _("This setting is required."))
-    try:
-        result = to_decimal(value, what=where)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(where, str(error)) from None
-    if minimum is not None and result < minimum:
-        raise ConfigError(
-            where, _("Must be at least %(minimum)s, not %(value)s.") % {"minimum": minimum, "value": value}
-        )
-    if maximum is not None and result > maximum:
-        raise ConfigError(
-            where, _("Must be at most %(maximum)s, not %(value)s.") % {"maximum": maximum, "value": value}
-        )
-    return result
-
-
-def text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(where, _("Enter a text."))
-    return value.strip()
+    return configs.number(value, where, minimum=minimum, maximum=maximum)
 
 
 def boolean(value: object, where: str) -> bool:
