@@ -2,9 +2,10 @@
 
 The close runs as a task (:func:`run_close`) in two phases:
 
-1. Every sheet is rescored from its data, set-based and in batches (appraisal.services.
-   rescore_sheets). Each batch commits on its own so the page's progress bar moves; rescoring is
-   a pure function of the data, so a rerun after a crash computes the same scores.
+1. Every sheet is rescored from its data, set-based (appraisal.services.rescore_period: each
+   table read once, in sheet order). What changed is saved in batches that commit on their own,
+   and the job's progress moves every 5 %; rescoring is a pure function of the data, so a rerun
+   after a crash computes the same scores.
 2. One transaction locks the period row, and unless the period already has results (a
    redelivered task), refuses when a sheet is unscored, grades every population, writes all the
    results with their history and moves the period to "closed". A task killed in phase 2 leaves
@@ -19,28 +20,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from appraisal import grading
 from appraisal import rules as rule_engine
 from appraisal.models import GradingPolicy, Period, Result, Sheet, SpecialStatus
-from appraisal.services import IllegalTransition, rescore_sheets, transition
+from appraisal.services import IllegalTransition, rescore_period, transition
 from appraisal.signals import results_changed
 from indicators.models import SubjectKind
+from organizations.bulk import insert_rows
 from organizations.calendar import add_working_days
-from organizations.models import Department, Job, Organization, User
+from organizations.models import Department, DepartmentType, Job, Organization, User
 from organizations.tasks import enqueue
 from organizations.tenancy import BULK_BATCH_SIZE
+from organizations.translation import cached_translations
 
 ZERO = Decimal("0.00")
 CLOSE_JOB = "close_period"
@@ -107,119 +109,170 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
     period = Period.objects.get(pk=period_id)
     acting_user = acting_user or job.created_by
     Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
-    sheet_ids = list(Sheet.objects.filter(period=period).order_by("pk").values_list("pk", flat=True))
-    Job.objects.filter(pk=job.pk).update(total=len(sheet_ids), done=0)
+    total = Sheet.objects.filter(period=period).count()
+    Job.objects.filter(pk=job.pk).update(total=total, done=0)
     try:
         if period.results_at is None:
-            for start in range(0, len(sheet_ids), BULK_BATCH_SIZE):
-                batch = sheet_ids[start:start + BULK_BATCH_SIZE]
-                with transaction.atomic():
-                    rescore_sheets(sheet_ids=batch, acting_user=acting_user, reason="rescored at close")
-                Job.objects.filter(pk=job.pk).update(done=start + len(batch))
+            rescore_period(period=period, acting_user=acting_user, reason="rescored at close",
+                           progress=lambda done: Job.objects.filter(pk=job.pk).update(done=done))
         with transaction.atomic():
             locked = Period.objects.select_for_update(of=("self",)).get(pk=period_id)
             if locked.results_at is not None:
                 written = 0  # a redelivered or repeated task: the results are there already
             else:
-                written = _write_results(locked, acting_user=acting_user)
-                ids = list(Result.objects.filter(period=locked).values_list("pk", flat=True))
+                ids = _write_results(locked, acting_user=acting_user)
+                written = len(ids)
                 transaction.on_commit(lambda: results_changed.send(sender=Period, period=locked, reason="closed",
                                                                    result_ids=ids))
     except (ClosureRefused, IllegalTransition, grading.GradingError, grading.ConfigError) as error:
         Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED, message=str(error), finished_at=timezone.now())
         return {"results": 0}
     Job.objects.filter(pk=job.pk).update(
-        state=Job.State.DONE, done=len(sheet_ids), finished_at=timezone.now(),
+        state=Job.State.DONE, done=total, finished_at=timezone.now(),
         message=_("%(count)s results written.") % {"count": written} if written else _("The results were there "
                                                                                         "already."))
     return {"results": written}
 
 
-@dataclass
-class _Subject:
-    sheet: Sheet
-    population: str
-    population_label: str
+class _Draft:
+    """A result the close is about to write: the fields grading reads and sets, as a plain object.
+    A close builds one per subject; a model instance each would cost seconds at 100,000."""
+
+    __slots__ = (
+        "band_grade",
+        "coefficient",
+        "explanation",
+        "final_score",
+        "flags",
+        "grade",
+        "grade_label",
+        "needs_calibration",
+        "person_id",
+        "population",
+        "population_label",
+        "rank",
+        "raw_score",
+        "sheet_id",
+        "status",
+        "subject_key",
+        "subject_kind",
+    )
+
+    def __init__(self, *, sheet_id: int, subject_kind: str, subject_id: int | None, person_id: int | None,
+                 population: str, population_label: str, status: str, raw_score: Decimal | None) -> None:
+        self.sheet_id, self.subject_kind, self.person_id = sheet_id, subject_kind, person_id
+        self.subject_key = (subject_kind, subject_id)
+        self.population, self.population_label = population, population_label
+        self.status, self.raw_score = status, raw_score
+        self.final_score: Decimal | None = None
+        self.rank: int | None = None
+        self.band_grade = self.grade = self.grade_label = self.explanation = ""
+        self.coefficient: Decimal | None = None
+        self.needs_calibration = False
+        self.flags: list[dict[str, str]] = []
+
+    def graded_score(self) -> Decimal | None:
+        return self.raw_score  # no calibration or appeal yet: see Result.graded_score
 
 
-def _populations(period: Period, policy: GradingPolicy, sheets: Sequence[Sheet]) -> list[_Subject]:
-    """Each sheet's population key and label: quotas apply within one subject kind and, as the
-    policy says, the whole organisation, one department or one department type."""
-    departments = {d.pk: d for d in Department.objects.select_related("department_type")}
+def _drafts(period: Period, policy: GradingPolicy) -> tuple[list[_Draft], list[int]]:
+    """A draft result per sheet, with its population key and label (quotas apply within one
+    subject kind and, as the policy says, the whole organisation, one department or one
+    department type), and the ids of the sheets that should have a score and have none. Reads
+    tuples: three queries whatever the number of sheets."""
+    departments = dict(Department.objects.values_list("pk", "department_type_id"))
+    department_names = dict(Department.objects.values_list("pk", "name"))
+    type_names = {pk: str(t) for pk, t in ((t.pk, t) for t in DepartmentType.objects.all())}
     kind_labels = dict(SubjectKind.choices)
     organization_name = Organization.objects.get(pk=period.organization_id).name
-    subjects = []
-    for sheet in sheets:
-        if sheet.person_id is not None:
-            department_id = sheet.person.department_id if sheet.person else None
-        elif sheet.team_id is not None:
-            department_id = sheet.team.department_id if sheet.team else None
+    rows = Sheet.objects.filter(period=period).order_by("pk").values_list(
+        "pk", "subject_kind", "person_id", "team_id", "department_id", "person__department_id",
+        "team__department_id", "special_status", "score")
+    by_department = policy.population == GradingPolicy.Population.DEPARTMENT
+    by_type = policy.population == GradingPolicy.Population.DEPARTMENT_TYPE
+    drafts, unscored = [], []
+    labels: dict[tuple[str, str], str] = {}
+    for sheet_id, kind, person_id, team_id, department_id, person_dept, team_dept, status, score in rows:
+        if person_id is not None:
+            where_id = person_dept
+        elif team_id is not None:
+            where_id = team_dept
         else:
-            department_id = sheet.department_id
-        department = departments.get(department_id) if department_id else None
-        kind = sheet.subject_kind
-        if policy.population == GradingPolicy.Population.DEPARTMENT and department is not None:
-            key, where = f"{kind}:d{department.pk}", department.name
-        elif policy.population == GradingPolicy.Population.DEPARTMENT_TYPE and department is not None \
-                and department.department_type_id is not None:
-            key, where = f"{kind}:t{department.department_type_id}", str(department.department_type)
+            where_id = department_id
+        if by_department and where_id is not None:
+            key, where = f"{kind}:d{where_id}", department_names[where_id]
+        elif by_type and where_id is not None and departments.get(where_id) is not None:
+            type_id = departments[where_id]
+            key, where = f"{kind}:t{type_id}", type_names[type_id]
         else:
             key, where = kind, organization_name
-        subjects.append(_Subject(sheet, key, f"{where} · {kind_labels.get(kind, kind)}"))
-    return subjects
+        label = labels.get((key, where))
+        if label is None:
+            label = labels[(key, where)] = f"{where} · {kind_labels.get(kind, kind)}"
+        if status == SpecialStatus.NORMAL and score is None:
+            unscored.append(sheet_id)
+        drafts.append(_Draft(sheet_id=sheet_id, subject_kind=kind, subject_id=person_id or team_id or department_id,
+                             person_id=person_id, population=key, population_label=label, status=status,
+                             raw_score=ZERO if status == SpecialStatus.REFUSED else score))
+    return drafts, unscored
 
 
-def _unscored(subjects: Iterable[_Subject]) -> list[str]:
-    return [s.sheet.subject_label for s in subjects
-            if s.sheet.special_status == SpecialStatus.NORMAL and s.sheet.score is None]
-
-
-def _write_results(period: Period, *, acting_user: User | None) -> int:
+def _write_results(period: Period, *, acting_user: User | None) -> list[int]:
+    """Grades every population and writes the results with their audit rows; returns their ids."""
     policy = period.grading_policy
     if policy is None:
         raise ClosureRefused(_("Period %(period)s has no grading policy: choose one before closing.")
                              % {"period": period.code})
-    sheets = list(Sheet.objects.filter(period=period).select_related("person", "team", "department")
-                  .order_by("pk"))
-    subjects = _populations(period, policy, sheets)
-    missing = _unscored(subjects)
-    if missing:
-        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        raise ClosureRefused(
-            _("Period %(period)s cannot be closed: %(count)s sheet(s) have no score yet: %(names)s.")
-            % {"period": period.code, "count": len(missing), "names": shown}
-        )
-    results = []
-    for subject in subjects:
-        sheet = subject.sheet
-        raw = ZERO if sheet.special_status == SpecialStatus.REFUSED else sheet.score
-        results.append(Result(
-            organization_id=period.organization_id, period=period, sheet=sheet, subject_kind=sheet.subject_kind,
-            person_id=sheet.person_id, population=subject.population, population_label=subject.population_label,
-            status=sheet.special_status, raw_score=raw,
-        ))
-    by_population: dict[str, list[Result]] = defaultdict(list)
-    for result in results:
-        by_population[result.population].append(result)
-    history = _history(period, [r for r in results if r.sheet_id is not None])
-    for members in by_population.values():
-        _grade(policy, members, history)
-    bulk_create_with_history(results, Result, batch_size=BULK_BATCH_SIZE, default_user=acting_user,
-                             default_change_reason="closed")
+    with cached_translations():
+        drafts, unscored = _drafts(period, policy)
+        if unscored:
+            names = [s.subject_label for s in Sheet.objects.filter(pk__in=unscored[:10]).select_related(
+                "person", "team", "department").order_by("pk")]
+            shown = ", ".join(names) + (" …" if len(unscored) > 10 else "")
+            raise ClosureRefused(
+                _("Period %(period)s cannot be closed: %(count)s sheet(s) have no score yet: %(names)s.")
+                % {"period": period.code, "count": len(unscored), "names": shown}
+            )
+        by_population: dict[str, list[_Draft]] = defaultdict(list)
+        for draft in drafts:
+            by_population[draft.population].append(draft)
+        history = _history(period, drafts)
+        for members in by_population.values():
+            _grade(policy, period, members, history)
+    ids = _insert_results(period, drafts, acting_user=acting_user)
     transition(period=period, to=Period.State.CLOSED, acting_user=acting_user, reason="closed")
     Period.objects.filter(pk=period.pk).update(results_at=timezone.now())
-    return len(results)
+    return ids
 
 
-def _subject_key(result: Result) -> tuple[str, int | None]:
-    sheet = result.sheet
-    return (result.subject_kind, sheet.person_id or sheet.team_id or sheet.department_id)
+def _insert_results(period: Period, drafts: Sequence[_Draft], *, acting_user: User | None) -> list[int]:
+    """Writes the results, then their audit rows ("+", closed, by whoever closed): one COPY each
+    on PostgreSQL, and one query for the new ids in between."""
+    def values(draft: _Draft) -> tuple[Any, ...]:
+        return (period.organization_id, period.pk, draft.sheet_id, draft.subject_kind, draft.person_id,
+                draft.population, draft.population_label, draft.status, draft.raw_score, None, "", None,
+                draft.final_score, draft.rank, draft.band_grade, draft.grade, draft.grade_label, draft.coefficient,
+                draft.needs_calibration, draft.explanation, draft.flags, None, None)
+
+    insert_rows(Result, RESULT_COLUMNS, (values(d) for d in drafts))
+    ids = dict(Result.objects.filter(period=period).values_list("sheet_id", "pk"))
+    audit = (timezone.now(), "closed", "+", acting_user.pk if acting_user else None)
+    insert_rows(Result.history.model, ["id", *RESULT_COLUMNS, *HISTORY_COLUMNS],
+                ((ids[d.sheet_id], *values(d), *audit) for d in drafts))
+    return [ids[d.sheet_id] for d in drafts]
 
 
-History = dict[Any, list[rule_engine.Past]]  # by _subject_key
+RESULT_COLUMNS = ["organization_id", "period_id", "sheet_id", "subject_kind", "person_id", "population",
+                  "population_label", "status", "raw_score", "calibrated_score", "calibration_reason",
+                  "appeal_score", "final_score", "rank", "band_grade", "grade", "grade_label", "coefficient",
+                  "needs_calibration", "explanation", "flags", "confirmed_at", "acknowledged_at"]
+HISTORY_COLUMNS = ["history_date", "history_change_reason", "history_type", "history_user_id"]
 
 
-def _history(period: Period, results: Sequence[Result]) -> History:
+History = dict[Any, list[rule_engine.Past]]  # by subject key: (subject kind, person, team or department id)
+
+
+def _history(period: Period, results: Sequence[Result | _Draft]) -> History:
     """Each subject's results in the periods of the same kind before this one, oldest first: two
     queries, whatever the number of subjects. A period the subject has no result in is given as
     an empty Past, which breaks a streak."""
@@ -227,6 +280,8 @@ def _history(period: Period, results: Sequence[Result]) -> History:
     earlier = list(Period.objects.filter(kind=period.kind, start__lt=period.start, results_at__isnull=False)
                    .order_by("-start")[:depth])
     earlier.reverse()
+    if not earlier:
+        return {}
     rows = Result.objects.filter(period__in=earlier).values_list(
         "period_id", "subject_kind", "sheet__person_id", "sheet__team_id", "sheet__department_id", "final_score",
         "grade")
@@ -235,7 +290,7 @@ def _history(period: Period, results: Sequence[Result]) -> History:
         found[(kind, person or team or department)][period_id] = (score, grade)
     history = {}
     for result in results:
-        key = _subject_key(result)
+        key = result.subject_key
         mine = found.get(key, {})
         history[key] = [
             rule_engine.Past(p.code, *(mine[p.pk][0], mine[p.pk][1] or None) if p.pk in mine else (None, None),
@@ -245,7 +300,10 @@ def _history(period: Period, results: Sequence[Result]) -> History:
     return history
 
 
-def _grade(policy: GradingPolicy, members: Sequence[Result], history: History) -> list[Result]:
+Gradable = TypeVar("Gradable", Result, _Draft)
+
+
+def _grade(policy: GradingPolicy, period: Period, members: Sequence[Gradable], history: History) -> list[Gradable]:
     """Grades one population in memory: the graded ones by forced distribution, the special
     statuses by the policy's set grades, then the rules. Returns the results that changed."""
     scale = policy.grade_scale()
@@ -281,20 +339,19 @@ def _grade(policy: GradingPolicy, members: Sequence[Result], history: History) -
             result.grade, result.grade_label, result.coefficient = "", "", None
             result.explanation = _("%(status)s → not assessed") % {"status": status_label}
     current = [
-        rule_engine.Outcome(key=_subject_key(r), score=r.final_score, grade=r.grade or None, rank=r.rank,
+        rule_engine.Outcome(key=r.subject_key, score=r.final_score, grade=r.grade or None, rank=r.rank,
                             population=len(graded), status=r.status)
         for r in members
     ]
     flags: dict[Any, list[dict[str, str]]] = defaultdict(list)
-    period = members[0].period if members else None
     flags_found: list[rule_engine.Flag] = []
-    if period is not None and policy.rules:
+    if members and policy.rules:
         flags_found = rule_engine.evaluate(policy.rules, current, {o.key: history.get(o.key, []) for o in current},
                                            period=period.code, year=period.year)
     for flag in flags_found:
         flags[flag.key].append({"rule": flag.rule_code, "outcome": flag.outcome, "message": flag.message})
     for result in members:
-        result.flags = flags.get(_subject_key(result), [])
+        result.flags = flags.get(result.subject_key, [])
     return [r for r in members if tuple(getattr(r, f) for f in GRADE_FIELDS) != before[id(r)]]
 
 
@@ -304,7 +361,7 @@ def regrade(*, period: Period, population: str, acting_user: User | None, reason
     assert policy is not None  # a closed period always has one
     members = list(Result.objects.filter(period=period, population=population).select_related("sheet", "period")
                    .order_by("pk"))
-    changed = _grade(policy, members, _history(period, members))
+    changed = _grade(policy, period, members, _history(period, members))
     if changed:
         bulk_update_with_history(changed, Result, GRADE_FIELDS, batch_size=BULK_BATCH_SIZE,
                                  default_user=acting_user, default_change_reason=reason)

@@ -69,12 +69,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
-from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
-
 from indicators import configs
 from indicators.configs import ConfigError
 from organizations.numbers import quantize, to_decimal
+from organizations.translation import _, pgettext
 
 __all__ = [
     "BOUNDARIES",

@@ -413,6 +413,12 @@ class Result(TenantOwned):
     def __str__(self) -> str:
         return f"{self.sheet_id}: {self.grade or '—'}"
 
+    @property
+    def subject_key(self) -> tuple[str, int | None]:
+        """Whose result this is, across periods (the sheet's subject; select_related("sheet"))."""
+        sheet = self.sheet
+        return (self.subject_kind, sheet.person_id or sheet.team_id or sheet.department_id)
+
     def graded_score(self) -> Decimal | None:
         """The score the grade is computed from (appeal > calibration > close)."""
         if self.appeal_score is not None:

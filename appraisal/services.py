@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,6 +47,7 @@ from indicators.services import plain
 from organizations.models import Department, DepartmentHead, Organization, Person, ReviewGroupMember, Team, User
 from organizations.numbers import quantize
 from organizations.tenancy import BULK_BATCH_SIZE
+from organizations.translation import cached_translations
 
 ZERO = Decimal("0")
 
@@ -478,7 +479,7 @@ def record_deduction(*, line: SheetLine, acting_user: User | None, item_code: st
 # --- scoring ------------------------------------------------------------------------------------
 
 
-def baseline_from_inputs(line: SheetLine) -> tuple[Decimal | None, str]:
+def baseline_from_inputs(line: SheetLine | LineRow) -> tuple[Decimal | None, str]:
     """A baseline entered with the data: the input "baseline" itself, or the mean of the ten-day
     averages tenday_1, tenday_2, … (S1-8). Returns the value and how it was derived."""
     inputs = line.inputs or {}
@@ -493,7 +494,7 @@ def baseline_from_inputs(line: SheetLine) -> tuple[Decimal | None, str]:
     return None, ""
 
 
-def _line_input(line: SheetLine, *, rating: str | None = None, actual: Decimal | None = None,
+def _line_input(line: SheetLine | LineRow, *, rating: str | None = None, actual: Decimal | None = None,
                 occurrences: Mapping[str, int] | None = None) -> scoring.LineInput:
     inputs = {k: Decimal(str(v)) for k, v in (line.inputs or {}).items()}
     target = line.target
@@ -504,23 +505,30 @@ def _line_input(line: SheetLine, *, rating: str | None = None, actual: Decimal |
         actual=actual if actual is not None else line.actual, inputs=inputs, occurrences=occurrences or {},
         rating=rating if rating is not None else (line.rating or None), accepted=line.accepted,
         acceptance_round=line.acceptance_round,
-        subject=line.sheet.subject_label if "sheet" in line._state.fields_cache else "",
+        subject=_subject_of(line),
     )
 
 
-def _score_line(line: SheetLine, *, ratings: list[Rating] | None, occurrences: Mapping[str, int] | None) -> None:
+def _subject_of(line: SheetLine | LineRow) -> str:
+    if isinstance(line, LineRow):
+        return line.subject
+    return line.sheet.subject_label if "sheet" in line._state.fields_cache else ""
+
+
+def _score_line(line: SheetLine | LineRow, *, ratings: list[Rating] | None,
+                occurrences: Mapping[str, int] | None) -> None:
     """Sets line.score / money / explanation in memory. Data lines score from their own data (and
     recorded occurrences); rated lines combine their raters' scores by weight."""
     if line.source == LineSource.RATERS:
         if ratings is None:
-            ratings = list(Rating.objects.filter(line=line).select_related("rater"))
+            ratings = list(Rating.objects.filter(line_id=line.pk).select_related("rater"))
         raters = list(Rater.objects.filter(sheet_id=line.sheet_id)) if ratings is not None else []
         line.score, line.explanation = combine_ratings(raters, ratings)
         line.money = Decimal("0.00")
         return
     if occurrences is None:
         occurrences = dict(
-            DeductionRecord.objects.filter(line=line).values("item_code").annotate(n=Sum("count"))
+            DeductionRecord.objects.filter(line_id=line.pk).values("item_code").annotate(n=Sum("count"))
             .values_list("item_code", "n")
         )
     try:
@@ -535,12 +543,13 @@ def _score_line(line: SheetLine, *, ratings: list[Rating] | None, occurrences: M
             line.explanation = f"{how}; {line.explanation}"
 
 
-def combine_ratings(raters: list[Rater], ratings: list[Rating]) -> tuple[Decimal | None, str]:
+def combine_ratings(raters: Sequence[Rater | RaterRow],
+                    ratings: Sequence[Rating | RatingRow]) -> tuple[Decimal | None, str]:
     """Weighted mean of the raters' scores. A role's weight is shared among its raters; recused
     raters do not count; a missing rating counts as 0 where the template says so (S1-9 self-
     assessment), otherwise the remaining weights are scaled up to 1."""
     by_rater = {r.rater_id: r for r in ratings if r.score is not None}
-    per_role: dict[str, list[Rater]] = defaultdict(list)
+    per_role: dict[str, list[Rater | RaterRow]] = defaultdict(list)
     for rater in raters:
         if not rater.recused:
             per_role[rater.role].append(rater)
@@ -578,17 +587,16 @@ class SheetScore:
     missing: list[str]
 
 
-def score_sheet(sheet: Sheet, lines: list[SheetLine], template_parts: list[Any]) -> SheetScore:
+def score_sheet(base: Decimal, lines: Sequence[SheetLine | LineRow], template_parts: Sequence[Any]) -> SheetScore:
     """final = base score × Σ part weight × (part points / part full marks); a part with
     cap_positive earns at most its full marks but may go below zero (S1-8 security)."""
     by_part: dict[str, Decimal] = defaultdict(lambda: ZERO)
     missing = []
     for line in lines:
         if line.score is None:
-            missing.append(line.indicator.name if "indicator" in line._state.fields_cache else str(line.indicator_id))
+            missing.append(_indicator_name(line))
         else:
             by_part[line.part_code] += line.score
-    base = sheet.template.base_score
     if missing:
         return SheetScore(None, dict(by_part), _("Not scored yet: %(lines)s") % {"lines": ", ".join(missing)}, missing)
     total, pieces = ZERO, []
@@ -611,63 +619,216 @@ def rescore_sheet(*, sheet: Sheet, acting_user: User | None) -> SheetScore:
     return result
 
 
+class LineRow:
+    """A sheet line as rescoring reads it: the data that scores it and the score stored, as a plain
+    object. Rescoring a period reads every line; a model instance each costs more than scoring
+    it. Only the lines whose score changes are loaded as models, to be saved with history."""
+
+    __slots__ = ("acceptance_round", "accepted", "actual", "baseline_source", "config", "direction",
+                 "explanation", "indicator_name", "inputs", "max_points", "method", "money", "part_code", "pk",
+                 "rating", "score", "sheet_id", "source", "subject", "target")
+
+    # The sheet first: rows are grouped by it.
+    FIELDS = ("sheet_id", "pk", "source", "method", "config", "direction", "baseline_source", "max_points", "target",
+              "actual", "inputs", "rating", "accepted", "acceptance_round", "part_code", "score", "money",
+              "explanation", "indicator__name")
+
+    def __init__(self, row: Sequence[Any], subject: str) -> None:
+        (self.sheet_id, self.pk, self.source, self.method, self.config, self.direction, self.baseline_source,
+         self.max_points, self.target, self.actual, self.inputs, self.rating, self.accepted, self.acceptance_round,
+         self.part_code, self.score, self.money, self.explanation, self.indicator_name) = row
+        self.subject = subject
+
+
+class RaterRow(NamedTuple):
+    pk: int
+    role: str
+    weight: Decimal
+    missing_counts_as_zero: bool
+    recused: bool
+
+
+class RatingRow(NamedTuple):
+    rater_id: int
+    score: Decimal | None
+
+
+def _indicator_name(line: SheetLine | LineRow) -> str:
+    if isinstance(line, LineRow):
+        return str(line.indicator_name)
+    return line.indicator.name if "indicator" in line._state.fields_cache else str(line.indicator_id)
+
+
+def _subject_label(person_no: str | None, person_name: str | None, team: str | None, department: str | None) -> str:
+    """Sheet.subject_label from the names a query read (str() of a Person, a Team, a Department)."""
+    if person_name is not None:
+        return f"{person_no} {person_name}"
+    return team if team is not None else str(department)
+
+
+def _by_sheet(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, list[Sequence[Any]]]]:
+    """Groups rows ordered by their first column (a sheet id): (sheet id, rows)."""
+    current: int | None = None
+    group: list[Sequence[Any]] = []
+    for row in rows:
+        if row[0] != current:
+            if current is not None:
+                yield current, group
+            current, group = row[0], []
+        group.append(row)
+    if current is not None:
+        yield current, group
+
+
+class _Aligned:
+    """One grouped stream, read alongside the sheets: the rows of a sheet, or none."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        self._groups = _by_sheet(rows)
+        self._next = next(self._groups, None)
+
+    def of(self, sheet_id: int) -> list[Sequence[Any]]:
+        while self._next is not None and self._next[0] < sheet_id:
+            self._next = next(self._groups, None)
+        if self._next is not None and self._next[0] == sheet_id:
+            rows = self._next[1]
+            self._next = next(self._groups, None)
+            return rows
+        return []
+
+
+def _stream(queryset: Any) -> Iterable[Sequence[Any]]:
+    # PostgreSQL: a server-side cursor, so memory stays flat at 100,000 sheets (outside a transaction
+    # Django declares it WITH HOLD, so the close may commit between batches while it reads).
+    # SQLite does not isolate a cursor from writes on the same connection, so it reads first.
+    if connection.vendor == "postgresql":
+        return queryset.iterator(chunk_size=2000)  # type: ignore[no-any-return]
+    return list(queryset)
+
+
+@dataclass
+class RescoreCount:
+    sheets: int = 0
+    changed_lines: int = 0
+    changed_sheets: int = 0
+
+
 def rescore_sheets(*, sheet_ids: Iterable[int], acting_user: User | None,
                    reason: str = "rescored") -> dict[int, SheetScore]:
     """Rescores every line of the given sheets from their data, records and ratings, then the
-    sheets, and saves what changed (with history). Set-based: six queries plus one bulk update
-    per batch of changed rows, whatever the number of sheets, so the close can rescore a whole
-    period without a query per employee."""
+    sheets, and saves what changed (with history). Returns each sheet's score."""
+    ids = list(sheet_ids)
+    scores: dict[int, SheetScore] = {}
+    _rescore({"pk__in": ids}, acting_user=acting_user, reason=reason,
+             seen=lambda sheet_id, score: scores.__setitem__(sheet_id, score))
+    return scores
+
+
+def rescore_period(*, period: Period, acting_user: User | None, reason: str,
+                   progress: Callable[[int], object] | None = None) -> RescoreCount:
+    """Rescores every sheet of ``period`` (see :func:`rescore_sheets`) reading each table once, in
+    sheet order, whatever the number of sheets; what changed is saved in committed batches when
+    called outside a transaction (the close), and ``progress`` hears the sheets done about every
+    5 %, so neither the queries nor the memory grow with the head count."""
+    total = Sheet.objects.filter(period=period).count()
+    step = max(total // 20, BULK_BATCH_SIZE)
+    done = [0]
+
+    def seen(sheet_id: int, score: SheetScore) -> None:
+        done[0] += 1
+        if progress is not None and done[0] % step == 0:
+            progress(done[0])
+
+    return _rescore({"period_id": period.pk}, acting_user=acting_user, reason=reason, seen=seen)
+
+
+def _rescore(where: dict[str, Any], *, acting_user: User | None, reason: str,
+             seen: Callable[[int, SheetScore], None]) -> RescoreCount:
+    """Streams the sheets matching ``where`` with their lines, records, raters and ratings (one
+    query each, all in sheet order), scores them in memory and writes what changed."""
     from indicators.models import TemplatePart
 
-    ids = list(sheet_ids)
-    sheets = {sheet.pk: sheet for sheet in Sheet.objects.filter(pk__in=ids).select_related(
-        "template", "person", "team", "department")}
-    lines_by_sheet: dict[int, list[SheetLine]] = defaultdict(list)
-    for line in SheetLine.objects.filter(sheet_id__in=ids).select_related("indicator").order_by("sort_order", "pk"):
-        line.sheet = sheets[line.sheet_id]  # the subject's name for error messages, without a query
-        lines_by_sheet[line.sheet_id].append(line)
-    occurrences: dict[int, dict[str, int]] = defaultdict(dict)
-    for line_id, item, count in (
-        DeductionRecord.objects.filter(line__sheet_id__in=ids).values("line_id", "item_code")
-        .annotate(n=Sum("count")).values_list("line_id", "item_code", "n")
-    ):
-        occurrences[line_id][item] = count
-    ratings: dict[int, list[Rating]] = defaultdict(list)
-    for rating in Rating.objects.filter(line__sheet_id__in=ids):
-        ratings[rating.line_id].append(rating)
-    raters: dict[int, list[Rater]] = defaultdict(list)
-    for rater in Rater.objects.filter(sheet_id__in=ids):
-        raters[rater.sheet_id].append(rater)
+    def on(prefix: str) -> dict[str, Any]:
+        return {f"{prefix}{key}": value for key, value in where.items()}
+
+    sheets = _stream(Sheet.objects.filter(**where).order_by("pk").values_list(
+        "pk", "template_id", "template__base_score", "score", "explanation", "person__employee_no", "person__name",
+        "team__name", "department__name"))
+    lines = _Aligned(_stream(SheetLine.objects.filter(**on("sheet__")).order_by("sheet_id", "sort_order", "pk")
+                             .values_list(*LineRow.FIELDS)))
+    records = _Aligned(_stream(
+        DeductionRecord.objects.filter(**on("line__sheet__")).values("line__sheet_id", "line_id", "item_code")
+        .annotate(n=Sum("count")).order_by("line__sheet_id")
+        .values_list("line__sheet_id", "line_id", "item_code", "n")))
+    raters = _Aligned(_stream(Rater.objects.filter(**on("sheet__")).order_by("sheet_id", "pk").values_list(
+        "sheet_id", "pk", "role", "weight", "missing_counts_as_zero", "recused")))
+    ratings = _Aligned(_stream(Rating.objects.filter(**on("line__sheet__")).order_by("line__sheet_id").values_list(
+        "line__sheet_id", "line_id", "rater_id", "score")))
     parts: dict[int, list[Any]] = defaultdict(list)
-    for part in TemplatePart.objects.filter(template_id__in={s.template_id for s in sheets.values()}):
+    templates = Sheet.objects.filter(**where).values("template_id")
+    for part in TemplatePart.objects.filter(template_id__in=templates).order_by("sort_order", "pk"):
         parts[part.template_id].append(part)
 
-    changed_lines: list[SheetLine] = []
-    changed_sheets: list[Sheet] = []
-    results: dict[int, SheetScore] = {}
-    for sheet_id, sheet in sheets.items():
-        lines = lines_by_sheet[sheet_id]
-        for line in lines:
-            before = (line.score, line.money, line.explanation)
-            if line.source == LineSource.RATERS:
-                line.score, line.explanation = combine_ratings(raters[sheet_id], ratings[line.pk])
-            else:
-                _score_line(line, ratings=None, occurrences=occurrences[line.pk])
-            if (line.score, line.money, line.explanation) != before:
-                line.version += 1
-                changed_lines.append(line)
-        result = score_sheet(sheet, lines, parts[sheet.template_id])
-        results[sheet_id] = result
-        if (sheet.score, sheet.explanation) != (result.score, result.explanation):
-            sheet.score, sheet.explanation = result.score, result.explanation
-            changed_sheets.append(sheet)
-    if changed_lines:
-        bulk_update_with_history(changed_lines, SheetLine, ["score", "money", "explanation", "version"],
-                                 batch_size=BULK_BATCH_SIZE, default_user=acting_user, default_change_reason=reason)
-    if changed_sheets:
-        bulk_update_with_history(changed_sheets, Sheet, ["score", "explanation"], batch_size=BULK_BATCH_SIZE,
-                                 default_user=acting_user, default_change_reason=reason)
-    return results
+    count = RescoreCount()
+    changed_lines: list[LineRow] = []
+    changed_sheets: dict[int, SheetScore] = {}
+    with cached_translations():
+        for sheet_id, template_id, base, score, explanation, person_no, person_name, team, department in sheets:
+            subject = _subject_label(person_no, person_name, team, department)
+            occurrences: dict[int, dict[str, int]] = defaultdict(dict)
+            for _sheet, line_id, item, n in records.of(sheet_id):
+                occurrences[line_id][item] = n
+            sheet_raters = [RaterRow(*row[1:]) for row in raters.of(sheet_id)]
+            by_line: dict[int, list[Any]] = defaultdict(list)
+            for _sheet, line_id, rater_id, rated in ratings.of(sheet_id):
+                by_line[line_id].append(RatingRow(rater_id, rated))
+            sheet_lines = [LineRow(row, subject) for row in lines.of(sheet_id)]
+            for line in sheet_lines:
+                before = (line.score, line.money, line.explanation)
+                if line.source == LineSource.RATERS:
+                    line.score, line.explanation = combine_ratings(sheet_raters, by_line[line.pk])
+                else:
+                    _score_line(line, ratings=None, occurrences=occurrences[line.pk])
+                if (line.score, line.money, line.explanation) != before:
+                    changed_lines.append(line)
+            result = score_sheet(base, sheet_lines, parts[template_id])
+            if (score, explanation) != (result.score, result.explanation):
+                changed_sheets[sheet_id] = result
+            count.sheets += 1
+            seen(sheet_id, result)
+            if len(changed_lines) >= BULK_BATCH_SIZE or len(changed_sheets) >= BULK_BATCH_SIZE:
+                _save_rescored(changed_lines, changed_sheets, count, acting_user=acting_user, reason=reason)
+        _save_rescored(changed_lines, changed_sheets, count, acting_user=acting_user, reason=reason)
+    return count
+
+
+def _save_rescored(lines: list[LineRow], sheets: dict[int, SheetScore], count: RescoreCount, *,
+                   acting_user: User | None, reason: str) -> None:
+    """Saves rescored lines and sheets with their history (in one transaction), then empties the
+    lists. Models are loaded for these rows only: most rescoring changes nothing."""
+    if not lines and not sheets:
+        return
+    with transaction.atomic():
+        if lines:
+            models = SheetLine.objects.in_bulk([line.pk for line in lines])
+            for line in lines:
+                model = models[line.pk]
+                model.score, model.money, model.explanation = line.score, line.money, line.explanation
+                model.version += 1
+            bulk_update_with_history(list(models.values()), SheetLine, ["score", "money", "explanation", "version"],
+                                     batch_size=BULK_BATCH_SIZE, default_user=acting_user,
+                                     default_change_reason=reason)
+        if sheets:
+            sheet_models = Sheet.objects.in_bulk(list(sheets))
+            for sheet_id, result in sheets.items():
+                sheet_models[sheet_id].score, sheet_models[sheet_id].explanation = result.score, result.explanation
+            bulk_update_with_history(list(sheet_models.values()), Sheet, ["score", "explanation"],
+                                     batch_size=BULK_BATCH_SIZE, default_user=acting_user,
+                                     default_change_reason=reason)
+    count.changed_lines += len(lines)
+    count.changed_sheets += len(sheets)
+    lines.clear()
+    sheets.clear()
 
 
 # --- roll-up ------------------------------------------------------------------------------------

@@ -117,13 +117,13 @@ from functools import lru_cache
 from typing import Any
 
 from django.db.models import TextChoices
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 
 from indicators import configs
 from indicators.configs import ConfigError
 from indicators.formula import FUNCTIONS, Formula, FormulaError
 from organizations.numbers import quantize, to_decimal
+from organizations.translation import _, pgettext
 
 __all__ = [
     "ConfigError",

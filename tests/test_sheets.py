@@ -173,6 +173,45 @@ def test_it_scores_a_110_base_department_from_three_weighted_parts(departments_s
     assert result.score == Decimal("103.73")
 
 
+def test_it_rescores_a_whole_period_reading_each_sheet_with_its_own_records_and_ratings(departments_scheme):
+    # Three sheets: records on the first, ratings on the last, nothing on the middle one; the period
+    # is read as aligned streams, so each sheet must get its own rows and nobody else's.
+    world, period = departments_scheme
+    with scope(organization=world.org):
+        sheets = list(Sheet.objects.filter(period=period).order_by("pk"))
+        first, last = sheets[0], sheets[-1]
+        services.record_deduction(line=line_of(first, "CHECK"), acting_user=None, item_code="c", count=3,
+                                  occurred_on=dt.date(2025, 10, 8), evidence="周检记录",
+                                  recorder_department=world.back_office)
+        for rater in Rater.objects.filter(sheet=last):
+            services.rate_line(line=line_of(last, "PROC"), rater=rater, acting_user=None, rating="中")
+        for sheet in sheets:
+            line = line_of(sheet, "OUTPUT")
+            services.update_line(line_id=line.pk, expected_version=line.version, acting_user=None,
+                                 target=Decimal("1000"), actual=Decimal("900"))
+        one_by_one = {s.pk: services.rescore_sheet(sheet=s, acting_user=None).score for s in sheets}
+        SheetLine.objects.filter(sheet__period=period).update(score=None, explanation="")
+        Sheet.objects.filter(period=period).update(score=None, explanation="")
+        heard: list[int] = []
+        count = services.rescore_period(period=period, acting_user=None, reason="test", progress=heard.append)
+        again = dict(Sheet.objects.filter(period=period).values_list("pk", "score"))
+        func = {s.pk: line_of(s, "CHECK").score for s in sheets}
+    assert again == one_by_one
+    assert func[first.pk] == Decimal("94.00") and func[last.pk] == Decimal("100.00")
+    assert (count.sheets, count.changed_sheets, count.changed_lines) == (3, 3, 9)
+
+
+def test_it_writes_nothing_when_a_rescore_changes_nothing(departments_scheme):
+    world, period = departments_scheme
+    with scope(organization=world.org):
+        for sheet in Sheet.objects.filter(period=period):
+            services.rescore_sheet(sheet=sheet, acting_user=None)
+        audit_rows = SheetLine.history.count() + Sheet.history.count()
+        count = services.rescore_period(period=period, acting_user=None, reason="again")
+        assert SheetLine.history.count() + Sheet.history.count() == audit_rows
+    assert (count.sheets, count.changed_sheets, count.changed_lines) == (3, 0, 0)
+
+
 def test_it_refuses_a_deduction_without_evidence_when_required(departments_scheme):
     world, period = departments_scheme
     with scope(organization=world.org):
