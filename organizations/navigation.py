@@ -35,6 +35,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("My results"), "my-results", "result"),
     NavItem(_("Appeals"), "appeals", "appeal"),
     NavItem(_("Pay runs"), "pay-runs", "pay"),
+    NavItem(_("Pay policies"), "pay-policies", "pay_policy"),
     NavItem(_("My pay slips"), "my-pay-slips", "pay_slip"),
     NavItem(_("Import"), "import", "import", "change"),
     NavItem(_("Members and roles"), "memberships", "membership"),

@@ -152,9 +152,9 @@ class PayInputViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         existed = PayInput.objects.filter(period=period, name=values["name"], person=values.get("person"),
                                           department=values.get("department")).exists()
         try:
-            saved = selectors.save_pay_input(organization=self.tenant.organization, acting_user=self.actor,
-                                             period=period, **values)
-        except selectors.InputRejected as rejected:
+            saved = services.save_pay_input(organization=self.tenant.organization, acting_user=self.actor,
+                                            period=period, **values)
+        except services.InputRejected as rejected:
             raise exceptions.ValidationError({rejected.field: [rejected.message]}) from None
         return Response(PayInputSerializer(self.get_queryset().get(pk=saved.pk)).data,
                         status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)

@@ -1,12 +1,8 @@
-"""Reads for pay, and the one small write the pay pages and API need beyond payroll.services.
+"""Reads for pay. Writes (policies, inputs, runs) are in payroll.services.
 
 Every function runs inside a tenant scope. Which rows a role sees is decided here, once: HR and
 finance see every run and slip; anyone else only their own slips, and only of confirmed runs (a
 computed version may still change). A head sees nothing of their departments' pay.
-
-``save_pay_input`` is a write: it lives here because payroll.services is owned elsewhere for now;
-it keeps the services' conventions (keyword-only, ``acting_user``, validated, audited, no-op
-changes skipped) and belongs in payroll.services when that file is free.
 """
 
 from __future__ import annotations
@@ -14,24 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, QuerySet, Sum
-from django.utils.translation import gettext as _
+from django.db.models import Count, Max, QuerySet, Sum
 
 from appraisal.models import Period
 from organizations.context import TenantContext
-from organizations.models import Department, Job, Organization, Person, User
+from organizations.models import Job, Person
 from organizations.roles import Role
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
-from payroll.services import EXPORT_JOB, policies_for
+from payroll.services import EXPORT_JOB
 from payroll.tasks import PAY_JOB
 
 ZERO = Decimal("0.00")
-# Inputs every pay component may read without a policy declaring them (payroll.services._rows);
-# base_salary may be overridden per period by an input.
-BUILT_IN_INPUTS = ("base_salary",)
 
 
 def sees_all_pay(tenant: TenantContext) -> bool:
@@ -46,8 +36,30 @@ def pay_policies() -> QuerySet[PayPolicy]:
     return PayPolicy.objects.select_related("department_type")
 
 
+def latest_policy_versions() -> dict[str, int]:
+    """The newest version of each policy code: one query."""
+    rows = PayPolicy.objects.values("code").annotate(latest=Max("version")).order_by()
+    return dict(rows.values_list("code", "latest"))
+
+
+def policy_versions(code: str) -> QuerySet[PayPolicy]:
+    """Every version of one policy, newest first."""
+    return pay_policies().filter(code=code).order_by("-version")
+
+
 def pay_inputs() -> QuerySet[PayInput]:
     return PayInput.objects.select_related("period", "person", "department").order_by("period_id", "name", "pk")
+
+
+def input_periods() -> QuerySet[Period]:
+    """Periods pay inputs can be entered for: every period past its draft, newest first."""
+    return Period.objects.exclude(state=Period.State.DRAFT).order_by("-start", "code")
+
+
+def inputs_of(period: Period) -> QuerySet[PayInput]:
+    """A period's inputs by name, then person (employee number) or department (code)."""
+    return (PayInput.objects.filter(period=period).select_related("person", "department")
+            .order_by("name", "person__employee_no", "department__code", "pk"))
 
 
 def pay_jobs() -> QuerySet[Job]:
@@ -137,67 +149,6 @@ def previous_run(run: PayRun) -> PayRun | None:
 def people_named(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     return {pk: (number, name) for pk, number, name in
             Person.objects.filter(pk__in=list(ids)).values_list("pk", "employee_no", "name")}
-
-
-# --- pay inputs ---------------------------------------------------------------------------------
-
-
-class InputRejected(ValueError):
-    """A pay input refused; ``field`` names the setting that is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field, message
-
-
-def input_names(period: Period) -> tuple[set[str], set[str]]:
-    """The number and text inputs the policies in force during the period declare."""
-    numbers: set[str] = set(BUILT_IN_INPUTS)
-    texts: set[str] = set()
-    for policy in policies_for(period):
-        numbers.update(policy.inputs or [])
-        texts.update(policy.text_inputs or [])
-    return numbers, texts
-
-
-@transaction.atomic
-def save_pay_input(*, organization: Organization, acting_user: User | None, period: Period, name: str,
-                   person: Person | None = None, department: Department | None = None,
-                   value: Decimal | None = None, text: str = "") -> PayInput:
-    """Sets one input of a period for a person or a department (an upsert, audited). The name must
-    be one a policy in force declares; a number input takes a value, a text input a text. A pay run
-    already computed is not changed: computing again writes the next version, paid as a delta."""
-    if (person is None) == (department is None):
-        raise InputRejected("person", _("Give either a person or a department."))
-    if period.state == Period.State.DRAFT:
-        raise InputRejected("period", _("Period %(period)s is a draft.") % {"period": period.code})
-    numbers, texts = input_names(period)
-    if name in texts:
-        if not text or value is not None:
-            raise InputRejected("text", _("%(name)s is a text input: give a text, not a value.") % {"name": name})
-    elif name in numbers:
-        if value is None or text:
-            raise InputRejected("value", _("%(name)s is a number input: give a value.") % {"name": name})
-        if not value.is_finite():
-            raise InputRejected("value", _("The value must be a number."))
-    else:
-        known = ", ".join(sorted(numbers | texts))
-        raise InputRejected("name", _("No pay policy in force in %(period)s reads an input %(name)s; known inputs: "
-                                      "%(known)s.") % {"period": period.code, "name": name, "known": known})
-    lookup: dict[str, Any] = {"period": period, "name": name}
-    lookup.update({"person": person} if person is not None else {"department": department})
-    existing = PayInput.objects.select_for_update().filter(**lookup).first()
-    if existing is not None:
-        if existing.value == value and existing.text == text:
-            return existing
-        existing.value, existing.text = value, text
-        existing._history_user = acting_user  # type: ignore[attr-defined]
-        existing.save(update_fields=["value", "text"])
-        return existing
-    created = PayInput(organization=organization, value=value, text=text, **lookup)
-    created._history_user = acting_user  # type: ignore[attr-defined]
-    created.save()
-    return created
 
 
 def visible_runs_of(period: Period) -> QuerySet[PayRun]:

@@ -26,9 +26,9 @@ from appraisal.models import Period, Result
 from appraisal.services import IllegalTransition
 from indicators.models import SubjectKind
 from indicators.scoring import ConfigError
-from organizations.models import DepartmentHead, DepartmentType, Job, Organization, User
+from organizations.bulk import insert_rows
+from organizations.models import Department, DepartmentHead, DepartmentType, Job, Organization, Person, User
 from organizations.tasks import enqueue
-from organizations.tenancy import BULK_BATCH_SIZE
 from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, evaluate_population
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
 
@@ -207,14 +207,12 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
         run._history_user = acting_user  # type: ignore[attr-defined]
         run._change_reason = reason  # type: ignore[attr-defined]
         run.save()
-        PaySlip.objects.bulk_create(
-            (PaySlip(organization_id=locked.organization_id, run=run, person_id=row.person_id,
-                     department_id=row.department_id, grade=row.grade, total=pays[row.person_id].total,
-                     lines=_lines(pays[row.person_id]),
-                     balances={m.code: format(m.closing, "f") for m in pays[row.person_id].movements})
-             for row in rows if row.person_id in pays),
-            batch_size=BULK_BATCH_SIZE * 4,
-        )
+        insert_rows(PaySlip, ["organization_id", "run_id", "person_id", "department_id", "grade", "total", "lines",
+                              "balances"],
+                    ((locked.organization_id, run.pk, row.person_id, row.department_id, row.grade,
+                      pays[row.person_id].total, _lines(pays[row.person_id]),
+                      {m.code: format(m.closing, "f") for m in pays[row.person_id].movements})
+                     for row in rows if row.person_id in pays))
         return run
 
 
@@ -342,3 +340,69 @@ def run_export(*, job: Job) -> str:
     Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, done=rows, file=job.file.name,
                                          finished_at=timezone.now())
     return str(job.file.name)
+
+
+# --- pay inputs ---------------------------------------------------------------------------------
+
+
+# Inputs every pay component may read without a policy declaring them (_rows); base_salary may be
+# overridden per period by an input.
+BUILT_IN_INPUTS = ("base_salary",)
+
+
+class InputRejected(ValueError):
+    """A pay input refused; ``field`` names the setting that is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def input_names(period: Period) -> tuple[set[str], set[str]]:
+    """The number and text inputs the policies in force during the period declare."""
+    numbers: set[str] = set(BUILT_IN_INPUTS)
+    texts: set[str] = set()
+    for policy in policies_for(period):
+        numbers.update(policy.inputs or [])
+        texts.update(policy.text_inputs or [])
+    return numbers, texts
+
+
+@transaction.atomic
+def save_pay_input(*, organization: Organization, acting_user: User | None, period: Period, name: str,
+                   person: Person | None = None, department: Department | None = None,
+                   value: Decimal | None = None, text: str = "") -> PayInput:
+    """Sets one input of a period for a person or a department (an upsert, audited). The name must
+    be one a policy in force declares; a number input takes a value, a text input a text. A pay run
+    already computed is not changed: computing again writes the next version, paid as a delta."""
+    if (person is None) == (department is None):
+        raise InputRejected("person", _("Give either a person or a department."))
+    if period.state == Period.State.DRAFT:
+        raise InputRejected("period", _("Period %(period)s is a draft.") % {"period": period.code})
+    numbers, texts = input_names(period)
+    if name in texts:
+        if not text or value is not None:
+            raise InputRejected("text", _("%(name)s is a text input: give a text, not a value.") % {"name": name})
+    elif name in numbers:
+        if value is None or text:
+            raise InputRejected("value", _("%(name)s is a number input: give a value.") % {"name": name})
+        if not value.is_finite():
+            raise InputRejected("value", _("The value must be a number."))
+    else:
+        known = ", ".join(sorted(numbers | texts))
+        raise InputRejected("name", _("No pay policy in force in %(period)s reads an input %(name)s; known inputs: "
+                                      "%(known)s.") % {"period": period.code, "name": name, "known": known})
+    lookup: dict[str, Any] = {"period": period, "name": name}
+    lookup.update({"person": person} if person is not None else {"department": department})
+    existing = PayInput.objects.select_for_update().filter(**lookup).first()
+    if existing is not None:
+        if existing.value == value and existing.text == text:
+            return existing
+        existing.value, existing.text = value, text
+        existing._history_user = acting_user  # type: ignore[attr-defined]
+        existing.save(update_fields=["value", "text"])
+        return existing
+    created = PayInput(organization=organization, value=value, text=text, **lookup)
+    created._history_user = acting_user  # type: ignore[attr-defined]
+    created.save()
+    return created

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payroll import views
+from payroll import policy_views, views
 
 urlpatterns = [
     path("pay/", views.pay_overview, name="pay-runs"),
@@ -12,4 +12,13 @@ urlpatterns = [
     path("pay/exports/<int:pk>/", views.pay_export_progress, name="pay-export-progress"),
     path("pay/exports/<int:pk>/download/", views.pay_export_download, name="pay-export-download"),
     path("pay/mine/", views.my_pay_slips, name="my-pay-slips"),
+    # Pay policies and pay inputs (payroll.policy_views).
+    path("pay/policies/", policy_views.pay_policies, name="pay-policies"),
+    path("pay/policies/new/", policy_views.pay_policy_new, name="pay-policy-new"),
+    path("pay/policies/<int:pk>/", policy_views.pay_policy_detail, name="pay-policy-detail"),
+    path("pay/policies/<int:pk>/new-version/", policy_views.pay_policy_new_version, name="pay-policy-new-version"),
+    path("pay/inputs/", policy_views.pay_inputs_latest, name="pay-inputs-latest"),
+    path("pay/periods/<int:pk>/inputs/", policy_views.pay_inputs, name="pay-inputs"),
+    path("pay/periods/<int:pk>/inputs/new/", policy_views.pay_input_new, name="pay-input-new"),
+    path("pay/inputs/<int:pk>/", policy_views.pay_input_edit, name="pay-input-edit"),
 ]
