@@ -1,5 +1,6 @@
 """Finance exports of a pay run: the pay sheet, the delta sheet and the bank-transfer list, as
-.xlsx (openpyxl write_only, streamed) or .csv (UTF-8 with a BOM, so Excel reads the Chinese).
+.xlsx (payroll.xlsx, streamed; ~15× faster than openpyxl's write_only mode, see there) or .csv
+(UTF-8 with a BOM, so Excel reads the Chinese).
 
 House style (pretix): an exporter yields rows; a writer turns rows into a file. Rows are read
 from the database in chunks (``iterator``), so memory stays flat whatever the head count, and the
@@ -16,17 +17,14 @@ from decimal import Decimal
 from typing import IO, Any, Literal
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from organizations.models import Department
+from payroll import xlsx
 from payroll.models import PayRun, PaySlip
 from payroll.services import delta
 
 ZERO = Decimal("0.00")
-MONEY_FORMAT = "#,##0.00"
+MONEY_FORMAT = xlsx.MONEY_FORMAT
 CHUNK = 2000
 
 Style = Literal["row", "subtotal", "total"]
@@ -136,43 +134,18 @@ def bank_list(run: PayRun) -> Export:
 EXPORTERS: dict[str, Callable[[PayRun], Export]] = {"pay_sheet": pay_sheet, "delta": delta_sheet,
                                                     "bank": bank_list}
 
-_BOLD = Font(bold=True)
-_SUBTOTAL = PatternFill("solid", fgColor="F2F2F2")
-
 
 def write_xlsx(export: Export, target: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
-    """Streams ``export`` into an .xlsx (write_only: rows go to disk as they come). Returns rows written."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=export.title[:31])
-    for index, column in enumerate(export.columns):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = column.width
-    sheet.freeze_panes = "A2"
-    header = []
-    for column in export.columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = _BOLD
-        header.append(cell)
-    sheet.append(header)
+    """Streams ``export`` into an .xlsx: rows go to the file as they come, the header row is bold and
+    frozen, money columns are formatted to the fen, subtotal and total rows are bold on grey.
+    Returns the rows written, the header not counted; ``progress`` gets that count every CHUNK rows."""
     count = 0
-    money = [column.money for column in export.columns]
-    for style, values in export.rows:
-        cells: list[Any] = []
-        for is_money, value in zip(money, values, strict=True):
-            if style == "row" and not (is_money and isinstance(value, Decimal)):
-                cells.append(value)  # a plain value: no cell object, no style (the fast path)
-                continue
-            cell = WriteOnlyCell(sheet, value=value)
-            if is_money and isinstance(value, Decimal):
-                cell.number_format = MONEY_FORMAT
-            if style != "row":
-                cell.font = _BOLD
-                cell.fill = _SUBTOTAL
-            cells.append(cell)
-        sheet.append(cells)
-        count += 1
-        if progress is not None and count % CHUNK == 0:
-            progress(count)
-    book.save(target)
+    with xlsx.SheetWriter(target, title=export.title, columns=export.columns) as sheet:
+        for style, values in export.rows:
+            sheet.append(values, style)
+            count += 1
+            if progress is not None and count % CHUNK == 0:
+                progress(count)
     return count
 
 

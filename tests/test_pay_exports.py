@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.db.models import Sum
 from django_scopes import scope
 from openpyxl import load_workbook
@@ -120,3 +121,35 @@ def test_it_runs_a_large_export_as_a_job_with_a_file_to_download(world_a, financ
     with job.file.open("rb") as handle:
         rows = read_xlsx(handle.read())
     assert Decimal(str(rows[-1][-1])) == run.total
+
+
+def test_it_makes_the_pay_sheet_header_bold_and_its_subtotals_and_total_bold_on_grey(world_a: Any) -> None:
+    pay_policy(world_a.org)
+    period, _people = two_departments(world_a, {"production": ["95", "85"], "office": ["65"]})
+    run = compute(period)
+    buffer = io.BytesIO()
+    with scope(organization=world_a.org):
+        exports.write_xlsx(exports.pay_sheet(run), buffer)
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    emphasised = [row for row in sheet.iter_rows(min_row=2) if not row[0].value]
+    people = [row for row in sheet.iter_rows(min_row=2) if row[0].value]
+    assert all(cell.font.b for cell in sheet[1])
+    assert [row[1].value for row in emphasised] == ["综合办 小计", "生产部 小计", "总计"]
+    for row in emphasised:
+        assert all(cell.font.b and cell.fill.fgColor.rgb.endswith("F2F2F2") for cell in row)
+        assert row[-1].number_format == "#,##0.00"
+    assert len(people) == 3
+    assert not any(cell.font.b or cell.fill.fill_type for row in people for cell in row)
+
+
+def test_it_reports_progress_while_it_writes_a_pay_sheet(world_a: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pay_policy(world_a.org)
+    period, _people = two_departments(world_a, {"production": ["95", "85", "75"], "office": ["65", "91"]})
+    run = compute(period)
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    calls: list[int] = []
+    with scope(organization=world_a.org):
+        written = exports.write_xlsx(exports.pay_sheet(run), io.BytesIO(), calls.append)
+    # 5 people, a subtotal for each of the 2 departments and the grand total; the header not counted.
+    assert written == 8
+    assert calls == [2, 4, 6, 8]
