@@ -238,7 +238,7 @@ def _write_results(period: Period, *, acting_user: User | None) -> list[int]:
             by_population[draft.population].append(draft)
         history = _history(period, drafts)
         for members in by_population.values():
-            _grade(policy, period, members, history)
+            _grade(policy, period, members, history, changes=False)
     ids = _insert_results(period, drafts, acting_user=acting_user)
     transition(period=period, to=Period.State.CLOSED, acting_user=acting_user, reason="closed")
     Period.objects.filter(pk=period.pk).update(results_at=timezone.now())
@@ -303,11 +303,13 @@ def _history(period: Period, results: Sequence[Result | _Draft]) -> History:
 Gradable = TypeVar("Gradable", Result, _Draft)
 
 
-def _grade(policy: GradingPolicy, period: Period, members: Sequence[Gradable], history: History) -> list[Gradable]:
+def _grade(policy: GradingPolicy, period: Period, members: Sequence[Gradable], history: History, *,
+           changes: bool = True) -> list[Gradable]:
     """Grades one population in memory: the graded ones by forced distribution, the special
-    statuses by the policy's set grades, then the rules. Returns the results that changed."""
+    statuses by the policy's set grades, then the rules. Returns the results that changed (none
+    looked for with ``changes=False``: a close writes every result anyway)."""
     scale = policy.grade_scale()
-    before = {id(r): tuple(getattr(r, f) for f in GRADE_FIELDS) for r in members}
+    before = {id(r): tuple(getattr(r, f) for f in GRADE_FIELDS) for r in members} if changes else {}
     graded = [r for r in members if r.status in GRADED_STATUSES]
     for result in graded:
         result.final_score = result.graded_score()
@@ -352,6 +354,8 @@ def _grade(policy: GradingPolicy, period: Period, members: Sequence[Gradable], h
         flags[flag.key].append({"rule": flag.rule_code, "outcome": flag.outcome, "message": flag.message})
     for result in members:
         result.flags = flags.get(result.subject_key, [])
+    if not changes:
+        return []
     return [r for r in members if tuple(getattr(r, f) for f in GRADE_FIELDS) != before[id(r)]]
 
 

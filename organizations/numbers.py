@@ -57,8 +57,19 @@ _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
+# 1, 0.1, 0.01, …: the exponents quantize rounds to, made once.
+_EXPONENTS: tuple[Decimal, ...] = tuple(Decimal(1).scaleb(-places) for places in range(MAX_PLACES + 1))
+
+
 def quantize(value: Decimal | int, places: int = 2, rounding: str = ROUND_HALF_UP) -> Decimal:
     """``value`` rounded to ``places`` decimals (2: the fen, 0.01 point) with ``rounding``."""
+    # The usual call first: a close rounds ~20 times per employee, and the checks below cost more
+    # than the rounding. Same operation, same context; anything else takes the checked path.
+    if type(value) is Decimal and type(places) is int and 0 <= places <= MAX_PLACES \
+            and rounding in ROUNDING_MODES and value.is_finite():
+        # Positional arguments: _decimal parses keyword arguments several times more slowly.
+        result = value.quantize(_EXPONENTS[places], rounding, _CONTEXT)
+        return result if result else result.copy_abs()  # a zero is falsy: -0.00 becomes 0.00
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise TypeError(
             _("Only Decimal or int values can be rounded, not %(type)s; floats lose fen.")

@@ -11,12 +11,15 @@ makemessages finds the strings of the modules that import them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Generic, TypeVar
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import pgettext as _pgettext
+
+T = TypeVar("T")
 
 _LOCAL = threading.local()
 # Keyed by language, so a cache filled in one language never answers in another; the catalogues
@@ -55,3 +58,28 @@ def cached_translations() -> Iterator[None]:
         yield
     finally:
         _LOCAL.language = previous
+
+
+class PerLanguage(Generic[T]):
+    """Explanation pieces that depend only on a component's config and the language (the phrase
+    for each grade of a table, the text of each band …), built once per language while a policy is
+    evaluated instead of once per person. ``build`` must not depend on anything else; outside
+    ``cached_translations`` it runs on every call, as the phrases would without this cache.
+
+    Give it a plain function or a functools.partial over the config, not a bound method of the
+    kind: that would be a reference cycle."""
+
+    __slots__ = ("_build", "_made")
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._made: dict[str, T] = {}  # by language; two threads building the same entry is harmless
+
+    def get(self) -> T:
+        language = getattr(_LOCAL, "language", None)
+        if language is None:
+            return self._build()
+        found = self._made.get(language)
+        if found is None:
+            found = self._made[language] = self._build()
+        return found

@@ -151,3 +151,17 @@ def test_it_speaks_chinese_when_chinese_is_active() -> None:
     with translation.override("zh-hans"), pytest.raises(TypeError) as error:
         to_decimal(0.5, what="金额")
     assert "浮点" in str(error.value)
+
+
+def test_it_rounds_the_usual_call_exactly_as_the_checked_path() -> None:
+    # quantize takes a short path for a finite Decimal with valid places and mode; an int takes the
+    # checked path. Both must give the same digits and exponent (explanations show them).
+    from decimal import Context, Decimal
+
+    for text in ["1234.565", "-1234.565", "-0.004", "0.005", "-0", "0E-7", "1E+20", "123456789012345678.123456789"]:
+        for places in range(7):
+            for mode in ("ROUND_HALF_UP", "ROUND_DOWN", "ROUND_UP", "ROUND_HALF_EVEN"):
+                exact = Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=mode, context=Context(prec=60))
+                expected = exact.copy_abs() if exact.is_zero() else exact
+                assert str(quantize(Decimal(text), places, mode)) == str(expected), (text, places, mode)
+    assert str(quantize(5, 2)) == str(quantize(Decimal(5), 2)) == "5.00"

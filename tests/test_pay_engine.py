@@ -966,6 +966,93 @@ def test_it_evaluates_two_thousand_people() -> None:
     assert (results[7].amount("commission"), results[7].amount("gradient")) == (D("21200.00"), D("600.00"))
 
 
+# --- the fast paths give exactly what the reference implementations give ----------------------------
+
+
+# Formulas over x and y and the values to try them with: arithmetic, precedence, powers, ROUND,
+# MIN/MAX, IF, comparisons and the errors (division by zero, a missing value, overflow).
+COMPILED_FORMULAS: list[tuple[str, dict[str, D]]] = [
+    (text, values)
+    for text in ["x + y * 2", "(x - y) / 3", "x ** 2 - y", "ROUND(x / 3, 2)", "ROUND(x * 1.005, 2)",
+                 "MIN(x, y, 0.5)", "MAX(x, -y)", "IF(x > y, x - y, 0)", "IF(x >= 70 and y < 5, 1.2, 0.8)",
+                 "-(70 - x) * 5", "x / y", "x ** y", "IF(1 < x <= 100, x, 0)", "IF(not x > y, 1, 2)",
+                 "ROUND(x, 0) * 0.01"]
+    for values in [{"x": D("85.50"), "y": D("2")}, {"x": D("-0.005"), "y": D("0")}, {"x": D("1E+30"), "y": D("99")},
+                   {"x": D("70"), "y": D("4.999")}, {"x": D("3")}]
+]
+
+
+def test_its_compiled_formulas_give_exactly_the_formula_languages_results_and_errors() -> None:
+    def outcome(evaluate: Any, values: dict[str, D]) -> str:
+        try:
+            return repr(evaluate(values))  # repr: the exponent too (1.0 is not 1.00 in an explanation)
+        except FormulaError as error:
+            return f"FormulaError: {error.message}"
+
+    with translation.override("en"):
+        for text, values in COMPILED_FORMULAS:
+            formula = Formula.compile(text, names=["x", "y"])
+            assert outcome(Expr(formula).evaluate, values) == outcome(formula.evaluate, values), text
+
+
+def test_it_puts_values_into_a_formula_as_the_formula_language_does() -> None:
+    cases = [
+        ("x * x_rate + rate_x - x", {"x": D("2.50"), "x_rate": D("0.3"), "rate_x": D("1")}),
+        ("IF(x > 1, y, 0)", {"x": D("2")}),  # y has no value: it stays as written
+        ("42", {}),
+    ]
+    for text, values in cases:
+        formula = Formula.compile(text, names=["x", "y", "x_rate", "rate_x"])
+        assert Expr(formula).substitute(values, str) == formula.substitute(values, str), text
+
+
+def test_it_explains_in_the_language_of_each_evaluation() -> None:
+    # Phrases that depend only on the config (a grade's coefficient, a band, a tier) are made once
+    # per language and reused: one policy evaluated in English, Chinese and English again.
+    policy = compile_policy(
+        [
+            {
+                "code": "perf",
+                "kind": "grade_coefficient",
+                "config": {"coefficients": {"C": "0.8"}, "quota_bands": S1_9_BANDS},
+            },
+            {
+                "code": "bonus",
+                "kind": "tiered",
+                "config": {
+                    "quantity": "score",
+                    "mode": "whole",
+                    "tiers": [{"from": "85", "rate": "2"}, {"from": "95", "rate": "3"}],
+                },
+            },
+        ]
+    )
+    inputs = {"grade": "C", "score": "99.18", "base_salary": "2600"}
+    explanations: dict[str, set[tuple[str, ...]]] = {}
+    for language in ("en", "zh-hans", "en"):
+        with translation.override(language):
+            pay = evaluate_person(policy, inputs, subject="1001")
+        explanations.setdefault(language, set()).add(tuple(line.explanation for line in pay.lines))
+    assert explanations["en"] == {
+        (
+            "grade C → coefficient 0.8; quota 600.00 for base_salary 2600 (above 2500); 600.00 × 0.8 = 480.00",
+            "quantity score = 99.18; tier 2 reached: every unit at 3; 99.18 × 3 = 297.54",
+        )
+    }
+    assert explanations["zh-hans"] != explanations["en"]
+
+
+def test_it_shows_the_rounded_amount_only_when_it_reads_differently() -> None:
+    def explanation(rounding: str) -> str:
+        with translation.override("en"):
+            pay = evaluate_person(one("formula", {"expression": "1234.565"}, rounding=rounding), {}, subject="1")
+        return pay.line("c").explanation
+
+    # Half up to the fen is how the explanation shows money already; rounding down reads differently.
+    assert explanation("half_up") == "1234.565 = 1234.57"
+    assert explanation("down") == "1234.565 = 1234.57 → 1234.56"
+
+
 def test_it_turns_the_cyclic_garbage_collector_back_on_even_after_an_error() -> None:
     policy = compile_policy([{"code": "c", "kind": "formula", "config": {"expression": "1 / score"}}])
     with pytest.raises(PayError):

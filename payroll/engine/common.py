@@ -7,21 +7,16 @@ build on it and :mod:`payroll.engine.policy` puts them together.
 from __future__ import annotations
 
 import ast
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import Any, ClassVar, NamedTuple
-
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _gettext
-from django.utils.translation import pgettext as _pgettext
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from indicators import configs
 from indicators.configs import ConfigError
 from indicators.formula import Formula, FormulaError
 from organizations.numbers import quantize
+from organizations.translation import _, pgettext
 
 from .expr import Expr
 
@@ -38,51 +33,13 @@ ROUNDINGS: dict[str, str] = {
 }
 
 Value = Decimal | str
+T = TypeVar("T")
 
 
 # --- translations -------------------------------------------------------------------------------
 #
-# An explanation needs a handful of translated phrases per line; Django's gettext costs about a
-# microsecond a call, which at 20,000 people × 5 components is most of the run. While a policy is
-# evaluated (inside ``cached_translations``) each phrase is looked up once per language. The
-# functions keep the names ``_`` and ``pgettext`` so that makemessages finds the strings.
-
-_LOCAL = threading.local()
-_CACHE: dict[tuple[str, str, str], str] = {}
-
-
-def _(message: str) -> str:
-    language = getattr(_LOCAL, "language", None)
-    if language is None:
-        return _gettext(message)
-    key = (language, "", message)
-    found = _CACHE.get(key)
-    if found is None:
-        found = _CACHE[key] = _gettext(message)
-    return found
-
-
-def pgettext(context: str, message: str) -> str:
-    language = getattr(_LOCAL, "language", None)
-    if language is None:
-        return _pgettext(context, message)
-    key = (language, context, message)
-    found = _CACHE.get(key)
-    if found is None:
-        found = _CACHE[key] = _pgettext(context, message)
-    return found
-
-
-@contextmanager
-def cached_translations() -> Iterator[None]:
-    """Translate each phrase once, in the language active now, until the block ends."""
-    previous = getattr(_LOCAL, "language", None)
-    _LOCAL.language = get_language() or ""
-    try:
-        yield
-    finally:
-        _LOCAL.language = previous
-
+# An explanation needs a handful of translated phrases per line: organizations.translation looks
+# each up once per language while a policy is evaluated (inside ``cached_translations``).
 
 # --- errors and results -------------------------------------------------------------------------
 
@@ -201,7 +158,7 @@ class PersonInput:
 
 
 def money(value: Decimal) -> str:
-    """A money amount in an explanation: to the fen."""
+    """A money amount in an explanation: to the fen (half up)."""
     return str(quantize(value, 2))
 
 
@@ -386,7 +343,6 @@ class Person:
         subject: str,
         numbers: dict[str, Decimal],
         texts: dict[str, str],
-        *,
         unit: str = "",
         leads: tuple[str, ...] = (),
         balances: Mapping[str, Decimal] | None = None,
@@ -437,13 +393,16 @@ class Component:
     __slots__ = (
         "code",
         "factor",
+        "has_balance",
         "index",
         "kind",
         "name",
         "normalised",
         "pays",
         "places",
+        "reads_texts",
         "rounding",
+        "rounds_itself",
         "signals",
         "spec",
         "uses",
@@ -465,8 +424,10 @@ class Component:
         signals: tuple[tuple[str, Expr], ...],
         pays: bool,
         uses: tuple[str, ...],
+        texts: frozenset[str],
         normalised: dict[str, Any],
     ) -> None:
+        """``texts``: the policy's text inputs (``uses`` may include some)."""
         self.index = index
         self.code = code
         self.name = name
@@ -480,14 +441,25 @@ class Component:
         self.pays = pays
         self.uses = uses
         self.normalised = normalised
+        # The kind's flags, copied here: they are read for every person.
+        self.has_balance = spec.has_balance
+        self.rounds_itself = spec.rounds_itself
+        self.reads_texts = any(name in texts for name in uses)
 
     def inputs_of(self, person: Person) -> dict[str, Value | None]:
+        """The values of the names the component reads (None = not given), in ``uses`` order."""
+        numbers = person.numbers
         values: dict[str, Value | None] = {}
+        if not self.reads_texts:
+            # A person's numbers never hold a text input's name nor their texts a number's
+            # (compile_policy refuses a name used twice), so numbers alone answer here.
+            for name in self.uses:
+                values[name] = numbers.get(name)
+            return values
+        texts = person.texts
         for name in self.uses:
-            found: Value | None = person.numbers.get(name)
-            if found is None:
-                found = person.texts.get(name)
-            values[name] = found
+            found: Value | None = numbers.get(name)
+            values[name] = texts.get(name) if found is None else found
         return values
 
     def error(self, person: Person, problem: str) -> PayError:

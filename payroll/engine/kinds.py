@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from indicators.scoring import ConfigError
 from organizations.numbers import quantize
+from organizations.translation import PerLanguage
 
 from .common import (
     HUNDRED,
@@ -90,6 +92,7 @@ class Bands:
                 self.uppers.append(value)
             self.results.append(number(entry[result_key], at(here, result_key)))
         self.shown = [money(result) for result in self.results]
+        self.band_texts = PerLanguage(partial(_band_texts, tuple(self.uppers), self.inclusive))
         self.normalised = {
             "input": self.input,
             "to_inclusive": self.inclusive,
@@ -103,9 +106,16 @@ class Bands:
         """The result for ``value``, the band as text and the result as money."""
         for index, upper in enumerate(self.uppers):
             if upper is None or value < upper or (self.inclusive and value == upper):
-                lower = self.uppers[index - 1] if index else None
-                return self.results[index], _quantity_band_text(upper, lower, self.inclusive), self.shown[index]
+                return self.results[index], self.band_texts.get()[index], self.shown[index]
         raise AssertionError("the last band is open")  # pragma: no cover
+
+
+def _band_texts(uppers: tuple[Decimal | None, ...], inclusive: bool) -> tuple[str, ...]:
+    """Each band as text ("≤ 1500", "above 2500"), in the active language."""
+    return tuple(
+        _quantity_band_text(upper, uppers[index - 1] if index else None, inclusive)
+        for index, upper in enumerate(uppers)
+    )
 
 
 class GradeCoefficient(Kind):
@@ -133,6 +143,7 @@ class GradeCoefficient(Kind):
                 for grade, value in table.items()
             }
             self.shown = {grade: plain(value) for grade, value in self.table.items()}
+            self.grade_phrases = PerLanguage(partial(_grade_phrases, self.shown))
             normalised["grade_input"] = self.grade_input
             normalised["coefficients"] = {grade: str(value) for grade, value in self.table.items()}
         else:
@@ -163,15 +174,15 @@ class GradeCoefficient(Kind):
                     _('Unknown grade "%(grade)s"; the grades are: %(grades)s')
                     % {"grade": grade, "grades": ", ".join(self.table)},
                 )
-            phrases.append(
-                _("grade %(grade)s → coefficient %(coefficient)s") % {"grade": grade, "coefficient": self.shown[grade]}
-            )
+            shown_coefficient = self.shown[grade]
+            phrases.append(self.grade_phrases.get()[grade])
         else:
             assert self.coefficient is not None
             coefficient = component.value(self.coefficient, person)
+            shown_coefficient = plain(coefficient)
             phrases.append(
                 _("coefficient %(formula)s = %(coefficient)s")
-                % {"formula": self.coefficient.expression, "coefficient": plain(coefficient)}
+                % {"formula": self.coefficient.expression, "coefficient": shown_coefficient}
             )
         if self.bands is not None:
             base = component.number(self.bands.input, person)
@@ -186,8 +197,16 @@ class GradeCoefficient(Kind):
             shown = money(quota)
             phrases.append(_("quota %(formula)s = %(quota)s") % {"formula": self.quota.expression, "quota": shown})
         amount = quota * coefficient
-        phrases.append(f"{shown} × {plain(coefficient)} = {money(amount)}")
+        phrases.append(f"{shown} × {shown_coefficient} = {money(amount)}")
         return amount, sep().join(phrases), None
+
+
+def _grade_phrases(shown: Mapping[str, str]) -> dict[str, str]:
+    """The phrase "grade S → coefficient 1.2" for each grade of a table, in the active language."""
+    return {
+        grade: _("grade %(grade)s → coefficient %(coefficient)s") % {"grade": grade, "coefficient": coefficient}
+        for grade, coefficient in shown.items()
+    }
 
 
 def _ratio(value: object, where: str) -> tuple[Decimal, Decimal]:
@@ -346,29 +365,35 @@ class Tiered(Kind):
         }
         if self.mode == "whole":
             self.normalised["boundary"] = self.boundary
+        self.shown_rates = [plain(rate) for _label, _start, rate in self.tiers]
+        labels = [label for label, _start, _rate in self.tiers]
+        self.reached_phrases = PerLanguage(partial(_reached_phrases, labels, self.shown_rates))
 
     def run(self, person: Person, component: Component) -> Outcome:
         quantity = component.value(self.quantity, person)
+        shown_quantity = plain(quantity)
         head = _("quantity %(formula)s = %(quantity)s") % {
             "formula": self.quantity.expression,
-            "quantity": plain(quantity),
+            "quantity": shown_quantity,
         }
         if self.mode == "whole":
             reached = None
             for index, (_label, start, _rate) in enumerate(self.tiers):
                 if quantity > start or (quantity == start and (index == 0 or self.boundary == "lower_inclusive")):
                     reached = index
+                else:
+                    break  # the tiers rise: a quantity that does not reach this one reaches none above
             if reached is None:
                 return ZERO, sep().join([head, _("below the first tier: nothing")]), None
-            label, _start, rate = self.tiers[reached]
+            rate = self.tiers[reached][2]
             amount = quantity * rate
             return (
                 amount,
                 sep().join(
                     [
                         head,
-                        _("tier %(tier)s reached: every unit at %(rate)s") % {"tier": label, "rate": plain(rate)},
-                        f"{plain(quantity)} × {plain(rate)} = {money(amount)}",
+                        self.reached_phrases.get()[reached],
+                        f"{shown_quantity} × {self.shown_rates[reached]} = {money(amount)}",
                     ]
                 ),
                 None,
@@ -382,11 +407,20 @@ class Tiered(Kind):
             units = (quantity if end is None else min(quantity, end)) - start
             amount += units * rate
             parts.append(
-                _("tier %(tier)s: %(units)s × %(rate)s") % {"tier": label, "units": plain(units), "rate": plain(rate)}
+                _("tier %(tier)s: %(units)s × %(rate)s")
+                % {"tier": label, "units": plain(units), "rate": self.shown_rates[index]}
             )
         if not parts:
             return ZERO, sep().join([head, _("below the first tier: nothing")]), None
         return amount, sep().join([head, f"{' + '.join(parts)} = {money(amount)}"]), None
+
+
+def _reached_phrases(labels: list[str], rates: list[str]) -> list[str]:
+    """The phrase "tier 2 reached: every unit at 3" for each tier, in the active language."""
+    return [
+        _("tier %(tier)s reached: every unit at %(rate)s") % {"tier": label, "rate": rate}
+        for label, rate in zip(labels, rates, strict=True)
+    ]
 
 
 class QuotaSaving(Kind):
@@ -762,6 +796,8 @@ class Fixed(Kind):
             share = number(entry["percent"], at(here, "percent"), minimum=ZERO, maximum=HUNDRED)
             label = text(entry.get("label", condition_text(when)), at(here, "label"))
             self.deductions.append((label, when, share))
+        # How each deduction reads in an explanation ("待改进 20%"): the same for everyone.
+        self.reasons = [f"{label} {plain(share)}%" for label, _when, share in self.deductions]
         self.normalised = {
             "amount": self.amount.expression,
             "combine": self.combine,
@@ -773,16 +809,16 @@ class Fixed(Kind):
 
     def run(self, person: Person, component: Component) -> Outcome:
         amount = component.value(self.amount, person)
-        hits = [(label, share) for label, when, share in self.deductions if component.value(when, person)]
+        hits = [index for index, (_label, when, _share) in enumerate(self.deductions) if component.value(when, person)]
         if not hits:
             return amount, money(amount), None
-        shares = [share for _label, share in hits]
+        shares = [self.deductions[index][2] for index in hits]
         total = min(HUNDRED, sum(shares, ZERO)) if self.combine == "sum" else max(shares)
         result = amount * (HUNDRED - total) / HUNDRED
         explanation = _("%(amount)s less %(percent)s%% (%(reasons)s) = %(result)s") % {
             "amount": money(amount),
             "percent": plain(total),
-            "reasons": listed(f"{label} {plain(share)}%" for label, share in hits),
+            "reasons": listed(self.reasons[index] for index in hits),
             "result": money(result),
         }
         return result, explanation, None

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 import keyword
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from decimal import Decimal, localcontext
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import partial
+from typing import Any, cast
 
 from indicators.formula import FUNCTIONS
 from indicators.scoring import ConfigError
 from organizations.numbers import quantize, to_decimal
+from organizations.translation import cached_translations
 
 from .common import (
     ONE,
@@ -30,7 +32,6 @@ from .common import (
     _,
     at,
     boolean,
-    cached_translations,
     choice,
     condition_text,
     items,
@@ -207,6 +208,7 @@ def _component(
         signals=tuple(signals),
         pays=pays,
         uses=uses,
+        texts=texts,
         normalised=normalised,
     )
 
@@ -246,54 +248,86 @@ def _person(
                 opening[code] = to_decimal(balances[code], what=f"balances.{code}")
             except (TypeError, ValueError) as error:
                 raise PayError(str(error), subject=subject, component=code) from None
-    return Person(subject, numbers, texts, unit=unit, leads=leads, balances=opening, index=index)
+    return Person(subject, numbers, texts, unit, leads, opening, index)  # positional: no keyword dict per person
 
 
-def _finish(component: Component, person: Person, applies: bool, outcome: Outcome | None) -> None:
-    movement: BalanceMovement | None = None
-    if not applies or outcome is None:
-        amount = quantize(ZERO, component.places)
-        assert component.when is not None
-        explanation = _("not applicable: %(condition)s does not hold") % {"condition": condition_text(component.when)}
-        if component.spec.has_balance:
-            opening = person.balances.get(component.code, ZERO)
-            movement = BalanceMovement(component.code, opening, ZERO, ZERO, ZERO, opening)
-        applies = False
-    else:
-        raw, explanation, movement = outcome
-        if component.factor is not None:
-            factor = component.value(component.factor, person)
-            raw = raw * factor
-            explanation = sep().join(
-                [
-                    explanation,
-                    _("× factor %(formula)s = %(factor)s → %(amount)s")
-                    % {"formula": component.factor.expression, "factor": plain(factor), "amount": money(raw)},
-                ]
-            )
-        if component.spec.rounds_itself:
-            amount = raw
+Finish = Callable[[Person, bool, Outcome | None], None]
+
+
+def _finisher(component: Component) -> Finish:
+    """``finish(person, applies, outcome)`` for ``component``: round the outcome, record the amount
+    (and signals) under the component's names and add the person's line.
+
+    Made once per component and evaluation and then run for every person: the component's settings
+    are read into the closure here instead of from the component for each person."""
+    code = component.code
+    name = component.name
+    kind = component.kind
+    pays = component.pays
+    places = component.places
+    rounding = component.rounding
+    rounds_itself = component.rounds_itself
+    factor_formula = component.factor
+    signals = component.signals
+    value = component.value
+    inputs_of = component.inputs_of
+    uses = component.uses
+    reads_texts = component.reads_texts
+
+    def finish(person: Person, applies: bool, outcome: Outcome | None) -> None:
+        movement: BalanceMovement | None = None
+        if not applies or outcome is None:
+            amount = quantize(ZERO, places)
+            assert component.when is not None
+            explanation = _("not applicable: %(condition)s does not hold") % {
+                "condition": condition_text(component.when)
+            }
+            if component.has_balance:
+                opening = person.balances.get(code, ZERO)
+                movement = BalanceMovement(code, opening, ZERO, ZERO, ZERO, opening)
+            applies = False
         else:
-            amount = quantize(raw, component.places, component.rounding)
-            if raw != amount and (component.places != 2 or money(raw) != str(amount)):
-                explanation = f"{explanation} → {amount}"
-    person.numbers[component.code] = amount
-    for name, condition in component.signals:
-        person.numbers[name] = ONE if applies and component.value(condition, person) else ZERO
-    if movement is not None:
-        person.movements.append(movement)
-    person.lines.append(
-        PayLine(
-            code=component.code,
-            name=component.name,
-            kind=component.kind,
-            amount=amount,
-            paid=component.pays,
-            applies=applies,
-            explanation=explanation,
-            inputs=component.inputs_of(person),
-        )
-    )
+            raw, explanation, movement = outcome
+            if factor_formula is not None:
+                factor = value(factor_formula, person)
+                raw = raw * factor
+                explanation = sep().join(
+                    [
+                        explanation,
+                        _("× factor %(formula)s = %(factor)s → %(amount)s")
+                        % {"formula": factor_formula.expression, "factor": plain(factor), "amount": money(raw)},
+                    ]
+                )
+            if rounds_itself:
+                amount = raw
+            else:
+                amount = quantize(raw, places, rounding)
+                # The explanation ends with the unrounded amount shown to the fen (money); the
+                # rounded amount is added when it reads differently. Rounding to the fen half up
+                # IS money(), so that case never differs and the second rounding is skipped.
+                if raw != amount and (places != 2 or (rounding != ROUND_HALF_UP and money(raw) != str(amount))):
+                    explanation = f"{explanation} → {amount}"
+        numbers = person.numbers
+        numbers[code] = amount
+        for signal, condition in signals:
+            numbers[signal] = ONE if applies and value(condition, person) else ZERO
+        if movement is not None:
+            person.movements.append(movement)
+        if reads_texts:
+            inputs = inputs_of(person)
+        else:  # Component.inputs_of for a component that reads numbers only, without the call
+            inputs = {}
+            for use in uses:
+                inputs[use] = numbers.get(use)
+        person.lines.append(_pay_line((code, name, kind, amount, pays, applies, explanation, inputs)))  # PayLine order
+
+    return finish
+
+
+# PayLine(...) goes through the Python-level __new__ that NamedTuple generates, which only calls
+# tuple.__new__(PayLine, (fields in order)); calling that directly makes the very same PayLine
+# without one Python call per line. The caller lists the fields in PayLine's order.
+_pay_line = cast(Callable[[tuple[Any, ...]], PayLine], partial(tuple.__new__, PayLine))
 
 
 def _run(policy: Policy, people: list[Person], *, population: bool) -> list[PersonPay]:
@@ -301,16 +335,12 @@ def _run(policy: Policy, people: list[Person], *, population: bool) -> list[Pers
         _components(policy, people, population=population)
     results = []
     for person in people:
-        total = sum((line.amount for line in person.lines if line.paid), ZERO)
-        results.append(
-            PersonPay(
-                subject=person.subject,
-                lines=tuple(person.lines),
-                total=total,
-                movements=tuple(person.movements),
-                values=person.numbers,
-            )
-        )
+        # The paid lines added up in line order, as sum() would, without a generator per person.
+        total = ZERO
+        for line in person.lines:
+            if line.paid:
+                total += line.amount
+        results.append(PersonPay(person.subject, tuple(person.lines), total, tuple(person.movements), person.numbers))
     return results
 
 
@@ -319,6 +349,7 @@ def _components(policy: Policy, people: list[Person], *, population: bool) -> No
     for component in policy.components:
         spec = component.spec
         when = component.when
+        finish = _finisher(component)
         if spec.group:
             if not population:
                 raise PayError(
@@ -330,13 +361,18 @@ def _components(policy: Policy, people: list[Person], *, population: bool) -> No
             active = [when is None or bool(component.value(when, person)) for person in people]
             outcomes = spec.run_group(people, active, component)
             for person, on, outcome in zip(people, active, outcomes, strict=True):
-                _finish(component, person, on, outcome)
+                finish(person, on, outcome)
+            continue
+        run = spec.run  # looked up once per component, not once per person
+        if when is None:
+            for person in people:
+                finish(person, True, run(person, component))
             continue
         for person in people:
-            if when is not None and not component.value(when, person):
-                _finish(component, person, False, None)
+            if component.value(when, person):
+                finish(person, True, run(person, component))
             else:
-                _finish(component, person, True, spec.run(person, component))
+                finish(person, False, None)
 
 
 @contextmanager
