@@ -37,7 +37,7 @@ from appraisal.models import GradingPolicy, Period, Result, Sheet, SpecialStatus
 from appraisal.services import IllegalTransition, rescore_period, transition
 from appraisal.signals import results_changed
 from indicators.models import SubjectKind
-from organizations.bulk import insert_rows
+from organizations.bulk import insert_rows, no_cyclic_gc
 from organizations.calendar import add_working_days
 from organizations.models import Department, DepartmentType, Job, Organization, User
 from organizations.tasks import enqueue
@@ -223,7 +223,7 @@ def _write_results(period: Period, *, acting_user: User | None) -> list[int]:
     if policy is None:
         raise ClosureRefused(_("Period %(period)s has no grading policy: choose one before closing.")
                              % {"period": period.code})
-    with cached_translations():
+    with cached_translations(), no_cyclic_gc():
         drafts, unscored = _drafts(period, policy)
         if unscored:
             names = [s.subject_label for s in Sheet.objects.filter(pk__in=unscored[:10]).select_related(
@@ -239,7 +239,7 @@ def _write_results(period: Period, *, acting_user: User | None) -> list[int]:
         history = _history(period, drafts)
         for members in by_population.values():
             _grade(policy, period, members, history, changes=False)
-    ids = _insert_results(period, drafts, acting_user=acting_user)
+        ids = _insert_results(period, drafts, acting_user=acting_user)
     transition(period=period, to=Period.State.CLOSED, acting_user=acting_user, reason="closed")
     Period.objects.filter(pk=period.pk).update(results_at=timezone.now())
     return ids

@@ -8,6 +8,7 @@ Sheet generation is set-based (a fixed number of queries whatever the head count
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, Sum, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -44,6 +46,7 @@ from indicators.models import (
     TemplateRater,
 )
 from indicators.services import plain
+from organizations.bulk import no_cyclic_gc
 from organizations.models import Department, DepartmentHead, Organization, Person, ReviewGroupMember, Team, User
 from organizations.numbers import quantize
 from organizations.tenancy import BULK_BATCH_SIZE
@@ -516,7 +519,7 @@ def _subject_of(line: SheetLine | LineRow) -> str:
 
 
 def _score_line(line: SheetLine | LineRow, *, ratings: list[Rating] | None,
-                occurrences: Mapping[str, int] | None) -> None:
+                occurrences: Mapping[str, int] | None, spec: Any = None) -> None:
     """Sets line.score / money / explanation in memory. Data lines score from their own data (and
     recorded occurrences); rated lines combine their raters' scores by weight."""
     if line.source == LineSource.RATERS:
@@ -532,7 +535,7 @@ def _score_line(line: SheetLine | LineRow, *, ratings: list[Rating] | None,
             .values_list("item_code", "n")
         )
     try:
-        result = scoring.score(line.method, line.config, _line_input(line, occurrences=occurrences))
+        result = scoring.score(line.method, line.config, _line_input(line, occurrences=occurrences), spec=spec)
     except scoring.ScoringError as error:
         line.score, line.money, line.explanation = None, Decimal("0.00"), str(error)
         return
@@ -624,20 +627,26 @@ class LineRow:
     object. Rescoring a period reads every line; a model instance each costs more than scoring
     it. Only the lines whose score changes are loaded as models, to be saved with history."""
 
-    __slots__ = ("acceptance_round", "accepted", "actual", "baseline_source", "config", "direction",
+    __slots__ = ("acceptance_round", "accepted", "actual", "baseline_source", "config", "config_text", "direction",
                  "explanation", "indicator_name", "inputs", "max_points", "method", "money", "part_code", "pk",
                  "rating", "score", "sheet_id", "source", "subject", "target")
 
     # The sheet first: rows are grouped by it.
-    FIELDS = ("sheet_id", "pk", "source", "method", "config", "direction", "baseline_source", "max_points", "target",
-              "actual", "inputs", "rating", "accepted", "acceptance_round", "part_code", "score", "money",
+    FIELDS = ("sheet_id", "pk", "source", "method", "config_text", "direction", "baseline_source", "max_points",
+              "target", "actual", "inputs", "rating", "accepted", "acceptance_round", "part_code", "score", "money",
               "explanation", "indicator__name")
 
-    def __init__(self, row: Sequence[Any], subject: str) -> None:
-        (self.sheet_id, self.pk, self.source, self.method, self.config, self.direction, self.baseline_source,
+    def __init__(self, row: Sequence[Any], subject: str, configs: dict[str, Any]) -> None:
+        (self.sheet_id, self.pk, self.source, self.method, self.config_text, self.direction, self.baseline_source,
          self.max_points, self.target, self.actual, self.inputs, self.rating, self.accepted, self.acceptance_round,
          self.part_code, self.score, self.money, self.explanation, self.indicator_name) = row
         self.subject = subject
+        # The config as the database keeps it (text), decoded once per distinct config: the lines
+        # of one template line share it.
+        config = configs.get(self.config_text)
+        if config is None:
+            config = configs[self.config_text] = json.loads(self.config_text)
+        self.config = config
 
 
 class RaterRow(NamedTuple):
@@ -755,7 +764,7 @@ def _rescore(where: dict[str, Any], *, acting_user: User | None, reason: str,
         "pk", "template_id", "template__base_score", "score", "explanation", "person__employee_no", "person__name",
         "team__name", "department__name"))
     lines = _Aligned(_stream(SheetLine.objects.filter(**on("sheet__")).order_by("sheet_id", "sort_order", "pk")
-                             .values_list(*LineRow.FIELDS)))
+                             .annotate(config_text=Cast("config", TextField())).values_list(*LineRow.FIELDS)))
     records = _Aligned(_stream(
         DeductionRecord.objects.filter(**on("line__sheet__")).values("line__sheet_id", "line_id", "item_code")
         .annotate(n=Sum("count")).order_by("line__sheet_id")
@@ -770,9 +779,11 @@ def _rescore(where: dict[str, Any], *, acting_user: User | None, reason: str,
         parts[part.template_id].append(part)
 
     count = RescoreCount()
+    configs: dict[str, Any] = {}
+    specs: dict[tuple[str, str, frozenset[str]], Any] = {}  # a parsed config per method, text, input names
     changed_lines: list[LineRow] = []
     changed_sheets: dict[int, SheetScore] = {}
-    with cached_translations():
+    with cached_translations(), no_cyclic_gc():
         for sheet_id, template_id, base, score, explanation, person_no, person_name, team, department in sheets:
             subject = _subject_label(person_no, person_name, team, department)
             occurrences: dict[int, dict[str, int]] = defaultdict(dict)
@@ -782,13 +793,17 @@ def _rescore(where: dict[str, Any], *, acting_user: User | None, reason: str,
             by_line: dict[int, list[Any]] = defaultdict(list)
             for _sheet, line_id, rater_id, rated in ratings.of(sheet_id):
                 by_line[line_id].append(RatingRow(rater_id, rated))
-            sheet_lines = [LineRow(row, subject) for row in lines.of(sheet_id)]
+            sheet_lines = [LineRow(row, subject, configs) for row in lines.of(sheet_id)]
             for line in sheet_lines:
                 before = (line.score, line.money, line.explanation)
                 if line.source == LineSource.RATERS:
                     line.score, line.explanation = combine_ratings(sheet_raters, by_line[line.pk])
                 else:
-                    _score_line(line, ratings=None, occurrences=occurrences[line.pk])
+                    key = (line.method, line.config_text, frozenset(line.inputs or ()))
+                    spec = specs.get(key)
+                    if spec is None:
+                        spec = specs[key] = scoring.read_spec(line.method, line.config, key[2])
+                    _score_line(line, ratings=None, occurrences=occurrences[line.pk], spec=spec)
                 if (line.score, line.money, line.explanation) != before:
                     changed_lines.append(line)
             result = score_sheet(base, sheet_lines, parts[template_id])

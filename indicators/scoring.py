@@ -1165,10 +1165,18 @@ def validate_config(method: str, config: Mapping[str, Any], *, input_names: Iter
     return _read(method, config, input_names)[1]
 
 
-def score(method: str, config: Mapping[str, Any], line: LineInput) -> ScoreResult:
-    """Score one line. ConfigError for a bad config, ScoringError for missing or invalid inputs."""
-    spec, _normalised = _read(method, config, line.inputs.keys())
+def score(method: str, config: Mapping[str, Any], line: LineInput, *, spec: Any = None) -> ScoreResult:
+    """Score one line. ConfigError for a bad config, ScoringError for missing or invalid inputs.
+    ``spec``: what :func:`read_spec` gave for this method, config and the line's input names, for a
+    caller scoring many lines of one config (reading a config costs more than scoring a line)."""
+    if spec is None:
+        spec, _normalised = _read(method, config, line.inputs.keys())
     return _SCORERS[method](spec, line)
+
+
+def read_spec(method: str, config: Mapping[str, Any], input_names: Iterable[str]) -> Any:
+    """The checked, parsed form of ``config`` that :func:`score` takes as ``spec``; ConfigError."""
+    return _read(method, config, input_names)[0]
 
 
 def required_inputs(method: str, config: Mapping[str, Any], *, input_names: Iterable[str] = ()) -> set[str]:

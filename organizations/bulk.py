@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 import io
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connections
@@ -47,6 +49,21 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     names = ", ".join(connection.ops.quote_name(str(f.column)) for f in columns)
     return _executemany(connection, f"INSERT INTO {table} ({names}) VALUES ({', '.join('%s' for _ in columns)})",
                         columns, rows)
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Pauses Python's cyclic garbage collector, then restores it as it was. Set-based work makes
+    a few small objects per row and no reference cycles, yet the collector walks the whole growing
+    heap again and again while they pile up: a third of a pay run at 20,000 people, and more than
+    linear growth at 100,000. Reference counting still frees everything as usual."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from appraisal.models import Period, Result
 from appraisal.services import IllegalTransition
 from indicators.models import SubjectKind
 from indicators.scoring import ConfigError
-from organizations.bulk import insert_rows
+from organizations.bulk import insert_rows, no_cyclic_gc
 from organizations.models import Department, DepartmentHead, DepartmentType, Job, Organization, Person, User
 from organizations.tasks import enqueue
 from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, evaluate_population
@@ -168,7 +168,7 @@ def _lines(pay: PersonPay) -> list[dict[str, Any]]:
 def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) -> PayRun | None:
     """Computes the period's pay from its results. None when no pay policy is in force. Returns the
     latest version unchanged when the computation gives the same slips (a rerun, a redelivery)."""
-    with transaction.atomic():
+    with transaction.atomic(), no_cyclic_gc():
         locked = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
         if locked.results_at is None:
             raise IllegalTransition(_("Period %(period)s has no results yet: it is %(state)s.")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import gc
 import keyword
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import partial
 from typing import Any, cast
 
 from indicators.formula import FUNCTIONS
 from indicators.scoring import ConfigError
+from organizations.bulk import no_cyclic_gc
 from organizations.numbers import quantize, to_decimal
 from organizations.translation import cached_translations
 
@@ -375,20 +374,6 @@ def _components(policy: Policy, people: list[Person], *, population: bool) -> No
                 finish(person, False, None)
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """An evaluation allocates several small objects per line and creates no reference cycles; the
-    cyclic garbage collector would still walk the growing heap again and again (a third of the time
-    at 20,000 people), so it is paused while people are evaluated and then restored as it was."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
 def evaluate_person(
     policy: Policy,
     inputs: Mapping[str, Decimal | int | str],
@@ -411,7 +396,7 @@ def evaluate_population(
     """Every component for everyone, in component order (group components see everyone's earlier
     results). ``units``: inputs per unit, merged under each member's own inputs. Results come in
     the order of ``people``."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _population(policy, people, units)
 
 
