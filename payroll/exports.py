@@ -64,15 +64,14 @@ def pay_sheet(run: PayRun) -> Export:
         current: int | None = None
         sub = [ZERO] * (len(codes) + 1)
         slips = PaySlip.objects.filter(run=run).order_by("department__code", "person__employee_no").values_list(
-            "department_id", "person__employee_no", "person__name", "grade", "total", "lines")
-        for department_id, number, name, grade, total, lines in slips.iterator(chunk_size=CHUNK):
+            "department_id", "person__employee_no", "person__name", "grade", "total", "amounts")
+        for department_id, number, name, grade, total, paid in slips.iterator(chunk_size=CHUNK):
             if current is not None and department_id != current:
                 yield "subtotal", ["", _("%(department)s subtotal") % {"department": departments[current][1]}, "",
                                    "", *sub]
                 sub = [ZERO] * (len(codes) + 1)
             current = department_id
-            amounts = {line["code"]: Decimal(line["amount"]) for line in lines if line["paid"]}
-            values = [amounts.get(code, ZERO) for code in codes] + [total]
+            values = [Decimal(paid[code]) if code in paid else ZERO for code in codes] + [total]
             sub = [a + b for a, b in zip(sub, values, strict=True)]
             grand = [a + b for a, b in zip(grand, values, strict=True)]
             yield "row", [number, name, departments[department_id][1], grade, *values]

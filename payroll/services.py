@@ -165,6 +165,11 @@ def _lines(pay: PersonPay) -> list[dict[str, Any]]:
              "explanation": line.explanation} for line in pay.lines]
 
 
+def paid_amounts(pay: PersonPay) -> dict[str, str]:
+    """PaySlip.amounts: what each paid component pays, by code."""
+    return {line.code: format(line.amount, "f") for line in pay.lines if line.paid}
+
+
 def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) -> PayRun | None:
     """Computes the period's pay from its results. None when no pay policy is in force. Returns the
     latest version unchanged when the computation gives the same slips (a rerun, a redelivery)."""
@@ -208,9 +213,9 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
         run._change_reason = reason  # type: ignore[attr-defined]
         run.save()
         insert_rows(PaySlip, ["organization_id", "run_id", "person_id", "department_id", "grade", "total", "lines",
-                              "balances"],
+                              "amounts", "balances"],
                     ((locked.organization_id, run.pk, row.person_id, row.department_id, row.grade,
-                      pays[row.person_id].total, _lines(pays[row.person_id]),
+                      pays[row.person_id].total, _lines(pays[row.person_id]), paid_amounts(pays[row.person_id]),
                       {m.code: format(m.closing, "f") for m in pays[row.person_id].movements})
                      for row in rows if row.person_id in pays))
         return run
@@ -271,9 +276,9 @@ def delta(*, run: PayRun, previous: PayRun | None = None) -> list[DeltaRow]:
     def load(which: PayRun | None) -> dict[int, tuple[int, Decimal, dict[str, Decimal]]]:
         if which is None:
             return {}
-        return {p: (d, t, {line["code"]: Decimal(line["amount"]) for line in lines if line["paid"]})
-                for p, d, t, lines in PaySlip.objects.filter(run=which).values_list(
-                    "person_id", "department_id", "total", "lines")}
+        return {p: (d, t, {code: Decimal(amount) for code, amount in amounts.items()})
+                for p, d, t, amounts in PaySlip.objects.filter(run=which).values_list(
+                    "person_id", "department_id", "total", "amounts")}
 
     old, new = load(previous), load(run)
     rows = []

@@ -79,6 +79,16 @@ def test_it_adds_each_persons_lines_up_to_their_total_and_the_slips_to_the_run_t
     assert sum((s.total for s in found.values()), Decimal(0)) == run.total == Decimal("3930.00")
 
 
+def test_it_keeps_each_slips_paid_amounts_beside_its_lines(world_a):
+    # The pay sheet and the delta read slip.amounts; it must say exactly what the paid lines say.
+    pay_policy(world_a.org)
+    period, people = closed_period(world_a, ["95", "65"], quotas=[])
+    found = slips(compute(period))
+    for slip in found.values():
+        assert slip.amounts == {line["code"]: line["amount"] for line in slip.lines if line["paid"]}
+    assert found[people[0].name].amounts["perf"] == "720.00"
+
+
 def test_it_chooses_the_quota_by_salary_band_with_inclusive_edges(world_a):
     pay_policy(world_a.org)
     period, people = closed_period(world_a, ["75"], base_pay="1500", quotas=[])
