@@ -180,8 +180,9 @@ def _drafts(period: Period, policy: GradingPolicy) -> tuple[list[_Draft], list[i
     subject kind and, as the policy says, the whole organisation, one department or one
     department type), and the ids of the sheets that should have a score and have none. Reads
     tuples: three queries whatever the number of sheets."""
-    departments = dict(Department.objects.values_list("pk", "department_type_id"))
-    department_names = dict(Department.objects.values_list("pk", "name"))
+    departments, department_names = {}, {}
+    for pk, type_id, name in Department.objects.values_list("pk", "department_type_id", "name"):
+        departments[pk], department_names[pk] = type_id, name
     type_names = {pk: str(t) for pk, t in ((t.pk, t) for t in DepartmentType.objects.all())}
     kind_labels = dict(SubjectKind.choices)
     organization_name = Organization.objects.get(pk=period.organization_id).name

@@ -671,7 +671,7 @@ def _indicator_name(line: SheetLine | LineRow) -> str:
 def _subject_label(person_no: str | None, person_name: str | None, team: str | None, department: str | None) -> str:
     """Sheet.subject_label from the names a query read (str() of a Person, a Team, a Department)."""
     if person_name is not None:
-        return f"{person_no} {person_name}"
+        return Person.label(str(person_no), person_name)
     return team if team is not None else str(department)
 
 

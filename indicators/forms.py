@@ -241,6 +241,17 @@ TEMPLATE_SPEC_EXAMPLE = {
 }
 
 
+def load_json(text: str) -> Any:
+    """JSON typed into a form field; a ValidationError naming the line and column where it breaks."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise forms.ValidationError(
+            _("Not valid JSON: %(error)s (line %(line)s, column %(column)s)."),
+            params={"error": error.msg, "line": error.lineno, "column": error.colno},
+        ) from None
+
+
 class TemplateSpecForm(forms.Form):
     spec = forms.CharField(
         label=_("Template (JSON)"),
@@ -249,13 +260,7 @@ class TemplateSpecForm(forms.Form):
     )
 
     def clean_spec(self) -> dict[str, Any]:
-        try:
-            spec = json.loads(self.cleaned_data["spec"])
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(
-                _("Not valid JSON: %(error)s (line %(line)s, column %(column)s)."),
-                params={"error": error.msg, "line": error.lineno, "column": error.colno},
-            ) from None
+        spec = load_json(self.cleaned_data["spec"])
         if not isinstance(spec, dict):
             raise forms.ValidationError(_("The template must be a JSON object: {…}."))
         return spec

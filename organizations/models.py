@@ -219,7 +219,12 @@ class Person(TenantOwned):
         indexes = [models.Index(fields=["organization", "department"], name="person_org_department")]
 
     def __str__(self) -> str:
-        return f"{self.employee_no} {self.name}"
+        return self.label(self.employee_no, self.name)
+
+    @staticmethod
+    def label(employee_no: str, name: str) -> str:
+        """How a person is named in messages and explanations (also from values a query read)."""
+        return f"{employee_no} {name}"
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}

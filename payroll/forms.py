@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from indicators.forms import load_json
 from indicators.services import plain
 from organizations import selectors as org_selectors
 from organizations.models import Department, DepartmentType, Person
@@ -69,12 +70,7 @@ def parse_names(text: str) -> list[str]:
     if not text:
         return []
     if text.startswith("["):
-        try:
-            names = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s (line %(line)s, column %(column)s)."),
-                                        params={"error": error.msg, "line": error.lineno,
-                                                "column": error.colno}) from None
+        names = load_json(text)
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise forms.ValidationError(_("Give a JSON list of names, e.g. [\"revenue\", \"trips\"]."))
         names = [name.strip() for name in names]
@@ -162,12 +158,7 @@ class PayPolicyForm(forms.Form):
         return code
 
     def clean_components(self) -> list[dict[str, Any]]:
-        try:
-            components = json.loads(self.cleaned_data["components"])
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s (line %(line)s, column %(column)s)."),
-                                        params={"error": error.msg, "line": error.lineno,
-                                                "column": error.colno}) from None
+        components = load_json(self.cleaned_data["components"])
         # As the API: a non-empty list of objects; what each object says is the engine's to check.
         if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
             raise forms.ValidationError(_("The components must be a JSON list of objects: [{…}, …]."))

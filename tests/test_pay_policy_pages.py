@@ -30,24 +30,11 @@ from payroll.models import PayInput, PayPolicy
 from tests.closing import person_template
 from tests.conftest import World, add_member
 from tests.test_pay_pages import PAGES as PAY_PAGES
+from tests.test_pay_pages import _html, _nav, _signed_in
 from tests.test_pay_runs import S19, closed_period, compute, pay_policy
 
 PER_TRIP = [{"code": "avg", "name": "单车收入", "kind": "formula", "config": {"expression": "revenue / trips"}}]
 BAD_COMPONENTS = [{"code": "x", "kind": "per_unit", "config": {"rates": [], "rate": "1"}}]
-
-
-def _html(response: Any) -> str:
-    return response.content.decode()
-
-
-def _signed_in(client: Client, user: User) -> Client:
-    client.force_login(user)
-    return client
-
-
-def _nav(response: Any) -> str:
-    match = re.search(r'<nav id="main-nav".*?</nav>', _html(response), re.S)
-    return match.group(0) if match else ""
 
 
 def _field(html: str, name: str) -> str:
