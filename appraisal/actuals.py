@@ -27,8 +27,9 @@ Applying is set-based: the period's lines are read with one query, the recorded 
 bonuses of its data lines with one aggregate query; each changed line is rescored in memory by the
 scoring engine (which is pure) and its version bumped; then one bulk update writes the lines and
 their django-simple-history audit rows (the acting user, the row's 说明 or "actuals import"). The
-number of queries does not grow with the number of rows. Sheet totals are not recomputed here,
-just as for a single line edited through the API (see appraisal.services.rescore_sheet).
+number of queries does not grow with the number of rows. Then the sheets whose lines changed
+(stale, see Sheet.data_version) get their totals from appraisal.services.rescore_period, in the
+same transaction, as a line edited through the API or a page gets its sheet's total.
 """
 
 from __future__ import annotations
@@ -246,8 +247,11 @@ def _load_lines(period: Period, *, lock: bool) -> _Lines:
         "indicator", "sheet__person", "sheet__team", "sheet__department"
     )
     if lock:
-        # Only the lines: the subjects are joined through nullable foreign keys, which PostgreSQL
-        # refuses to lock. A line edited through the API meanwhile waits for this import.
+        # The sheets first, then the lines, the order every writer of a sheet's data takes
+        # (appraisal.services._lock_sheet): a line edited through the API meanwhile waits for this
+        # import. Not the subjects: they are joined through nullable foreign keys, which
+        # PostgreSQL refuses to lock.
+        list(Sheet.objects.select_for_update().filter(period=period).order_by("pk").values_list("pk", flat=True))
         query = query.select_for_update(of=("self",))
     sheets_by_code: dict[str, list[Sheet]] = defaultdict(list)
     seen_sheets: set[int] = set()
@@ -432,6 +436,8 @@ def apply_actuals(*, period: Period, parsed: ActualsRows, acting_user: User | No
         if plan.errors:
             raise ActualsRejected(plan.errors, plan.summary)
         _write(current, plan.changes, acting_user)
+        # The totals of the sheets the import changed (and of any other stale sheet of the period).
+        services.rescore_period(period=current, acting_user=acting_user, reason=CHANGE_REASON)
     return plan
 
 

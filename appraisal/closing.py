@@ -2,8 +2,9 @@
 
 The close runs as a task (:func:`run_close`) in two phases:
 
-1. Every sheet is rescored from its data, set-based (appraisal.services.rescore_period: each
-   table read once, in sheet order). What changed is saved in batches that commit on their own,
+1. Every stale sheet (its data changed since it was last scored; Sheet.data_version, kept by
+   database triggers) is rescored from its data, set-based (appraisal.services.rescore_period:
+   each table read once, in sheet order). What changed is saved in batches that commit on their own,
    and the job's progress moves every 5 %; rescoring is a pure function of the data, so a rerun
    after a crash computes the same scores.
 2. One transaction locks the period row, and unless the period already has results (a
@@ -113,8 +114,12 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
     Job.objects.filter(pk=job.pk).update(total=total, done=0)
     try:
         if period.results_at is None:
-            rescore_period(period=period, acting_user=acting_user, reason="rescored at close",
-                           progress=lambda done: Job.objects.filter(pk=job.pk).update(done=done))
+            # A sheet edited while the close read it is skipped and stays stale: once more for those.
+            for _attempt in range(2):
+                rescored = rescore_period(period=period, acting_user=acting_user, reason="rescored at close",
+                                          progress=lambda done: Job.objects.filter(pk=job.pk).update(done=done))
+                if not rescored.skipped:
+                    break
         with transaction.atomic():
             locked = Period.objects.select_for_update(of=("self",)).get(pk=period_id)
             if locked.results_at is not None:

@@ -147,8 +147,15 @@ class Sheet(TenantOwned):
     special_status = models.CharField(_("special status"), max_length=12, choices=SpecialStatus.choices,
                                       default=SpecialStatus.NORMAL)
     special_reason = models.CharField(_("reason for the special status"), max_length=200, blank=True)
+    # Bookkeeping for rescoring, kept by the database: triggers (migration 0006) add 1 to
+    # data_version whenever anything the score depends on is written (the lines' data, recorded
+    # deductions, raters, ratings, the template's parts and base score), whatever the write path;
+    # rescoring sets scored_version to the data_version it read. A sheet is stale while they
+    # differ, and a period's rescoring (the close) rescores only those.
+    data_version = models.PositiveIntegerField(default=1, editable=False)
+    scored_version = models.PositiveIntegerField(default=0, editable=False)
 
-    history = TenantHistory()
+    history = TenantHistory(excluded_fields=["data_version", "scored_version"])
 
     class Meta:
         verbose_name = _("score sheet")
@@ -182,6 +189,15 @@ class Sheet(TenantOwned):
     def subject_label(self) -> str:
         subject = self.person or self.team or self.department
         return str(subject)
+
+    @property
+    def is_stale(self) -> bool:
+        """Whether the score may be out of date with the data (as of when this row was read)."""
+        return self.scored_version != self.data_version
+
+
+# Sheets whose data changed since they were last scored.
+STALE = Q(scored_version__lt=models.F("data_version"))
 
 
 class SheetLine(TenantOwned):

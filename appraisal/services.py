@@ -16,13 +16,14 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum, TextField
+from django.db.models import Count, F, Q, Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from appraisal.models import (
+    STALE,
     TRANSITIONS,
     DeductionRecord,
     GradingPolicy,
@@ -406,11 +407,14 @@ LINE_FIELDS = ("target", "actual", "inputs", "rating", "accepted", "acceptance_r
 @transaction.atomic
 def update_line(*, line_id: int, expected_version: int, acting_user: User | None, reason: str = "",
                 **changes: Any) -> SheetLine:
-    """Saves data on a line and rescores it; refuses with LineConflict if the line changed since the
-    caller read ``expected_version``."""
+    """Saves data on a line and rescores it and its sheet; refuses with LineConflict if the line
+    changed since the caller read ``expected_version``."""
     unknown = set(changes) - set(LINE_FIELDS)
     if unknown:
         raise ValueError(f"not line data: {sorted(unknown)}")
+    sheet_id = SheetLine.objects.filter(pk=line_id).values_list("sheet_id", flat=True).first()
+    if sheet_id is not None:
+        _lock_sheet(sheet_id)
     line = SheetLine.objects.select_for_update(of=("self",)).select_related("sheet__person", "sheet__period").get(
         pk=line_id
     )
@@ -428,6 +432,7 @@ def update_line(*, line_id: int, expected_version: int, acting_user: User | None
     line._history_user = acting_user  # type: ignore[attr-defined]
     line._change_reason = reason or "data entered"  # type: ignore[attr-defined]
     line.save()
+    rescore_sheets(sheet_ids=[line.sheet_id], acting_user=acting_user)
     return line
 
 
@@ -441,6 +446,7 @@ def rate_line(*, line: SheetLine, rater: Rater, acting_user: User | None, rating
         raise IllegalTransition(_("You are recused from this sheet: %(reason)s.") % {"reason": rater.recusal_reason})
     if line.source != LineSource.RATERS:
         raise IllegalTransition(_("This line is scored from data, not by raters."))
+    _lock_sheet(line.sheet_id)
     current = Rating.objects.select_for_update().filter(line=line, rater=rater).first()
     if current is not None and expected_version is not None and current.version != expected_version:
         latest = current.history.order_by("-history_date").first()
@@ -456,9 +462,11 @@ def rate_line(*, line: SheetLine, rater: Rater, acting_user: User | None, rating
     record._history_user = acting_user  # type: ignore[attr-defined]
     record.save()
     rescore_line(line=line, acting_user=acting_user)
+    rescore_sheets(sheet_ids=[line.sheet_id], acting_user=acting_user)
     return record
 
 
+@transaction.atomic
 def record_deduction(*, line: SheetLine, acting_user: User | None, item_code: str, count: int,
                      occurred_on: dt.date, evidence: str = "", recorded_by: Person | None = None,
                      recorder_department: Department | None = None) -> DeductionRecord:
@@ -473,9 +481,11 @@ def record_deduction(*, line: SheetLine, acting_user: User | None, item_code: st
                              occurred_on=occurred_on, evidence=evidence, recorded_by=recorded_by,
                              recorder_department=recorder_department)
     record.full_clean(exclude=["organization", "line"])
+    _lock_sheet(line.sheet_id)
     record._history_user = acting_user  # type: ignore[attr-defined]
     record.save()
     rescore_line(line=line, acting_user=acting_user)
+    rescore_sheets(sheet_ids=[line.sheet_id], acting_user=acting_user)
     return record
 
 
@@ -690,13 +700,19 @@ def _by_sheet(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, list[Sequenc
 
 
 class _Aligned:
-    """One grouped stream, read alongside the sheets: the rows of a sheet, or none."""
+    """One grouped stream, read alongside the sheets: the rows of a sheet, or none. Its query runs
+    when first asked, so it reads after the sheets (see :func:`_rescore`) and not at all when no
+    sheet needs it."""
 
-    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
-        self._groups = _by_sheet(rows)
-        self._next = next(self._groups, None)
+    def __init__(self, rows: Callable[[], Iterable[Sequence[Any]]]) -> None:
+        self._rows = rows
+        self._groups: Iterator[tuple[int, list[Sequence[Any]]]] | None = None
+        self._next: tuple[int, list[Sequence[Any]]] | None = None
 
     def of(self, sheet_id: int) -> list[Sequence[Any]]:
+        if self._groups is None:
+            self._groups = _by_sheet(self._rows())
+            self._next = next(self._groups, None)
         while self._next is not None and self._next[0] < sheet_id:
             self._next = next(self._groups, None)
         if self._next is not None and self._next[0] == sheet_id:
@@ -720,6 +736,9 @@ class RescoreCount:
     sheets: int = 0
     changed_lines: int = 0
     changed_sheets: int = 0
+    # Sheets whose data changed (or that someone else rescored) between the read and the write:
+    # nothing of theirs was written, and they stay stale for the next rescoring.
+    skipped: int = 0
 
 
 def rescore_sheets(*, sheet_ids: Iterable[int], acting_user: User | None,
@@ -728,63 +747,79 @@ def rescore_sheets(*, sheet_ids: Iterable[int], acting_user: User | None,
     sheets, and saves what changed (with history). Returns each sheet's score."""
     ids = list(sheet_ids)
     scores: dict[int, SheetScore] = {}
-    _rescore({"pk__in": ids}, acting_user=acting_user, reason=reason,
+    _rescore(Q(pk__in=ids), acting_user=acting_user, reason=reason,
              seen=lambda sheet_id, score: scores.__setitem__(sheet_id, score))
     return scores
 
 
 def rescore_period(*, period: Period, acting_user: User | None, reason: str,
                    progress: Callable[[int], object] | None = None) -> RescoreCount:
-    """Rescores every sheet of ``period`` (see :func:`rescore_sheets`) reading each table once, in
-    sheet order, whatever the number of sheets; what changed is saved in committed batches when
-    called outside a transaction (the close), and ``progress`` hears the sheets done about every
-    5 %, so neither the queries nor the memory grow with the head count."""
-    total = Sheet.objects.filter(period=period).count()
-    step = max(total // 20, BULK_BATCH_SIZE)
+    """Rescores the stale sheets of ``period`` (see :func:`rescore_sheets`): those whose data
+    changed since they were last scored (Sheet.data_version, kept by triggers). Each table is read
+    once, in sheet order, whatever the number of sheets; what changed is saved in committed batches
+    when called outside a transaction (the close), and ``progress`` hears about every 5 % how many
+    of the period's sheets are done, so neither the queries nor the memory grow with the head
+    count."""
+    counts = Sheet.objects.filter(period=period).aggregate(total=Count("pk"), stale=Count("pk", filter=STALE))
+    total, stale = counts["total"], counts["stale"]
+    step = max(stale // 20, BULK_BATCH_SIZE)
     done = [0]
 
     def seen(sheet_id: int, score: SheetScore) -> None:
         done[0] += 1
         if progress is not None and done[0] % step == 0:
-            progress(done[0])
+            # Sheets that are not stale are done already: the share of the stale ones scales up.
+            progress(total - stale + done[0])
 
-    return _rescore({"period_id": period.pk}, acting_user=acting_user, reason=reason, seen=seen)
+    if not stale:
+        return RescoreCount()
+    return _rescore(Q(period_id=period.pk) & STALE, acting_user=acting_user, reason=reason, seen=seen)
 
 
-def _rescore(where: dict[str, Any], *, acting_user: User | None, reason: str,
+# Sheets whose rescoring is written in one transaction (row locks, then lines, then the sheets).
+RESCORE_BATCH = 2000
+
+
+def _rescore(where: Q, *, acting_user: User | None, reason: str,
              seen: Callable[[int, SheetScore], None]) -> RescoreCount:
     """Streams the sheets matching ``where`` with their lines, records, raters and ratings (one
-    query each, all in sheet order), scores them in memory and writes what changed."""
+    query each, all in sheet order), scores them in memory and writes what changed.
+
+    The sheets are read first, with their versions; the other streams after, filtered by the same
+    condition. Should a sheet's data change in between, or another rescoring make it fresh, its
+    version differs when the batch is written, under the sheet's row lock, and nothing of that
+    sheet is written (see :func:`_save_rescored`): a score is never saved from rows read at two
+    different moments."""
     from indicators.models import TemplatePart
 
-    def on(prefix: str) -> dict[str, Any]:
-        return {f"{prefix}{key}": value for key, value in where.items()}
-
-    sheets = _stream(Sheet.objects.filter(**where).order_by("pk").values_list(
+    sheets = _stream(Sheet.objects.filter(where).order_by("pk").values_list(
         "pk", "template_id", "template__base_score", "score", "explanation", "person__employee_no", "person__name",
-        "team__name", "department__name"))
-    lines = _Aligned(_stream(SheetLine.objects.filter(**on("sheet__")).order_by("sheet_id", "sort_order", "pk")
-                             .annotate(config_text=Cast("config", TextField())).values_list(*LineRow.FIELDS)))
-    records = _Aligned(_stream(
-        DeductionRecord.objects.filter(**on("line__sheet__")).values("line__sheet_id", "line_id", "item_code")
-        .annotate(n=Sum("count")).order_by("line__sheet_id")
+        "team__name", "department__name", "data_version", "scored_version"))
+    lines = _Aligned(lambda: _stream(
+        SheetLine.objects.filter(_prefixed(where, "sheet__")).order_by("sheet_id", "sort_order", "pk")
+        .annotate(config_text=Cast("config", TextField())).values_list(*LineRow.FIELDS)))
+    records = _Aligned(lambda: _stream(
+        DeductionRecord.objects.filter(_prefixed(where, "line__sheet__"))
+        .values("line__sheet_id", "line_id", "item_code").annotate(n=Sum("count")).order_by("line__sheet_id")
         .values_list("line__sheet_id", "line_id", "item_code", "n")))
-    raters = _Aligned(_stream(Rater.objects.filter(**on("sheet__")).order_by("sheet_id", "pk").values_list(
-        "sheet_id", "pk", "role", "weight", "missing_counts_as_zero", "recused")))
-    ratings = _Aligned(_stream(Rating.objects.filter(**on("line__sheet__")).order_by("line__sheet_id").values_list(
-        "line__sheet_id", "line_id", "rater_id", "score")))
+    raters = _Aligned(lambda: _stream(Rater.objects.filter(_prefixed(where, "sheet__")).order_by("sheet_id", "pk")
+                                      .values_list("sheet_id", "pk", "role", "weight", "missing_counts_as_zero",
+                                                   "recused")))
+    ratings = _Aligned(lambda: _stream(Rating.objects.filter(_prefixed(where, "line__sheet__"))
+                                       .order_by("line__sheet_id").values_list("line__sheet_id", "line_id",
+                                                                               "rater_id", "score")))
     parts: dict[int, list[Any]] = defaultdict(list)
-    templates = Sheet.objects.filter(**where).values("template_id")
+    templates = Sheet.objects.filter(where).values("template_id")
     for part in TemplatePart.objects.filter(template_id__in=templates).order_by("sort_order", "pk"):
         parts[part.template_id].append(part)
 
     count = RescoreCount()
     configs: dict[str, Any] = {}
     specs: dict[tuple[str, str, frozenset[str]], Any] = {}  # a parsed config per method, text, input names
-    changed_lines: list[LineRow] = []
-    changed_sheets: dict[int, SheetScore] = {}
+    batch = _Batch()
     with cached_translations(), no_cyclic_gc():
-        for sheet_id, template_id, base, score, explanation, person_no, person_name, team, department in sheets:
+        for (sheet_id, template_id, base, score, explanation, person_no, person_name, team, department,
+             data_version, scored_version) in sheets:
             subject = _subject_label(person_no, person_name, team, department)
             occurrences: dict[int, dict[str, int]] = defaultdict(dict)
             for _sheet, line_id, item, n in records.of(sheet_id):
@@ -794,6 +829,7 @@ def _rescore(where: dict[str, Any], *, acting_user: User | None, reason: str,
             for _sheet, line_id, rater_id, rated in ratings.of(sheet_id):
                 by_line[line_id].append(RatingRow(rater_id, rated))
             sheet_lines = [LineRow(row, subject, configs) for row in lines.of(sheet_id)]
+            changed: list[LineRow] = []
             for line in sheet_lines:
                 before = (line.score, line.money, line.explanation)
                 if line.source == LineSource.RATERS:
@@ -805,25 +841,76 @@ def _rescore(where: dict[str, Any], *, acting_user: User | None, reason: str,
                         spec = specs[key] = scoring.read_spec(line.method, line.config, key[2])
                     _score_line(line, ratings=None, occurrences=occurrences[line.pk], spec=spec)
                 if (line.score, line.money, line.explanation) != before:
-                    changed_lines.append(line)
+                    changed.append(line)
             result = score_sheet(base, sheet_lines, parts[template_id])
-            if (score, explanation) != (result.score, result.explanation):
-                changed_sheets[sheet_id] = result
+            batch.add(sheet_id, (data_version, scored_version), changed,
+                      result if (score, explanation) != (result.score, result.explanation) else None)
             count.sheets += 1
             seen(sheet_id, result)
-            if len(changed_lines) >= BULK_BATCH_SIZE or len(changed_sheets) >= BULK_BATCH_SIZE:
-                _save_rescored(changed_lines, changed_sheets, count, acting_user=acting_user, reason=reason)
-        _save_rescored(changed_lines, changed_sheets, count, acting_user=acting_user, reason=reason)
+            if batch.full():
+                _save_rescored(batch, count, acting_user=acting_user, reason=reason)
+        _save_rescored(batch, count, acting_user=acting_user, reason=reason)
     return count
 
 
-def _save_rescored(lines: list[LineRow], sheets: dict[int, SheetScore], count: RescoreCount, *,
-                   acting_user: User | None, reason: str) -> None:
-    """Saves rescored lines and sheets with their history (in one transaction), then empties the
-    lists. Models are loaded for these rows only: most rescoring changes nothing."""
-    if not lines and not sheets:
+def _prefixed(where: Q, prefix: str) -> Q:
+    """``where`` (a Q on Sheet) as seen from a related model: each lookup behind ``prefix``."""
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, Q):
+            copy = Q(*[rewrite(child) for child in node.children], _connector=node.connector, _negated=node.negated)
+            return copy
+        key, value = node
+        if isinstance(value, F):
+            value = F(f"{prefix}{value.name}")  # type: ignore[attr-defined]
+        return (f"{prefix}{key}", value)
+    return rewrite(where)  # type: ignore[no-any-return]
+
+
+class _Batch:
+    """Rescored sheets waiting to be written: the versions each was read with, its changed lines,
+    and its new score when that changed."""
+
+    def __init__(self) -> None:
+        self.versions: dict[int, tuple[int, int]] = {}
+        self.lines: dict[int, list[LineRow]] = {}
+        self.sheets: dict[int, SheetScore] = {}
+        self._lines = 0
+
+    def add(self, sheet_id: int, versions: tuple[int, int], lines: list[LineRow], score: SheetScore | None) -> None:
+        self.versions[sheet_id] = versions
+        if lines:
+            self.lines[sheet_id] = lines
+            self._lines += len(lines)
+        if score is not None:
+            self.sheets[sheet_id] = score
+
+    def full(self) -> bool:
+        return len(self.versions) >= RESCORE_BATCH or self._lines >= RESCORE_BATCH
+
+    def clear(self) -> None:
+        self.versions.clear()
+        self.lines.clear()
+        self.sheets.clear()
+        self._lines = 0
+
+
+def _save_rescored(batch: _Batch, count: RescoreCount, *, acting_user: User | None, reason: str) -> None:
+    """Writes a batch in one transaction: locks its sheets, keeps those whose versions are still
+    the ones read, saves their changed lines and sheets with history (models are loaded for these
+    rows only: most rescoring changes nothing) and marks them scored. Then empties the batch.
+
+    Lock order is sheet, then lines, as in the entry services (:func:`_lock_sheet`), so a close and
+    an edit of the same sheet wait for each other instead of deadlocking."""
+    if not batch.versions:
         return
+    stale = [pk for pk, (data, scored) in batch.versions.items() if data != scored]
     with transaction.atomic():
+        current = Sheet.objects.select_for_update().filter(pk__in=list(batch.versions)).order_by("pk").values_list(
+            "pk", "data_version", "scored_version")
+        kept = {pk for pk, data, scored in current if batch.versions.get(pk) == (data, scored)}
+        count.skipped += len(batch.versions) - len(kept)
+        lines = [line for sheet_id, changed in batch.lines.items() if sheet_id in kept for line in changed]
+        sheets = {sheet_id: score for sheet_id, score in batch.sheets.items() if sheet_id in kept}
         if lines:
             models = SheetLine.objects.in_bulk([line.pk for line in lines])
             for line in lines:
@@ -840,10 +927,19 @@ def _save_rescored(lines: list[LineRow], sheets: dict[int, SheetScore], count: R
             bulk_update_with_history(list(sheet_models.values()), Sheet, ["score", "explanation"],
                                      batch_size=BULK_BATCH_SIZE, default_user=acting_user,
                                      default_change_reason=reason)
+        # Under the lock the versions are the ones read, so data_version is the version scored.
+        fresh = [pk for pk in stale if pk in kept]
+        if fresh:
+            Sheet.objects.filter(pk__in=fresh).update(scored_version=F("data_version"))
     count.changed_lines += len(lines)
     count.changed_sheets += len(sheets)
-    lines.clear()
-    sheets.clear()
+    batch.clear()
+
+
+def _lock_sheet(sheet_id: int) -> None:
+    """Locks a sheet's row before its lines, records or ratings are written: the triggers that mark
+    the sheet stale update that row, and taking it first keeps one lock order everywhere."""
+    list(Sheet.objects.select_for_update().filter(pk=sheet_id).values_list("pk", flat=True))
 
 
 # --- roll-up ------------------------------------------------------------------------------------

@@ -436,7 +436,6 @@ def line_update(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRes
                              reason="entered on the sheet page", **changes)
     except services.LineConflict as conflict:
         return _line_response(request, tenant, line.pk, alert=str(conflict))
-    services.rescore_sheet(sheet=line.sheet, acting_user=_actor(request))
     return _line_response(request, tenant, line.pk)
 
 
@@ -463,7 +462,6 @@ def line_rate(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRespo
         return _line_response(request, tenant, line.pk, alert=str(conflict))
     except (services.IllegalTransition, scoring.ScoringError) as refused:
         return _line_response(request, tenant, line.pk, alert=str(refused), level="danger")
-    services.rescore_sheet(sheet=line.sheet, acting_user=_actor(request))
     return _line_response(request, tenant, line.pk)
 
 
@@ -485,7 +483,6 @@ def line_record(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRes
     except (ValueError, ValidationError) as error:
         text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
         return _line_response(request, tenant, line.pk, record_form=form, alert=text, level="danger")
-    services.rescore_sheet(sheet=line.sheet, acting_user=_actor(request))
     return _line_response(request, tenant, line.pk)
 
 

@@ -219,6 +219,10 @@ def test_it_applies_30_subjects_with_as_many_queries_as_3(world_a: World, hr: Us
                                        name=f"X{n}", department=world_a.production)
     scheme = build_scheme(world_a)
     assert scheme.period.organization == world_a.org  # loaded once, before counting
+    with scope(organization=world_a.org):
+        # Every sheet scored, as before any import: each upload then rescores the totals of the
+        # sheets it changed, and only those.
+        services.rescore_period(period=scheme.period, acting_user=None, reason="scored")
     counts = []
     for numbers, base in ((range(3), 90), (range(30), 50)):
         rows = [(f"X{n:02d}", "OUT", base + n, None, None) for n in numbers]

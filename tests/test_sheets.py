@@ -191,7 +191,8 @@ def test_it_rescores_a_whole_period_reading_each_sheet_with_its_own_records_and_
                                  target=Decimal("1000"), actual=Decimal("900"))
         one_by_one = {s.pk: services.rescore_sheet(sheet=s, acting_user=None).score for s in sheets}
         SheetLine.objects.filter(sheet__period=period).update(score=None, explanation="")
-        Sheet.objects.filter(period=period).update(score=None, explanation="")
+        # Scores are output: wiping them leaves the sheets fresh, so mark them never scored.
+        Sheet.objects.filter(period=period).update(score=None, explanation="", scored_version=0)
         heard: list[int] = []
         count = services.rescore_period(period=period, acting_user=None, reason="test", progress=heard.append)
         again = dict(Sheet.objects.filter(period=period).values_list("pk", "score"))
@@ -207,6 +208,7 @@ def test_it_writes_nothing_when_a_rescore_changes_nothing(departments_scheme):
         for sheet in Sheet.objects.filter(period=period):
             services.rescore_sheet(sheet=sheet, acting_user=None)
         audit_rows = SheetLine.history.count() + Sheet.history.count()
+        Sheet.objects.filter(period=period).update(scored_version=0)  # stale, but nothing changed
         count = services.rescore_period(period=period, acting_user=None, reason="again")
         assert SheetLine.history.count() + Sheet.history.count() == audit_rows
     assert (count.sheets, count.changed_sheets, count.changed_lines) == (3, 0, 0)

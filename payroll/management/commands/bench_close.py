@@ -4,10 +4,13 @@ pay run and the streamed pay-sheet export, on a synthetic organisation.
     .venv/bin/python manage.py bench_close --employees 100000
 
 The set-up (organisation, people, sheets, scored actuals) is not timed: in real life it is
-the month's data entry. The timed steps are what happens when HR closes the period. Prints the
-seconds and queries of each step, employees per second end to end, and the process's peak
-memory (RSS, set-up included). Runs in a transaction that is rolled back unless --keep.
-The README's figures come from this command on PostgreSQL.
+the month's data entry, which scores each sheet as it goes (the services and the actuals import
+keep sheet totals current). ``--stale 0.1`` then changes a tenth of the sheets' data behind the
+services' back, so the close has those to rescore; ``--stale 1`` all of them. The timed
+steps are what happens when HR closes the period. Prints the seconds and queries of each step,
+employees per second end to end, and the process's peak memory (RSS, set-up included). Runs
+in a transaction that is rolled back unless --keep. The README's figures come from this command
+on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Mod
 from django_scopes import scope
 
 from appraisal import closing, services
-from appraisal.models import Period, Result, Sheet, SheetLine
+from appraisal.models import STALE, Period, Result, Sheet, SheetLine
 from appraisal.policies import save_grading_policy
 from indicators.services import build_template, create_indicator
 from organizations import services as org_services
@@ -78,12 +81,19 @@ class Command(BaseCommand):
         parser.add_argument("--employees", type=int, default=10000)
         parser.add_argument("--departments", type=int, default=100)
         parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
+        parser.add_argument("--stale", type=Decimal, default=Decimal("0"),
+                            help="share of the sheets (0 to 1) whose data changes after they were scored, "
+                                 "so the close rescores them (1: every sheet, as after a bulk write that "
+                                 "scores nothing)")
 
-    def handle(self, *args: Any, employees: int, departments: int, keep: bool, **options: Any) -> None:
+    def handle(self, *args: Any, employees: int, departments: int, keep: bool, stale: Decimal,
+               **options: Any) -> None:
         self.rows: list[tuple[str, float, int, str]] = []
+        if not 0 <= stale <= 1:
+            raise CommandError("--stale is a share between 0 and 1")
         try:
             with transaction.atomic():
-                self._run(employees, departments)
+                self._run(employees, departments, stale)
                 if not keep:
                     raise Rollback
         except Rollback:
@@ -121,7 +131,7 @@ class Command(BaseCommand):
         self.rows.append((step, elapsed, count[0], describe(result)))
         return result
 
-    def _run(self, employees: int, departments: int) -> None:
+    def _run(self, employees: int, departments: int, stale: Decimal) -> None:
         taken = set(Organization.objects.filter(slug__startswith="bench-close").values_list("slug", flat=True))
         slug = next(s for s in (f"bench-close-{n}" if n else "bench-close" for n in range(len(taken) + 1))
                     if s not in taken)  # a run kept with --keep leaves its organisation behind
@@ -131,9 +141,11 @@ class Command(BaseCommand):
                           lambda n: f"{n} people")
             period = self._measure("set-up: open period, scored sheets", lambda: self._period(org),
                                    lambda p: f"{Sheet.objects.filter(period=p).count()} sheets")
+            changed = self._measure("set-up: late changes (--stale)", lambda: self._late_changes(period, stale),
+                                    lambda n: f"{n} sheets stale")
             job = closing.start_close(period=period, acting_user=None)
             self._measure("close: rescore, grade, distribute, results", lambda: closing.run_close(job=job),
-                          lambda r: f"{r['results']} results; "
+                          lambda r: f"{changed} stale sheets rescored, {r['results']} results; "
                                     f"{Result.objects.filter(period=period, needs_calibration=True).count()} "
                                     "need calibration (ties, or over the lowest grade's cap)")
             failed = Job.objects.get(pk=job.pk)
@@ -189,6 +201,18 @@ class Command(BaseCommand):
         period.refresh_from_db()
         Command._analyze()
         return period
+
+    @staticmethod
+    def _late_changes(period: Period, stale: Decimal) -> int:
+        """Changes the actual of a share of the sheets after they were scored, behind the services'
+        back (as a bulk write would), so the triggers mark them stale and the close rescores them."""
+        percent = int(stale * 100)
+        # 37 is prime to 100: every hundred consecutive sheet ids fall in a hundred distinct buckets.
+        if percent:
+            SheetLine.objects.filter(sheet__period=period).annotate(bucket=Mod(F("sheet_id") * 37, Value(100))).filter(
+                bucket__lt=percent).update(actual=F("actual") + Value(Decimal("0.5")))
+            Command._analyze()
+        return Sheet.objects.filter(period=period).filter(STALE).count()
 
     @staticmethod
     def _settle() -> None:
