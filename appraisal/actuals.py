@@ -25,8 +25,9 @@ the period's lines locked, and writes everything or raises ActualsRejected and w
 
 Applying is set-based: the period's lines are read with one query, the recorded deductions and
 bonuses of its data lines with one aggregate query; each changed line is rescored in memory by the
-scoring engine (which is pure) and its version bumped; then one bulk update writes the lines and
-their django-simple-history audit rows (the acting user, the row's 说明 or "actuals import"). The
+scoring engine (which is pure) and its version bumped; then organizations.bulk.update_with_history
+writes the lines (on PostgreSQL one UPDATE from a COPY) and their django-simple-history audit rows
+(the acting user, the row's 说明 or "actuals import"). The
 number of queries does not grow with the number of rows. Then the sheets whose lines changed
 (stale, see Sheet.data_version) get their totals from appraisal.services.rescore_period, in the
 same transaction, as a line edited through the API or a page gets its sheet's total.
@@ -47,16 +48,15 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django_scopes import scope
 from python_calamine import CalamineWorkbook
-from simple_history.utils import bulk_update_with_history
 
 from appraisal import services
 from appraisal.models import ENTRY_STATES, DeductionRecord, Period, Sheet, SheetLine
 from indicators.models import LineSource, SubjectKind
 from organizations import importing
+from organizations.bulk import update_with_history
 from organizations.importing import Cell, ImportIssue, SheetRows, SourceRow
 from organizations.models import Department, Person, Team, User
 from organizations.numbers import to_decimal
-from organizations.tenancy import BULK_BATCH_SIZE
 
 SHEET = "实际值"
 SUBJECT = "对象编码"
@@ -472,5 +472,4 @@ def _write(period: Period, changes: list[_Change], acting_user: User | None) -> 
         if change.reason:
             line._change_reason = change.reason  # type: ignore[attr-defined]
         lines.append(line)
-    bulk_update_with_history(lines, SheetLine, WRITTEN_FIELDS, default_user=acting_user,
-                             default_change_reason=CHANGE_REASON, batch_size=BULK_BATCH_SIZE)
+    update_with_history(lines, WRITTEN_FIELDS, acting_user=acting_user, reason=CHANGE_REASON)

@@ -20,7 +20,6 @@ from django.db.models import Count, F, Q, Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from appraisal.models import (
     STALE,
@@ -47,7 +46,7 @@ from indicators.models import (
     TemplateRater,
 )
 from indicators.services import plain
-from organizations.bulk import no_cyclic_gc
+from organizations.bulk import no_cyclic_gc, update_with_history
 from organizations.models import Department, DepartmentHead, Organization, Person, ReviewGroupMember, Team, User
 from organizations.numbers import quantize
 from organizations.tenancy import BULK_BATCH_SIZE
@@ -912,21 +911,20 @@ def _save_rescored(batch: _Batch, count: RescoreCount, *, acting_user: User | No
         lines = [line for sheet_id, changed in batch.lines.items() if sheet_id in kept for line in changed]
         sheets = {sheet_id: score for sheet_id, score in batch.sheets.items() if sheet_id in kept}
         if lines:
+            # Models for the audit rows, which copy every field.
             models = SheetLine.objects.in_bulk([line.pk for line in lines])
             for line in lines:
                 model = models[line.pk]
                 model.score, model.money, model.explanation = line.score, line.money, line.explanation
                 model.version += 1
-            bulk_update_with_history(list(models.values()), SheetLine, ["score", "money", "explanation", "version"],
-                                     batch_size=BULK_BATCH_SIZE, default_user=acting_user,
-                                     default_change_reason=reason)
+            update_with_history(list(models.values()), ["score", "money", "explanation", "version"],
+                                acting_user=acting_user, reason=reason)
         if sheets:
             sheet_models = Sheet.objects.in_bulk(list(sheets))
             for sheet_id, result in sheets.items():
                 sheet_models[sheet_id].score, sheet_models[sheet_id].explanation = result.score, result.explanation
-            bulk_update_with_history(list(sheet_models.values()), Sheet, ["score", "explanation"],
-                                     batch_size=BULK_BATCH_SIZE, default_user=acting_user,
-                                     default_change_reason=reason)
+            update_with_history(list(sheet_models.values()), ["score", "explanation"], acting_user=acting_user,
+                                reason=reason)
         # Under the lock the versions are the ones read, so data_version is the version scored.
         fresh = [pk for pk in stale if pk in kept]
         if fresh:

@@ -1,4 +1,4 @@
-"""Inserting many rows without model instances: COPY on PostgreSQL, executemany elsewhere.
+"""Inserting and updating many rows without per-row SQL: COPY on PostgreSQL, executemany elsewhere.
 
 A close writes a result and its audit row per employee, a pay run a slip per employee. Django's
 ``bulk_create`` builds a model instance per row and prepares every value through the field
@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
+from django.utils import timezone
 
 _TEXT = {"CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField", "FileField"}
 _SQLITE_BATCH = 500
@@ -49,6 +50,65 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     names = ", ".join(connection.ops.quote_name(str(f.column)) for f in columns)
     return _executemany(connection, f"INSERT INTO {table} ({names}) VALUES ({', '.join('%s' for _ in columns)})",
                         columns, rows)
+
+
+def update_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]],
+                *, using: str = "default") -> int:
+    """Sets ``fields`` (attribute names) of the rows whose primary key comes first in each of
+    ``rows``: ``(pk, value, value, …)``. On PostgreSQL the rows are copied into a temporary table
+    and joined in one UPDATE; Django's ``bulk_update`` builds a CASE WHEN per row and field instead,
+    which the database evaluates per row (about 1 ms a line of four fields in batches of 500).
+    Elsewhere, batches of single-row UPDATEs. Returns the number of rows updated."""
+    connection = connections[using]
+    meta = model._meta
+    by_name = {f.attname: f for f in meta.concrete_fields}
+    unknown = [name for name in fields if name not in by_name]
+    if unknown or not fields:
+        raise ValueError(f"{meta.label} has no column {', '.join(unknown) or '(none given)'}")
+    pk = meta.pk
+    assert pk is not None
+    columns = [by_name[name] for name in fields]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    key = quote(str(pk.column))
+    names = [quote(str(f.column)) for f in columns]
+    if connection.vendor != "postgresql":
+        assignments = ", ".join(f"{name} = %s" for name in names)
+        return _executemany(connection, f"UPDATE {table} SET {assignments} WHERE {key} = %s", [*columns, pk],
+                            ((*row[1:], row[0]) for row in rows))
+    scratch = quote(f"bulk_update_{meta.db_table}")
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        # The scratch table takes the columns' types from the table itself, without constraints.
+        cursor.execute(f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS "
+                       f"SELECT {key}, {', '.join(names)} FROM {table} WITH NO DATA")
+        count = _copy(connection, scratch, [pk, *columns], rows)
+        if count:
+            assignments = ", ".join(f"{name} = s.{name}" for name in names)
+            cursor.execute(f"UPDATE {table} SET {assignments} FROM {scratch} s WHERE {table}.{key} = s.{key}")
+            count = cursor.rowcount
+        cursor.execute(f"DROP TABLE {scratch}")  # a second call in the same transaction makes it again
+    return count
+
+
+def update_with_history(instances: Sequence[Model], fields: Sequence[str], *, acting_user: Any,
+                        reason: str, using: str = "default") -> int:
+    """Saves ``fields`` of ``instances`` (already set in memory) with :func:`update_rows`, and one
+    audit row each (django-simple-history's, type "~", as ``bulk_update_with_history`` writes
+    them: every tracked field, the instance's own ``_change_reason`` or ``reason``) with
+    :func:`insert_rows`. For a model without history use :func:`update_rows`."""
+    if not instances:
+        return 0
+    model = type(instances[0])
+    history = model.history.model  # type: ignore[attr-defined]
+    tracked = [f.attname for f in history.tracked_fields]
+    now = timezone.now()
+    user = acting_user.pk if acting_user is not None else None
+    count = update_rows(model, fields, ([obj.pk, *(getattr(obj, name) for name in fields)] for obj in instances),
+                        using=using)
+    insert_rows(history, [*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"],
+                ([*(getattr(obj, name) for name in tracked), now, getattr(obj, "_change_reason", None) or reason,
+                  "~", user] for obj in instances), using=using)
+    return count
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from organizations.bulk import insert_rows
+from organizations.bulk import insert_rows, update_rows, update_with_history
 from organizations.models import Person
 from payroll.models import PayPolicy
 
@@ -87,3 +87,71 @@ def test_it_keeps_null_and_empty_apart_in_a_nullable_text_column(world_a: Any) -
     with scope(organization=world_a.org):
         reasons = dict(historical.objects.filter(id__in=[9001, 9002, 9003]).values_list("id", "history_change_reason"))
     assert reasons == {9001: None, 9002: "", 9003: AWKWARD}
+
+
+# --- update_rows / update_with_history ----------------------------------------------------------
+
+
+def _people(world: Any, *numbers: str) -> list[Person]:
+    insert_rows(Person, PERSON_FIELDS, [_person_row(world, n, position="岗位") for n in numbers])
+    with scope(organization=world.org):
+        return list(Person.objects.filter(employee_no__in=numbers).order_by("employee_no"))
+
+
+def test_it_updates_the_named_columns_of_the_rows_given_and_nothing_else(world_a: Any) -> None:
+    first, second, third = _people(world_a, "U1", "U2", "U3")
+    count = update_rows(Person, ["name", "base_pay", "hire_date"],
+                        [(first.pk, AWKWARD, Decimal("1234.56"), dt.date(2024, 2, 29)), (second.pk, "", None, None)])
+    with scope(organization=world_a.org):
+        rows = {p.employee_no: (p.name, p.base_pay, p.hire_date, p.position) for p in Person.objects.filter(
+            employee_no__in=["U1", "U2", "U3"])}
+    assert count == 2
+    assert rows == {"U1": (AWKWARD, Decimal("1234.56"), dt.date(2024, 2, 29), "岗位"),
+                    "U2": ("", None, None, "岗位"), "U3": ("甲", None, None, "岗位")}
+    assert third.name == "甲"
+
+
+def test_it_updates_json_columns(world_a: Any) -> None:
+    insert_rows(PayPolicy, ["organization_id", "code", "version", "name", "department_type_id", "effective_from",
+                            "effective_to", "components", "inputs", "text_inputs", "created_at"],
+                [(world_a.org.pk, "U", 1, "策略", None, dt.date(2025, 1, 1), None, [], [], [], dt.datetime.now(dt.UTC))])
+    with scope(organization=world_a.org):
+        policy = PayPolicy.objects.get(code="U")
+        update_rows(PayPolicy, ["components"], [(policy.pk, [{"code": "p", "name": AWKWARD, "x": None}])])
+        policy.refresh_from_db()
+    assert policy.components == [{"code": "p", "name": AWKWARD, "x": None}]
+
+
+def test_it_may_update_the_same_table_twice_in_one_transaction(world_a: Any) -> None:
+    (person,) = _people(world_a, "U4")
+    update_rows(Person, ["name"], [(person.pk, "一")])
+    update_rows(Person, ["name"], [(person.pk, "二")])
+    with scope(organization=world_a.org):
+        assert Person.objects.get(pk=person.pk).name == "二"
+
+
+def test_it_updates_in_a_fixed_number_of_statements_on_postgresql(world_a: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    people = _people(world_a, *[f"V{n:03d}" for n in range(120)])
+    with CaptureQueriesContext(connection) as queries:
+        update_rows(Person, ["name"], [(p.pk, f"新{p.employee_no}") for p in people])
+    assert len(queries) <= 6  # savepoint, scratch table, COPY, UPDATE, drop, release
+
+
+def test_it_refuses_to_update_a_column_the_model_does_not_have(world_a: Any) -> None:
+    with pytest.raises(ValueError, match="salary"):
+        update_rows(Person, ["salary"], [])
+
+
+def test_it_writes_one_audit_row_per_instance_with_its_own_reason(world_a: Any, hr: Any) -> None:
+    first, second = _people(world_a, "W1", "W2")
+    first.name, second.name = "改一", "改二"
+    first._change_reason = "更正"  # type: ignore[attr-defined]
+    update_with_history([first, second], ["name"], acting_user=hr, reason="批量")
+    with scope(organization=world_a.org):
+        audit = {(h.employee_no, h.name, h.position, h.history_type, h.history_change_reason, h.history_user_id)
+                 for h in Person.history.filter(employee_no__in=["W1", "W2"])}
+        names = set(Person.objects.filter(employee_no__in=["W1", "W2"]).values_list("name", flat=True))
+    assert names == {"改一", "改二"}
+    assert audit == {("W1", "改一", "岗位", "~", "更正", hr.pk), ("W2", "改二", "岗位", "~", "批量", hr.pk)}
