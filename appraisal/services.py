@@ -46,7 +46,7 @@ from indicators.models import (
     TemplateRater,
 )
 from indicators.services import plain
-from organizations.bulk import no_cyclic_gc, update_with_history
+from organizations.bulk import analyze, no_cyclic_gc, update_with_history
 from organizations.models import Department, DepartmentHead, Organization, Person, ReviewGroupMember, Team, User
 from organizations.numbers import quantize
 from organizations.tenancy import BULK_BATCH_SIZE
@@ -279,7 +279,13 @@ def generate_sheets(*, period: Period) -> dict[str, int]:
         Rater.objects.bulk_create(raters, ignore_conflicts=True)
         created = len(sheets) - before
         Period.objects.filter(pk=period.pk).update(sheets_generated_at=timezone.now())
+        if created >= ANALYZE_AFTER:
+            analyze(Sheet, SheetLine, Rater)
     return {"sheets": len(sheets), "created": created}
+
+
+# Sheets generated at once from which the tables' planner statistics are refreshed right away.
+ANALYZE_AFTER = 1000
 
 
 def _subject_key(sheet: Sheet) -> tuple[str, int | None]:

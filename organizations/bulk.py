@@ -111,6 +111,18 @@ def update_with_history(instances: Sequence[Model], fields: Sequence[str], *, ac
     return count
 
 
+def analyze(*models: type[Model], using: str = "default") -> None:
+    """Refreshes PostgreSQL's planner statistics of the models' tables after a bulk load (a no-op
+    elsewhere). Until autovacuum gets there, the planner estimates the new rows from stale
+    figures: an actuals upload right after opening a period of 5,000 sheets joined the new lines
+    in nested loops and took 18 s instead of 2.5 s."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not models:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models))
+
+
 @contextmanager
 def no_cyclic_gc() -> Iterator[None]:
     """Pauses Python's cyclic garbage collector, then restores it as it was. Set-based work makes

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from organizations.bulk import insert_rows, update_rows, update_with_history
+from organizations.bulk import analyze, insert_rows, update_rows, update_with_history
 from organizations.models import Person
 from payroll.models import PayPolicy
 
@@ -114,7 +114,8 @@ def test_it_updates_the_named_columns_of_the_rows_given_and_nothing_else(world_a
 def test_it_updates_json_columns(world_a: Any) -> None:
     insert_rows(PayPolicy, ["organization_id", "code", "version", "name", "department_type_id", "effective_from",
                             "effective_to", "components", "inputs", "text_inputs", "created_at"],
-                [(world_a.org.pk, "U", 1, "策略", None, dt.date(2025, 1, 1), None, [], [], [], dt.datetime.now(dt.UTC))])
+                [(world_a.org.pk, "U", 1, "策略", None, dt.date(2025, 1, 1), None, [], [], [],
+                  dt.datetime.now(dt.UTC))])
     with scope(organization=world_a.org):
         policy = PayPolicy.objects.get(code="U")
         update_rows(PayPolicy, ["components"], [(policy.pk, [{"code": "p", "name": AWKWARD, "x": None}])])
@@ -155,3 +156,16 @@ def test_it_writes_one_audit_row_per_instance_with_its_own_reason(world_a: Any, 
         names = set(Person.objects.filter(employee_no__in=["W1", "W2"]).values_list("name", flat=True))
     assert names == {"改一", "改二"}
     assert audit == {("W1", "改一", "岗位", "~", "更正", hr.pk), ("W2", "改二", "岗位", "~", "批量", hr.pk)}
+
+
+def test_it_refreshes_the_planner_statistics_of_the_tables_given(world_a: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    _people(world_a, *[f"A{n:03d}" for n in range(50)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Person._meta.db_table])
+        before = cursor.fetchone()[0]
+        analyze(Person)
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Person._meta.db_table])
+        after = cursor.fetchone()[0]
+    assert before != after and after >= 50

@@ -36,6 +36,13 @@ def _scored(world: World, period: Period) -> Sheet:
     return Sheet.objects.get(period=period, department=world.production)
 
 
+def _change_output(sheet: Sheet) -> SheetLine:
+    """Changes the output line's data behind the services' back: the sheet is stale."""
+    line = line_of(sheet, "OUTPUT")
+    SheetLine.objects.filter(pk=line.pk).update(target=Decimal("1000"), actual=Decimal("950"))
+    return line
+
+
 @pytest.fixture
 def scored(departments_scheme: Scheme) -> tuple[World, Period, Sheet]:
     world, period = departments_scheme
@@ -184,8 +191,7 @@ def test_it_rescores_only_the_stale_sheets_of_a_period(scored: tuple[World, Peri
         # A fresh sheet's score is what its last scoring wrote: a period's rescoring does not read it
         # (the wrong score written here behind everyone's back shows it was not recomputed).
         Sheet.objects.filter(department=world.back_office).update(score=Decimal("1.00"))
-        SheetLine.objects.filter(pk=line_of(sheet, "OUTPUT").pk).update(target=Decimal("1000"),
-                                                                         actual=Decimal("950"))
+        _change_output(sheet)
         count = services.rescore_period(period=period, acting_user=None, reason="again")
         assert (count.sheets, count.changed_sheets, count.skipped) == (1, 1, 0)
         assert _stale(period) == set()
@@ -218,8 +224,7 @@ def test_it_writes_nothing_for_a_sheet_whose_data_changed_after_it_was_read(
         scored: tuple[World, Period, Sheet], monkeypatch: pytest.MonkeyPatch) -> None:
     world, period, sheet = scored
     with scope(organization=world.org):
-        line = line_of(sheet, "OUTPUT")
-        SheetLine.objects.filter(pk=line.pk).update(target=Decimal("1000"), actual=Decimal("950"))
+        line = _change_output(sheet)
         before = Sheet.objects.get(pk=sheet.pk).score
         _changing_before_the_write(monkeypatch, lambda: SheetLine.objects.filter(pk=line.pk).update(
             actual=Decimal("990")))
@@ -238,8 +243,7 @@ def test_it_writes_nothing_for_a_sheet_someone_else_rescored_meanwhile(
     # one to keep, and this one's rows may come from either side of it.
     world, period, sheet = scored
     with scope(organization=world.org):
-        line = line_of(sheet, "OUTPUT")
-        SheetLine.objects.filter(pk=line.pk).update(target=Decimal("1000"), actual=Decimal("950"))
+        _change_output(sheet)
 
         def other() -> None:
             services.rescore_sheet(sheet=sheet, acting_user=None)
