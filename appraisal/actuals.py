@@ -27,8 +27,8 @@ Applying is set-based: the period's lines are read with one query, the recorded 
 bonuses of its data lines with one aggregate query; each changed line is rescored in memory by the
 scoring engine (which is pure) and its version bumped; then organizations.bulk.update_with_history
 writes the lines (on PostgreSQL one UPDATE from a COPY) and their django-simple-history audit rows
-(the acting user, the row's 说明 or "actuals import"). The
-number of queries does not grow with the number of rows. Then the sheets whose lines changed
+(the acting user, the row's 说明 or "actuals import"). The number of queries does not grow with
+the number of rows. Then the sheets whose lines changed
 (stale, see Sheet.data_version) get their totals from appraisal.services.rescore_period, in the
 same transaction, as a line edited through the API or a page gets its sheet's total.
 """

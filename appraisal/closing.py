@@ -38,7 +38,7 @@ from appraisal.models import GradingPolicy, Period, Result, Sheet, SpecialStatus
 from appraisal.services import IllegalTransition, rescore_period, transition
 from appraisal.signals import results_changed
 from indicators.models import SubjectKind
-from organizations.bulk import insert_rows, no_cyclic_gc
+from organizations.bulk import HISTORY_COLUMNS, insert_rows, no_cyclic_gc
 from organizations.calendar import add_working_days
 from organizations.models import Department, DepartmentType, Job, Organization, User
 from organizations.tasks import enqueue
@@ -272,7 +272,6 @@ RESULT_COLUMNS = ["organization_id", "period_id", "sheet_id", "subject_kind", "p
                   "population_label", "status", "raw_score", "calibrated_score", "calibration_reason",
                   "appeal_score", "final_score", "rank", "band_grade", "grade", "grade_label", "coefficient",
                   "needs_calibration", "explanation", "flags", "confirmed_at", "acknowledged_at"]
-HISTORY_COLUMNS = ["history_date", "history_change_reason", "history_type", "history_user_id"]
 
 
 History = dict[Any, list[rule_engine.Past]]  # by subject key: (subject kind, person, team or department id)

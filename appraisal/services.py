@@ -862,8 +862,7 @@ def _prefixed(where: Q, prefix: str) -> Q:
     """``where`` (a Q on Sheet) as seen from a related model: each lookup behind ``prefix``."""
     def rewrite(node: Any) -> Any:
         if isinstance(node, Q):
-            copy = Q(*[rewrite(child) for child in node.children], _connector=node.connector, _negated=node.negated)
-            return copy
+            return Q(*[rewrite(child) for child in node.children], _connector=node.connector, _negated=node.negated)
         key, value = node
         if isinstance(value, F):
             value = F(f"{prefix}{value.name}")  # type: ignore[attr-defined]

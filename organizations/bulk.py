@@ -28,6 +28,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.utils import timezone
 
+# What django-simple-history writes beside the tracked fields of an audit row.
+HISTORY_COLUMNS = ["history_date", "history_change_reason", "history_type", "history_user_id"]
+
 _TEXT = {"CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField", "FileField"}
 _SQLITE_BATCH = 500
 _NULL = "\\N"
@@ -105,7 +108,7 @@ def update_with_history(instances: Sequence[Model], fields: Sequence[str], *, ac
     user = acting_user.pk if acting_user is not None else None
     count = update_rows(model, fields, ([obj.pk, *(getattr(obj, name) for name in fields)] for obj in instances),
                         using=using)
-    insert_rows(history, [*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"],
+    insert_rows(history, [*tracked, *HISTORY_COLUMNS],
                 ([*(getattr(obj, name) for name in tracked), now, getattr(obj, "_change_reason", None) or reason,
                   "~", user] for obj in instances), using=using)
     return count

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from organizations.bulk import analyze, insert_rows, update_rows, update_with_history
+from organizations.bulk import HISTORY_COLUMNS, analyze, insert_rows, update_rows, update_with_history
 from organizations.models import Person
 from payroll.models import PayPolicy
 
@@ -80,7 +80,7 @@ def test_it_refuses_a_column_the_model_does_not_have(world_a: Any) -> None:
 def test_it_keeps_null_and_empty_apart_in_a_nullable_text_column(world_a: Any) -> None:
     historical = Person.history.model
     moment = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    fields = ["id", *PERSON_FIELDS, "history_date", "history_change_reason", "history_type", "history_user_id"]
+    fields = ["id", *PERSON_FIELDS, *HISTORY_COLUMNS]
     insert_rows(historical, fields, [(9001, *_person_row(world_a, "H1"), moment, None, "+", None),
                                      (9002, *_person_row(world_a, "H2"), moment, "", "~", None),
                                      (9003, *_person_row(world_a, "H3"), moment, AWKWARD, "~", None)])
