@@ -25,7 +25,7 @@ the period's lines locked, and writes everything or raises ActualsRejected and w
 
 Applying is set-based: the period's lines are read with one query, the recorded deductions and
 bonuses of its data lines with one aggregate query; each changed line is rescored in memory by the
-scoring engine (which is pure) and its version bumped; then organizations.bulk.update_with_history
+scoring engine (which is pure) and its version bumped; then core.bulk.update_with_history
 writes the lines (on PostgreSQL one UPDATE from a COPY) and their django-simple-history audit rows
 (the acting user, the row's 说明 or "actuals import"). The number of queries does not grow with
 the number of rows. Then the sheets whose lines changed
@@ -51,12 +51,12 @@ from python_calamine import CalamineWorkbook
 
 from appraisal import services
 from appraisal.models import ENTRY_STATES, DeductionRecord, Period, Sheet, SheetLine
+from core.bulk import update_with_history
+from core.numbers import to_decimal
 from indicators.models import LineSource, SubjectKind
 from organizations import importing
-from organizations.bulk import update_with_history
 from organizations.importing import Cell, ImportIssue, SheetRows, SourceRow
 from organizations.models import Department, Person, Team, User
-from organizations.numbers import to_decimal
 
 SHEET = "实际值"
 SUBJECT = "对象编码"

@@ -30,13 +30,13 @@ from rest_framework.response import Response
 from appraisal import actuals, closing, selectors, services
 from appraisal.models import DeductionRecord, GradingPolicy, Period, Rater, Rating, Sheet, SheetLine
 from appraisal.periods import PERIODS_PER_YEAR
+from core.numbers import to_decimal
 from indicators import scoring
 from indicators.models import LineSource, RaterRole, SubjectKind, Template
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.calendar import CalendarYearMissing
 from organizations.import_api import ImportIssueSerializer
 from organizations.models import Department, Job, Person
-from organizations.numbers import to_decimal
 
 REASON_HELP = gettext_lazy("Why: kept in the audit trail.")
 

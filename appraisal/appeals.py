@@ -21,8 +21,8 @@ from appraisal.closing import _show_time, regrade
 from appraisal.models import Appeal, Period, Result, SheetLine
 from appraisal.services import IllegalTransition
 from appraisal.signals import results_changed
+from core.numbers import quantize
 from organizations.models import Department, DepartmentHead, Person, ReviewGroupMember, User
-from organizations.numbers import quantize
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 

@@ -37,13 +37,13 @@ from appraisal import rules as rule_engine
 from appraisal.models import GradingPolicy, Period, Result, Sheet, SpecialStatus
 from appraisal.services import IllegalTransition, rescore_period, transition
 from appraisal.signals import results_changed
+from core.bulk import HISTORY_COLUMNS, insert_rows, no_cyclic_gc
+from core.translation import cached_translations
 from indicators.models import SubjectKind
-from organizations.bulk import HISTORY_COLUMNS, insert_rows, no_cyclic_gc
 from organizations.calendar import add_working_days
 from organizations.models import Department, DepartmentType, Job, Organization, User
 from organizations.tasks import enqueue
 from organizations.tenancy import BULK_BATCH_SIZE
-from organizations.translation import cached_translations
 
 ZERO = Decimal("0.00")
 CLOSE_JOB = "close_period"

@@ -1,7 +1,7 @@
 """Grades, forced distribution and calibration limits, as data (S1-4, S1-9, S0-3).
 
 Pure Python + Decimal: no database, no models. Every config is a JSON object whose numbers are
-strings (floats are refused: they lose fen), checked with :class:`~indicators.scoring.ConfigError`
+strings (floats are refused: they lose fen), checked with :class:`~core.configs.ConfigError`
 naming the wrong field, and every result explains itself in the active language.
 
 Public API::
@@ -69,10 +69,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
-from indicators import configs
-from indicators.configs import ConfigError
-from organizations.numbers import quantize, to_decimal
-from organizations.translation import _, pgettext
+from core import configs
+from core.configs import ConfigError
+from core.numbers import quantize, to_decimal
+from core.translation import _, pgettext
 
 __all__ = [
     "BOUNDARIES",

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from appraisal import grading
 from appraisal.models import GradingPolicy, SpecialStatus
-from indicators.scoring import ConfigError
+from core.configs import ConfigError
 from organizations.models import Organization, ReviewGroup, User
 
 STATUSES_WITH_GRADES = (SpecialStatus.EXEMPT, SpecialStatus.LONG_LEAVE)

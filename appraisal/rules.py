@@ -6,7 +6,7 @@ within a natural year → unfit), S1-7 (last place eliminated), S1-9 (salary gra
 quarters or four B quarters in a row, down after two D quarters in a row or one E).
 
 Pure Python + Decimal: no database, no models. A rule is a JSON object whose numbers are strings
-(floats are refused: they lose fen), checked with :class:`~indicators.scoring.ConfigError` naming
+(floats are refused: they lose fen), checked with :class:`~core.configs.ConfigError` naming
 the wrong field, and every flag explains itself in the active language.
 
 Public API::
@@ -106,9 +106,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from indicators import configs
-from indicators.configs import ConfigError
-from organizations.numbers import quantize, to_decimal
+from core import configs
+from core.configs import ConfigError
+from core.numbers import quantize, to_decimal
 
 __all__ = [
     "CONDITIONS",

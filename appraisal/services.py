@@ -34,6 +34,9 @@ from appraisal.models import (
     SheetLine,
 )
 from appraisal.periods import months_of, period_bounds, period_code
+from core.bulk import analyze, no_cyclic_gc, update_with_history
+from core.numbers import quantize
+from core.translation import cached_translations
 from indicators import scoring
 from indicators.models import (
     BaselineSource,
@@ -46,11 +49,8 @@ from indicators.models import (
     TemplateRater,
 )
 from indicators.services import plain
-from organizations.bulk import analyze, no_cyclic_gc, update_with_history
 from organizations.models import Department, DepartmentHead, Organization, Person, ReviewGroupMember, Team, User
-from organizations.numbers import quantize
 from organizations.tenancy import BULK_BATCH_SIZE
-from organizations.translation import cached_translations
 
 ZERO = Decimal("0")
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
+    "core",
     "organizations",
     "indicators",
     "appraisal",

@@ -15,7 +15,7 @@ Public API::
 Common rules
     * ``line.max_points`` is the line's full marks (its weight in points), never negative.
     * Points are rounded once, at the end, to 0.01 half up; money to the fen (see
-      organizations.numbers.quantize). Rates and intermediate values are exact (28 digits).
+      core.numbers.quantize). Rates and intermediate values are exact (28 digits).
     * Unknown config keys are refused (a typo must not silently fall back to a default).
     * Rates are fractions in configs ("1.2" = 120 %) and percentages in explanations.
     * Explanations show inputs with at least two decimals (never rounding an input away) and
@@ -98,7 +98,7 @@ pass_fail — acceptance (验收) with remediation rounds (S0-1)::
     Accepted at round r (``line.acceptance_round``, default 1) → round_shares[r−1] × max_points,
     rounds beyond the list take the last share; not accepted → fail_share × max_points.
 
-formula — an expression in indicators.formula::
+formula — an expression in core.formula::
 
     {"expression": "MIN(actual / target, 1.2) * max_points", "inputs": ["deposits"]}
 
@@ -119,11 +119,11 @@ from typing import Any
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy
 
-from indicators import configs
-from indicators.configs import ConfigError
-from indicators.formula import FUNCTIONS, Formula, FormulaError
-from organizations.numbers import quantize, to_decimal
-from organizations.translation import _, pgettext
+from core import configs
+from core.configs import ConfigError
+from core.formula import FUNCTIONS, Formula, FormulaError
+from core.numbers import quantize, to_decimal
+from core.translation import _, pgettext
 
 __all__ = [
     "ConfigError",

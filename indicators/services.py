@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.numbers import to_decimal
 from indicators import scoring
 from indicators.models import (
     Benchmark,
@@ -27,7 +28,6 @@ from indicators.models import (
     TemplateRater,
 )
 from organizations.models import Department, DepartmentType, Organization, ReviewGroup, User
-from organizations.numbers import to_decimal
 
 ONE = Decimal("1")
 

@@ -1,5 +1,5 @@
 """Finance exports of a pay run: the pay sheet, the delta sheet and the bank-transfer list, as
-.xlsx (payroll.xlsx, streamed; ~15× faster than openpyxl's write_only mode, see there) or .csv
+.xlsx (core.xlsx, streamed; ~15× faster than openpyxl's write_only mode, see there) or .csv
 (UTF-8 with a BOM, so Excel reads the Chinese).
 
 House style (pretix): an exporter yields rows; a writer turns rows into a file. Rows are read
@@ -18,8 +18,8 @@ from typing import IO, Any, Literal
 
 from django.utils.translation import gettext as _
 
+from core import xlsx
 from organizations.models import Department
-from payroll import xlsx
 from payroll.models import PayRun, PaySlip
 from payroll.services import delta
 

@@ -58,7 +58,7 @@ class PayPolicy(TenantOwned):
         return compile_policy(self.components, inputs=self.inputs, text_inputs=self.text_inputs)
 
     def clean(self) -> None:
-        from indicators.scoring import ConfigError
+        from core.configs import ConfigError
 
         try:
             self.compiled()

@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 
 from appraisal.models import Period, Result
 from appraisal.services import IllegalTransition
+from core.bulk import insert_rows, no_cyclic_gc
+from core.configs import ConfigError
 from indicators.models import SubjectKind
-from indicators.scoring import ConfigError
-from organizations.bulk import insert_rows, no_cyclic_gc
 from organizations.models import Department, DepartmentHead, DepartmentType, Job, Organization, Person, User
 from organizations.tasks import enqueue
 from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, evaluate_population

@@ -1,4 +1,4 @@
-"""organizations.bulk.insert_rows: rows in, the same values back, on SQLite and PostgreSQL (COPY)."""
+"""core.bulk.insert_rows: rows in, the same values back, on SQLite and PostgreSQL (COPY)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from organizations.bulk import HISTORY_COLUMNS, analyze, insert_rows, update_rows, update_with_history
+from core.bulk import HISTORY_COLUMNS, analyze, insert_rows, update_rows, update_with_history
 from organizations.models import Person
 from payroll.models import PayPolicy
 

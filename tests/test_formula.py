@@ -1,4 +1,4 @@
-"""indicators.formula: a safe Decimal expression language, checked when saved."""
+"""core.formula: a safe Decimal expression language, checked when saved."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 from django.utils import translation
 
-from indicators.formula import Formula, FormulaError
+from core.formula import Formula, FormulaError
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""organizations.numbers: the one rounding helper and the one way to read a number."""
+"""core.numbers: the one rounding helper and the one way to read a number."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 from django.utils import translation
 
-from organizations.numbers import quantize, to_decimal
+from core.numbers import quantize, to_decimal
 
 
 @pytest.fixture(autouse=True)

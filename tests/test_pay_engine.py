@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from indicators.formula import Formula, FormulaError
-from indicators.scoring import ConfigError
+from core.configs import ConfigError
+from core.formula import Formula, FormulaError
 from payroll.engine import (
     PayError,
     PersonInput,

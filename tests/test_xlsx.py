@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from payroll import xlsx
+from core import xlsx
 from payroll.exports import Column, Export, Style, write_xlsx
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

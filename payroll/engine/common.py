@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from indicators import configs
-from indicators.configs import ConfigError
-from indicators.formula import Formula, FormulaError
-from organizations.numbers import quantize
-from organizations.translation import _, pgettext
+from core import configs
+from core.configs import ConfigError
+from core.formula import Formula, FormulaError
+from core.numbers import quantize
+from core.translation import _, pgettext
 
 from .expr import Expr
 
@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 # --- translations -------------------------------------------------------------------------------
 #
-# An explanation needs a handful of translated phrases per line: organizations.translation looks
+# An explanation needs a handful of translated phrases per line: core.translation looks
 # each up once per language while a policy is evaluated (inside ``cached_translations``).
 
 # --- errors and results -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""A compiled :class:`indicators.formula.Formula` for evaluating the same formula for many people.
+"""A compiled :class:`core.formula.Formula` for evaluating the same formula for many people.
 
 ``Formula`` checks the formula when the policy is saved and stays the one authority on what a
 formula means and on every error message. What it does per evaluation (building a SimpleEval,
@@ -6,7 +6,7 @@ converting every input, walking the tree) costs ~10 µs, which alone would cap a
 policy well below 20,000 people a second. :class:`Expr` therefore turns the formula's text, once
 it has passed ``Formula.compile``, into nested Python closures that do the same Decimal arithmetic
 in the same context (28 digits, half up, overflow at 1E+31; literals read from the text exactly as
-``Formula`` reads them; IF lazy; ROUND half up through organizations.numbers.quantize).
+``Formula`` reads them; IF lazy; ROUND half up through core.numbers.quantize).
 
 Anything unusual on the fast path — a missing name, division by zero, an overflow, an exponent
 beyond ±100, a result ≥ 1E+15 — is handed back to ``Formula.evaluate``, so errors (and, should the
@@ -32,10 +32,10 @@ from decimal import (
 )
 from typing import Any
 
-from indicators.formula import MAX_EXPONENT, MAX_RESULT, Formula
-from organizations.numbers import quantize
+from core.formula import MAX_EXPONENT, MAX_RESULT, Formula
+from core.numbers import quantize
 
-# The formula language's evaluation context (indicators.formula): 28 digits, half up, traps.
+# The formula language's evaluation context (core.formula): 28 digits, half up, traps.
 CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP, Emax=30, traps=[DivisionByZero, InvalidOperation, Overflow])
 
 _Fn = Callable[[Mapping[str, Decimal]], Any]

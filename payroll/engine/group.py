@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from indicators.scoring import ConfigError
-from organizations.numbers import quantize
+from core.configs import ConfigError
+from core.numbers import quantize
 
 from .common import (
     ZERO,

@@ -13,9 +13,9 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from indicators.scoring import ConfigError
-from organizations.numbers import quantize
-from organizations.translation import PerLanguage
+from core.configs import ConfigError
+from core.numbers import quantize
+from core.translation import PerLanguage
 
 from .common import (
     HUNDRED,
@@ -825,7 +825,7 @@ class Fixed(Kind):
 
 
 class FormulaKind(Kind):
-    """A safe expression (indicators.formula) over inputs and earlier components' amounts."""
+    """A safe expression (core.formula) over inputs and earlier components' amounts."""
 
     code = "formula"
 

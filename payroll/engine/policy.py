@@ -8,11 +8,11 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import partial
 from typing import Any, cast
 
-from indicators.formula import FUNCTIONS
-from indicators.scoring import ConfigError
-from organizations.bulk import no_cyclic_gc
-from organizations.numbers import quantize, to_decimal
-from organizations.translation import cached_translations
+from core.bulk import no_cyclic_gc
+from core.configs import ConfigError
+from core.formula import FUNCTIONS
+from core.numbers import quantize, to_decimal
+from core.translation import cached_translations
 
 from .common import (
     ONE,

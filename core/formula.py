@@ -14,7 +14,7 @@ What is allowed
     * ``+ - * /`` and ``**`` (exponent at most ±100), unary minus;
     * comparisons ``< <= > >= == !=`` (chains like ``0 <= x < 10`` too) and ``and``, ``or``, ``not``;
     * functions: ``ROUND(x, places=0)`` (half up, i.e. away from zero for halves: ROUND(2.5) = 3 and
-      ROUND(-2.5) = -3, with organizations.numbers.quantize; ``places`` a literal 0–10),
+      ROUND(-2.5) = -3, with core.numbers.quantize; ``places`` a literal 0–10),
       ``MIN(a, b, …)``, ``MAX(a, b, …)``, ``ABS(x)``, ``IF(condition, a, b)``. IF only evaluates the
       branch it picks, so ``IF(target == 0, 0, actual / target)`` never divides by zero.
 
@@ -25,7 +25,7 @@ bit operators, ``in``/``is``, Python's ``a if c else b`` (use IF), a yes/no wher
 and the other way round, and literal exponents beyond ±100.
 
 Evaluation (:meth:`Formula.evaluate`) works in a 28-digit Decimal context and does not round: the
-caller rounds the result (points, money) with organizations.numbers.quantize. Division by zero, a
+caller rounds the result (points, money) with core.numbers.quantize. Division by zero, a
 missing input, an overflow (any intermediate ≥ 1E+31, or a result ≥ 1E+15) or a result that is not
 a number raise FormulaError naming the formula and the subject (e.g. "1002 张三").
 
@@ -54,7 +54,7 @@ from typing import Any, Literal
 from django.utils.translation import gettext as _
 from simpleeval import FeatureNotAvailable, NameNotDefined, SimpleEval
 
-from organizations.numbers import quantize, to_decimal
+from core.numbers import quantize, to_decimal
 
 __all__ = ["FUNCTIONS", "Formula", "FormulaError"]
 

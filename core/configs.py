@@ -1,7 +1,7 @@
 """Reading HR-written JSON configs: the checks every pure engine shares (scoring methods, grade
 scales, rules over periods, pay components).
 
-Each raises :class:`indicators.scoring.ConfigError` with the path of the wrong setting
+Each raises :class:`core.configs.ConfigError` with the path of the wrong setting
 ("bands[2].from", "components[1].config.rate") and a message in the active language, so a
 config is refused the same way whichever engine reads it.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from organizations.numbers import to_decimal
+from core.numbers import to_decimal
 
 __all__ = ["ConfigError", "known_keys", "mapping", "number", "path", "text"]
 
