@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -144,12 +145,18 @@ class TransitionSerializer(serializers.Serializer):
 
 class JobSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True, help_text=gettext_lazy("0–100."))
+    subject_type = serializers.SerializerMethodField(help_text=gettext_lazy(
+        "What the job works on: appraisal.period (a close, a pay computation) or payroll.payrun (an export)."))
 
     class Meta:
         model = Job
-        fields = ["id", "kind", "ref", "state", "total", "done", "percent", "message", "created_at", "started_at",
-                  "finished_at"]
+        fields = ["id", "kind", "subject_type", "subject_id", "params", "state", "total", "done", "percent",
+                  "message", "created_at", "started_at", "finished_at"]
         read_only_fields = fields
+
+    def get_subject_type(self, job: Job) -> str:
+        subject_type = ContentType.objects.get_for_id(job.subject_type_id)
+        return f"{subject_type.app_label}.{subject_type.model}"
 
 
 class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet):

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -41,12 +41,13 @@ from core.bulk import HISTORY_COLUMNS, insert_rows, no_cyclic_gc
 from core.translation import cached_translations
 from indicators.models import SubjectKind
 from organizations.calendar import add_working_days
+from organizations.jobs import jobs_of, start_job
 from organizations.models import Department, DepartmentType, Job, Organization, User
 from organizations.tasks import enqueue
 from organizations.tenancy import BULK_BATCH_SIZE
 
 ZERO = Decimal("0.00")
-CLOSE_JOB = "close_period"
+CLOSE_JOB = Job.Kind.CLOSE_PERIOD
 GRADED_STATUSES = (SpecialStatus.NORMAL, SpecialStatus.REFUSED)
 GRADE_FIELDS = ["final_score", "rank", "band_grade", "grade", "grade_label", "coefficient", "needs_calibration",
                 "explanation", "flags"]
@@ -67,10 +68,6 @@ def _show_time(moment: dt.datetime) -> str:
 # --- the close ----------------------------------------------------------------------------------
 
 
-def period_ref(period: Period) -> str:
-    return f"period:{period.pk}"
-
-
 def start_close(*, period: Period, acting_user: User | None) -> Job:
     """Asks for the period to be closed: checks it can be, records a job and sends the task after
     commit. A second request while a close is queued or running returns the same job."""
@@ -83,31 +80,20 @@ def start_close(*, period: Period, acting_user: User | None) -> Job:
     if current.grading_policy_id is None:
         raise ClosureRefused(_("Period %(period)s has no grading policy: choose one before closing.")
                              % {"period": current.code})
-    existing = Job.objects.filter(kind=CLOSE_JOB, ref=period_ref(current),
-                                  state__in=[Job.State.QUEUED, Job.State.RUNNING]).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            job = Job.objects.create(organization_id=current.organization_id, kind=CLOSE_JOB,
-                                     ref=period_ref(current), created_by=acting_user)
-            from appraisal.tasks import close_period_task
+    from appraisal.tasks import close_period_task
 
-            enqueue(close_period_task, organization_id=current.organization_id, job_id=job.pk)
-    except IntegrityError:  # a concurrent request created it first
-        return Job.objects.get(kind=CLOSE_JOB, ref=period_ref(current), state__in=[Job.State.QUEUED,
-                                                                                  Job.State.RUNNING])
-    return job
+    return start_job(subject=current, kind=CLOSE_JOB, acting_user=acting_user,
+                     send=lambda job: enqueue(close_period_task, organization_id=current.organization_id,
+                                              job_id=job.pk))
 
 
 def close_job(period: Period) -> Job | None:
-    return Job.objects.filter(kind=CLOSE_JOB, ref=period_ref(period)).first()
+    return jobs_of(period, CLOSE_JOB).first()
 
 
 def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
     """The close task's body (see the module docstring). Returns counts for the task result."""
-    period_id = int(job.ref.split(":")[1])
-    period = Period.objects.get(pk=period_id)
+    period = Period.objects.get(pk=job.subject_id)
     acting_user = acting_user or job.created_by
     Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
     total = Sheet.objects.filter(period=period).count()
@@ -121,7 +107,7 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
                 if not rescored.skipped:
                     break
         with transaction.atomic():
-            locked = Period.objects.select_for_update(of=("self",)).get(pk=period_id)
+            locked = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
             if locked.results_at is not None:
                 written = 0  # a redelivered or repeated task: the results are there already
             else:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -439,9 +441,20 @@ class CalendarYear(TenantOwned):
 
 
 class Job(TenantOwned):
-    """A background job a page watches: a period close, a large export. The task updates ``done``
-    in its own short transactions, so the progress bar moves while the work runs; the work itself
-    commits once, at the end, which is what keeps a killed or redelivered task to one result."""
+    """A background job a page watches: a period close, a pay computation, a large export. The task
+    updates ``done`` in its own short transactions, so the progress bar moves while the work runs;
+    the work itself commits once, at the end, which is what keeps a killed or redelivered task to
+    one result.
+
+    A job names what it works on as a typed reference (``subject``: the period, the pay run), never
+    as a string to parse, and carries the options its task needs in ``params`` (an export's kind
+    and format). ``organizations`` stores the reference without knowing the apps above it.
+    """
+
+    class Kind(models.TextChoices):
+        CLOSE_PERIOD = "close_period", _("period close")
+        PAY_RUN = "pay_run", _("pay computation")
+        PAY_EXPORT = "pay_export", _("pay export")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -449,9 +462,14 @@ class Job(TenantOwned):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
-    kind = models.CharField(_("kind"), max_length=30)
-    # What the job works on, e.g. "period:12" or "payrun:7", so a page can find its job.
-    ref = models.CharField(_("subject"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("subject type"))
+    subject_id = models.PositiveBigIntegerField(_("subject"))
+    subject = GenericForeignKey("subject_type", "subject_id")
+    # What else the task needs to know, e.g. {"export": "paysheet", "format": "xlsx"}; part of the
+    # job's identity: the same export asked twice is one job, two different exports are two.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField(_("total"), default=0)
     done = models.PositiveIntegerField(_("done"), default=0)
@@ -468,12 +486,14 @@ class Job(TenantOwned):
         ordering = ["-created_at", "-pk"]
         constraints = [
             # At most one unfinished job of a kind per subject: a double click starts one close.
-            models.UniqueConstraint(fields=["organization", "kind", "ref"],
+            models.UniqueConstraint(fields=["organization", "kind", "subject_type", "subject_id", "params"],
                                     condition=Q(state__in=["queued", "running"]), name="uniq_active_job"),
         ]
+        indexes = [models.Index(fields=["organization", "subject_type", "subject_id", "kind"],
+                                name="job_subject")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.ref} {self.state}"
+        return f"{self.kind} {self.subject_type_id}:{self.subject_id} {self.state}"
 
     @property
     def percent(self) -> int:

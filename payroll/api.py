@@ -328,8 +328,8 @@ class PayJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         job: Job = self.get_object()
         if job.kind != services.EXPORT_JOB or job.state != Job.State.DONE or not job.file:
             raise Http404
-        run_id, kind, fmt = selectors.export_of(job)
-        run = selectors.pay_runs().filter(pk=run_id).first()
+        kind, fmt = selectors.export_of(job)
+        run = selectors.pay_runs().filter(pk=job.subject_id).first()
         if run is None:
             raise Http404
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=filename(run, kind, fmt))

@@ -15,11 +15,13 @@ from django.db.models import Count, Max, QuerySet, Sum
 
 from appraisal.models import Period
 from organizations.context import TenantContext
+from organizations.jobs import jobs_of
 from organizations.models import Job, Person
 from organizations.roles import Role
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
 from payroll.services import EXPORT_JOB
-from payroll.tasks import PAY_JOB
+
+PAY_JOB = Job.Kind.PAY_RUN
 
 ZERO = Decimal("0.00")
 
@@ -97,21 +99,20 @@ def periods_with_results() -> QuerySet[Period]:
 
 def last_computation(period: Period) -> Job | None:
     """The latest pay computation job of a period (payroll.tasks.compute_pay_run_task)."""
-    return Job.objects.filter(kind=PAY_JOB, ref=f"period:{period.pk}").order_by("-created_at", "-pk").first()
+    return jobs_of(period, PAY_JOB).order_by("-created_at", "-pk").first()
 
 
 def run_exports(run: PayRun) -> list[Job]:
     """The export jobs of one run, newest first, one per kind and format."""
-    latest: dict[str, Job] = {}
-    for job in export_jobs().filter(ref__startswith=f"payrun:{run.pk}:").order_by("-created_at", "-pk"):
-        latest.setdefault(job.ref, job)
+    latest: dict[tuple[str, str], Job] = {}
+    for job in jobs_of(run, EXPORT_JOB).order_by("-created_at", "-pk"):
+        latest.setdefault(export_of(job), job)
     return list(latest.values())
 
 
-def export_of(job: Job) -> tuple[int, str, str]:
-    """(run id, kind, format) of an export job's ref "payrun:<id>:<kind>:<fmt>"."""
-    _prefix, run_id, kind, fmt = job.ref.split(":")
-    return int(run_id), kind, fmt
+def export_of(job: Job) -> tuple[str, str]:
+    """(kind, format) of an export job."""
+    return job.params["export"], job.params["format"]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from appraisal.services import IllegalTransition
 from core.bulk import insert_rows, no_cyclic_gc
 from core.configs import ConfigError
 from indicators.models import SubjectKind
+from organizations.jobs import start_job
 from organizations.models import Department, DepartmentHead, DepartmentType, Job, Organization, Person, User
 from organizations.tasks import enqueue
 from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, evaluate_population
@@ -295,7 +296,7 @@ def delta(*, run: PayRun, previous: PayRun | None = None) -> list[DeltaRow]:
 
 # --- exports ------------------------------------------------------------------------------------
 
-EXPORT_JOB = "pay_export"
+EXPORT_JOB = Job.Kind.PAY_EXPORT
 
 
 def start_export(*, run: PayRun, kind: str, fmt: str, acting_user: User | None) -> Job:
@@ -306,15 +307,9 @@ def start_export(*, run: PayRun, kind: str, fmt: str, acting_user: User | None) 
 
     if kind not in KINDS or fmt not in FORMATS:
         raise ValueError(_("Unknown export %(kind)s.%(fmt)s.") % {"kind": kind, "fmt": fmt})
-    ref = f"payrun:{run.pk}:{kind}:{fmt}"
-    running = Job.objects.filter(kind=EXPORT_JOB, ref=ref, state__in=[Job.State.QUEUED, Job.State.RUNNING]).first()
-    if running is not None:
-        return running
-    with transaction.atomic():
-        job = Job.objects.create(organization_id=run.organization_id, kind=EXPORT_JOB, ref=ref,
-                                 total=run.people, created_by=acting_user)
-        enqueue(export_task, organization_id=run.organization_id, job_id=job.pk)
-    return job
+    return start_job(subject=run, kind=EXPORT_JOB, params={"export": kind, "format": fmt}, total=run.people,
+                     acting_user=acting_user,
+                     send=lambda job: enqueue(export_task, organization_id=run.organization_id, job_id=job.pk))
 
 
 def run_export(*, job: Job) -> str:
@@ -325,8 +320,8 @@ def run_export(*, job: Job) -> str:
 
     from payroll.exports import EXPORTERS, filename, write_csv, write_xlsx
 
-    _prefix, run_id, kind, fmt = job.ref.split(":")
-    run = PayRun.objects.select_related("period").get(pk=int(run_id))
+    kind, fmt = job.params["export"], job.params["format"]
+    run = PayRun.objects.select_related("period").get(pk=job.subject_id)
     Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
 
     def progress(done: int) -> None:

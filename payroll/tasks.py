@@ -10,8 +10,6 @@ from django.utils import timezone
 
 from organizations.tasks import TenantTask
 
-PAY_JOB = "pay_run"
-
 
 @shared_task(base=TenantTask, bind=True, name="payroll.compute_pay_run", acks_late=True)
 def compute_pay_run_task(self: TenantTask, *, organization_id: int, period_id: int, reason: str) -> int | None:
@@ -25,7 +23,7 @@ def compute_pay_run_task(self: TenantTask, *, organization_id: int, period_id: i
     job = None
     try:
         with transaction.atomic():
-            job = Job.objects.create(organization_id=organization_id, kind=PAY_JOB, ref=f"period:{period_id}",
+            job = Job.objects.create(organization_id=organization_id, kind=Job.Kind.PAY_RUN, subject=period,
                                      state=Job.State.RUNNING, started_at=timezone.now())
     except IntegrityError:
         pass  # another computation of this period is running; the period lock orders the two

@@ -29,6 +29,7 @@ from appraisal.services import IllegalTransition
 from appraisal.views import _actor, _is_htmx
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
+from organizations.jobs import jobs_about, latest_by_subject
 from organizations.models import Job
 from organizations.permissions import can
 from organizations.tasks import enqueue
@@ -36,7 +37,8 @@ from organizations.views import tenant_page
 from payroll import selectors, services
 from payroll.exports import FORMATS, KINDS, filename
 from payroll.models import PayRun, PaySlip
-from payroll.tasks import PAY_JOB, compute_pay_run_task
+from payroll.selectors import PAY_JOB
+from payroll.tasks import compute_pay_run_task
 
 EXPORT_POLL_SECONDS = 2
 PERIODS_PER_PAGE = 50
@@ -71,12 +73,8 @@ def pay_overview(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
     runs: dict[int, list[PayRun]] = defaultdict(list)
     for run in PayRun.objects.filter(period__in=periods).order_by("period_id", "-version"):
         runs[run.period_id].append(run)
-    jobs: dict[str, Job] = {}
-    for job in Job.objects.filter(kind=PAY_JOB, ref__in=[f"period:{p.pk}" for p in periods]).order_by(
-            "-created_at", "-pk"):
-        jobs.setdefault(job.ref, job)
-    rows = [PeriodPay(p, runs[p.pk][0] if runs[p.pk] else None, len(runs[p.pk]), jobs.get(f"period:{p.pk}"))
-            for p in periods]
+    jobs = latest_by_subject(jobs_about(Period, [p.pk for p in periods], PAY_JOB))
+    rows = [PeriodPay(p, runs[p.pk][0] if runs[p.pk] else None, len(runs[p.pk]), jobs.get(p.pk)) for p in periods]
     return render(request, "payroll/pay_overview.html", {"rows": rows, "page": page})
 
 
@@ -224,7 +222,7 @@ class ExportJob:
 
 
 def _export_job(job: Job) -> ExportJob:
-    _run_id, kind, fmt = selectors.export_of(job)
+    kind, fmt = selectors.export_of(job)
     return ExportJob(job, kind, str(KIND_LABELS.get(kind, kind)), fmt)
 
 
@@ -269,8 +267,8 @@ def pay_export_download(request: HttpRequest, tenant: TenantContext, pk: int) ->
     job = get_visible_or_404(selectors.export_jobs().filter(state=Job.State.DONE), pk=pk)
     if not job.file:
         raise Http404
-    run_id, kind, fmt = selectors.export_of(job)
-    run = get_visible_or_404(selectors.pay_runs(), pk=run_id)
+    kind, fmt = selectors.export_of(job)
+    run = get_visible_or_404(selectors.pay_runs(), pk=job.subject_id)
     response = FileResponse(job.file.open("rb"), as_attachment=True, filename=filename(run, kind, fmt))
     return cast(HttpResponse, response)  # streamed; tenant_page's type only knows HttpResponse
 

@@ -385,7 +385,7 @@ def test_it_closes_from_the_page_and_shows_the_results(
 def test_it_polls_a_running_close_job(client: Client, hr: User, calibrating: Period) -> None:
     with scope(organization=calibrating.organization):
         Job.objects.create(organization=calibrating.organization, kind=closing.CLOSE_JOB,
-                           ref=closing.period_ref(calibrating), state=Job.State.RUNNING, total=10, done=4)
+                           subject=calibrating, state=Job.State.RUNNING, total=10, done=4)
     html = _signed_in(client, hr).get(reverse("period-detail", args=[calibrating.pk])).content.decode()
     assert reverse("period-close-progress", args=[calibrating.pk]) in html and 'hx-trigger="every 2s"' in html
     assert "40%" in html
@@ -394,7 +394,7 @@ def test_it_polls_a_running_close_job(client: Client, hr: User, calibrating: Per
 def test_it_shows_why_a_close_failed_and_stops_polling(client: Client, hr: User, calibrating: Period) -> None:
     with scope(organization=calibrating.organization):
         Job.objects.create(organization=calibrating.organization, kind=closing.CLOSE_JOB,
-                           ref=closing.period_ref(calibrating), state=Job.State.FAILED, message="3 张考核表尚无得分")
+                           subject=calibrating, state=Job.State.FAILED, message="3 张考核表尚无得分")
     response = _signed_in(client, hr).get(reverse("period-close-progress", args=[calibrating.pk]), headers=HTMX)
     html = response.content.decode()
     assert "3 张考核表尚无得分" in html and "hx-trigger" not in html
