@@ -7,4 +7,11 @@ class OrganizationsConfig(AppConfig):
     verbose_name = _("organizations")
 
     def ready(self) -> None:
-        from organizations import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from organizations import (
+            navigation,
+            permissions,
+            schema,  # noqa: F401  (registers the OpenAPI auth extension)
+        )
+
+        permissions.register_resources(permissions.RESOURCES)
+        navigation.register(*navigation.OWN)

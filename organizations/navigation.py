@@ -18,28 +18,34 @@ class NavItem:
     url_name: str
     resource: str
     action: Action = "view"
+    # Where the entry stands in the menu, across apps: the work of a period first, set-up last.
+    position: int = 0
 
     @property
     def url(self) -> str:
         return reverse(self.url_name)
 
 
-NAVIGATION: list[NavItem] = [
-    NavItem(_("My work"), "home", "organization"),
-    NavItem(_("Departments"), "departments", "department"),
-    NavItem(_("People"), "people", "person"),
-    NavItem(_("Indicators"), "indicators", "indicator"),
-    NavItem(_("Templates"), "templates", "template"),
-    NavItem(_("Periods"), "periods", "period"),
-    NavItem(_("Sheets"), "sheets", "sheet"),
-    NavItem(_("My results"), "my-results", "result"),
-    NavItem(_("Appeals"), "appeals", "appeal"),
-    NavItem(_("Pay runs"), "pay-runs", "pay"),
-    NavItem(_("Pay policies"), "pay-policies", "pay_policy"),
-    NavItem(_("My pay slips"), "my-pay-slips", "pay_slip"),
-    NavItem(_("Import"), "import", "import", "change"),
-    NavItem(_("Members and roles"), "memberships", "membership"),
-]
+# Filled by each app in its AppConfig.ready() (register), so this floor needs to know neither the
+# URL names nor the resources of the apps above it.
+NAVIGATION: list[NavItem] = []
+
+
+def register(*items: NavItem) -> None:
+    for item in items:
+        if any(known.url_name == item.url_name for known in NAVIGATION):
+            raise ValueError(f"navigation entry {item.url_name!r} is registered twice")
+        NAVIGATION.append(item)
+    NAVIGATION.sort(key=lambda entry: entry.position)
+
+
+OWN = (
+    NavItem(_("My work"), "home", "organization", position=10),
+    NavItem(_("Departments"), "departments", "department", position=20),
+    NavItem(_("People"), "people", "person", position=30),
+    NavItem(_("Import"), "import", "import", "change", position=130),
+    NavItem(_("Members and roles"), "memberships", "membership", position=140),
+)
 
 
 def navigation_for(tenant: TenantContext) -> list[NavItem]:

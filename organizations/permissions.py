@@ -1,8 +1,9 @@
 """The permission matrix: which role may view or change which resource.
 
 This table is the single source of truth; API permission classes, page views and the navigation
-read it, and tests/test_permissions.py walks it. Which *rows* a role sees (a head sees the
-people of their departments, an employee only themself) is decided by the selectors.
+read it, and tests/test_permissions.py walks it. Each app registers its own resources. Which
+*rows* a role sees (a head sees the people of their departments, an employee only themself) is
+decided by the selectors.
 """
 
 from __future__ import annotations
@@ -24,7 +25,26 @@ EMP = Role.EMPLOYEE
 GROUP = Role.GROUP_MEMBER
 EVERYONE = frozenset(Role)
 
-MATRIX: dict[str, dict[Action, frozenset[Role]]] = {
+Rights = dict[Action, frozenset[Role]]
+
+# Filled by each app in its AppConfig.ready() (register_resources), so this floor names only its
+# own resources and knows nothing of the apps above it; tests/test_permissions.py restates the
+# whole table so that a change of who may do what is always made on purpose.
+MATRIX: dict[str, Rights] = {}
+
+
+def register_resources(resources: dict[str, Rights]) -> None:
+    """Adds an app's resources to the matrix. A resource registered twice is a programming error:
+    two apps would silently disagree about who may touch it."""
+    for resource, rights in resources.items():
+        if resource in MATRIX and MATRIX[resource] != rights:
+            raise ValueError(f"permission resource {resource!r} is registered twice")
+        if set(rights) != {"view", "change"}:
+            raise ValueError(f"permission resource {resource!r} needs exactly view and change")
+        MATRIX[resource] = rights
+
+
+RESOURCES: dict[str, Rights] = {
     # Every member sees the organisation's name, its structure and its calendar.
     "organization": {"view": EVERYONE, "change": frozenset({HR})},
     "department": {"view": EVERYONE, "change": frozenset({HR})},
@@ -36,33 +56,9 @@ MATRIX: dict[str, dict[Action, frozenset[Role]]] = {
     "membership": {"view": frozenset({HR}), "change": frozenset({HR})},
     "review_group": {"view": frozenset({HR, GROUP}), "change": frozenset({HR})},
     "import": {"view": frozenset({HR}), "change": frozenset({HR})},
-    # The indicator catalogue (with targets and benchmarks), templates and periods: everyone reads, HR keeps.
-    "indicator": {"view": EVERYONE, "change": frozenset({HR})},
-    "template": {"view": EVERYONE, "change": frozenset({HR})},
-    "period": {"view": EVERYONE, "change": frozenset({HR})},
-    # Score sheets and their lines: rows filtered by appraisal.selectors.visible_sheets. Who may change
-    # what is decided per object: data by HR and the subject's head, ratings by the sheet's own raters.
-    "sheet": {"view": frozenset({HR, FIN, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
-    # Grading policies (scale, quotas, rules) are known to everyone they grade; HR keeps them.
-    "grading_policy": {"view": EVERYONE, "change": frozenset({HR})},
-    # Results of closed periods: rows filtered by appraisal.selectors.visible_results (an employee their
-    # own once published, a head their departments'). HR calibrates; an employee acknowledges their own.
-    "result": {"view": frozenset({HR, FIN, HEAD, EMP}), "change": frozenset({HR, EMP})},
-    # Appeals: rows filtered by appraisal.selectors.visible_appeals. The employee files, the supervisor
-    # forwards, HR or the appeal group decides (per object: appraisal.appeals).
-    "appeal": {"view": frozenset({HR, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
-    # Background jobs (the close's progress) are HR's.
+    # Background jobs (a close's or an export's progress): HR sees them all; other roles see the
+    # jobs of their own resources through those resources' routes.
     "job": {"view": frozenset({HR}), "change": frozenset({HR})},
-    # Pay runs, their slips, deltas, exports and pay jobs: HR and finance see them, finance computes,
-    # confirms and exports. A head sees nothing of pay (their own slip is "pay_slip").
-    "pay": {"view": frozenset({HR, FIN}), "change": frozenset({FIN})},
-    # Pay policies (components as data): HR writes them, finance reads what it pays by.
-    "pay_policy": {"view": frozenset({HR, FIN}), "change": frozenset({HR})},
-    # Per-period pay inputs (penalty points, revenue …): HR and finance enter them.
-    "pay_input": {"view": frozenset({HR, FIN}), "change": frozenset({HR, FIN})},
-    # Pay slips: rows filtered by payroll.selectors.visible_slips (HR and finance all, anyone else
-    # their own of confirmed runs). Nobody edits a slip: a change is a new run.
-    "pay_slip": {"view": frozenset({HR, FIN, EMP}), "change": frozenset()},
 }
 
 

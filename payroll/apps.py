@@ -10,6 +10,10 @@ class PayrollConfig(AppConfig):
         # The chain "close → compute pay" is assembled here, on the payroll side: appraisal only
         # announces that results changed (ARCHITECTURE.md: appraisal knows nothing of pay).
         from appraisal.signals import results_changed
+        from organizations.packages import register_loader
+        from payroll import demo, registration
         from payroll.tasks import on_results_changed
 
         results_changed.connect(on_results_changed, dispatch_uid="payroll.compute_on_results_changed")
+        registration.register()
+        register_loader("payroll", demo.load, position=40)

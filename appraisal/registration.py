@@ -1,0 +1,34 @@
+"""What the appraisal app adds to the shared places below it: its permission resources and its
+menu entries. Called once from AppraisalConfig.ready()."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from organizations import navigation, permissions
+from organizations.navigation import NavItem
+from organizations.permissions import EMP, EVERYONE, FIN, GROUP, HEAD, HR
+
+
+def register() -> None:
+    permissions.register_resources({
+        # Periods: everyone reads, HR runs them.
+        "period": {"view": EVERYONE, "change": frozenset({HR})},
+        # Score sheets and their lines: rows filtered by appraisal.selectors.visible_sheets. Who may change
+        # what is decided per object: data by HR and the subject's head, ratings by the sheet's own raters.
+        "sheet": {"view": frozenset({HR, FIN, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
+        # Grading policies (scale, quotas, rules) are known to everyone they grade; HR keeps them.
+        "grading_policy": {"view": EVERYONE, "change": frozenset({HR})},
+        # Results of closed periods: rows filtered by appraisal.selectors.visible_results (an employee their
+        # own once published, a head their departments'). HR calibrates; an employee acknowledges their own.
+        "result": {"view": frozenset({HR, FIN, HEAD, EMP}), "change": frozenset({HR, EMP})},
+        # Appeals: rows filtered by appraisal.selectors.visible_appeals. The employee files, the supervisor
+        # forwards, HR or the appeal group decides (per object: appraisal.appeals).
+        "appeal": {"view": frozenset({HR, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
+    })
+    navigation.register(
+        NavItem(_("Periods"), "periods", "period", position=60),
+        NavItem(_("Sheets"), "sheets", "sheet", position=70),
+        NavItem(_("My results"), "my-results", "result", position=80),
+        NavItem(_("Appeals"), "appeals", "appeal", position=90),
+    )
