@@ -1,5 +1,5 @@
-"""Routes of the appraisal API: the indicator catalogue, templates, periods, sheets and lines,
-results, appeals, jobs and grading policies.
+"""Routes of the appraisal API: periods, sheets and lines, results, appeals, jobs and grading
+policies.
 
 Included under ``api/`` next to organizations.api_urls; the root view stays the organisations'
 router's, so this router has none.
@@ -8,13 +8,9 @@ router's, so this router has none.
 from rest_framework.routers import DefaultRouter
 
 from appraisal import api, results_api
-from indicators import api as indicators_api
 
 router = DefaultRouter()
 router.include_root_view = False
-router.register("indicators", indicators_api.IndicatorViewSet, basename="indicator")
-router.register("benchmarks", indicators_api.BenchmarkViewSet, basename="benchmark")
-router.register("templates", indicators_api.TemplateViewSet, basename="template")
 router.register("periods", api.PeriodViewSet, basename="period")
 router.register("sheets", api.SheetViewSet, basename="sheet")
 router.register("lines", api.LineViewSet, basename="line")

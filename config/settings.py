@@ -150,7 +150,8 @@ SPECTACULAR_SETTINGS = {
     # One name for the period states wherever they appear (a period's state, a transition's target).
     "ENUM_NAME_OVERRIDES": {"PeriodStateEnum": "appraisal.models.Period.State",
                             "AppealStateEnum": "appraisal.models.Appeal.State",
-                            "JobStateEnum": "organizations.models.Job.State"},
+                            "JobStateEnum": "organizations.models.Job.State",
+                            "JobKindEnum": "organizations.models.Job.Kind"},
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include(("organizations.api_urls", "api"))),
+    path("api/", include(("indicators.api_urls", "api-indicators"))),
     path("api/", include(("appraisal.api_urls", "api-appraisal"))),
     path("api/", include(("payroll.api_urls", "api-payroll"))),
     path("", include("indicators.urls")),

@@ -19,17 +19,21 @@ from django_scopes import scope
 
 from appraisal import api_urls, services
 from appraisal.models import DeductionRecord, Period, Rating, Sheet, SheetLine
+from indicators import api_urls as indicator_api_urls
 from indicators.models import Benchmark, Indicator, Template
 from indicators.services import add_benchmark, build_template, create_indicator
 from organizations.models import User
 from tests.closing import published_with_appeal
 from tests.conftest import World
 
-NAMESPACE = "api-appraisal"
-ROUTES = [(prefix, viewset, basename) for prefix, viewset, basename in api_urls.router.registry]
+# The indicators' routes and the appraisal ones, walked together: one scheme's fixtures have a row
+# of every model either router exposes.
+REGISTRY = [*indicator_api_urls.router.registry, *api_urls.router.registry]
+NAMESPACES = {basename: "api-indicators" for _prefix, _viewset, basename in indicator_api_urls.router.registry}
+ROUTES = [(prefix, viewset, basename) for prefix, viewset, basename in REGISTRY]
 ACTIONS = [
     (basename, viewset, extra)
-    for _prefix, viewset, basename in api_urls.router.registry
+    for _prefix, viewset, basename in REGISTRY
     for extra in viewset.get_extra_actions()
     if getattr(extra, "detail", False)  # actions on one object: /{id}/open/, /{id}/rate/ …
 ]
@@ -87,7 +91,8 @@ def line_of(world: World, person: str, code: str) -> SheetLine:
 
 
 def url(name: str, *args: Any) -> str:
-    return reverse(f"{NAMESPACE}:{name}", args=args)
+    basename = next((b for b in sorted(NAMESPACES, key=len, reverse=True) if name.startswith(f"{b}-")), "")
+    return reverse(f"{NAMESPACES.get(basename, 'api-appraisal')}:{name}", args=args)
 
 
 def object_of(world: World, model: type[Any]) -> Any:
