@@ -35,7 +35,6 @@ same transaction, as a line edited through the API or a page gets its sheet's to
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,15 +46,23 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django_scopes import scope
-from python_calamine import CalamineWorkbook
 
 from appraisal import services
 from appraisal.models import ENTRY_STATES, DeductionRecord, Period, Sheet, SheetLine
 from core.bulk import update_with_history
+from core.excel import (
+    BadValue,
+    Cell,
+    ImportIssue,
+    SheetRows,
+    SourceRow,
+    WorkbookRejected,
+    cell_text,
+    read_sheet,
+    read_workbook,
+)
 from core.numbers import to_decimal
 from indicators.models import LineSource, SubjectKind
-from organizations import importing
-from organizations.importing import Cell, ImportIssue, SheetRows, SourceRow
 from organizations.models import Department, Person, Team, User
 
 SHEET = "实际值"
@@ -115,6 +122,17 @@ class _Change:
     reason: str
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """One row's cells as read; None for a number that is missing or could not be read."""
+
+    subject: str
+    indicator: str
+    actual: Decimal | None
+    target: Decimal | None
+    reason: str
+
+
 @dataclass
 class ActualsPlan:
     errors: list[ImportIssue]
@@ -126,12 +144,11 @@ class ActualsPlan:
         return not self.errors
 
 
-class ActualsRejected(Exception):
+class ActualsRejected(WorkbookRejected):
     """The file cannot be read, or has problems: nothing was written."""
 
     def __init__(self, errors: list[ImportIssue], summary: ActualsSummary | None = None) -> None:
-        super().__init__("; ".join(error.message for error in errors[:3]))
-        self.errors = errors
+        super().__init__(errors)
         self.summary = summary or ActualsSummary()
 
 
@@ -142,64 +159,15 @@ def parse_actuals(file: IO[bytes] | bytes, *, name: str = "") -> ActualsRows:
     """Reads an uploaded .xlsx. Raises ActualsRejected when the file cannot be read at all (too
     large, not an xlsx, damaged); problems with headers are returned in ``.errors``."""
     limit: int = settings.IMPORT_MAX_BYTES
-    name = name or str(getattr(file, "name", "") or "")
     # The same size, container and zip-bomb checks as the organisation import.
     try:
-        data = importing.read_limited(file, limit)
-        if data is None:
-            raise importing.too_large(name, limit)
-        importing.check_xlsx_container(data, name, limit)
-    except importing.ImportRejected as rejected:
+        grids = read_workbook(file, sheets=(SHEET,), limit=limit, name=name)
+    except WorkbookRejected as rejected:
         raise ActualsRejected(rejected.errors) from None
-    grid: list[list[Any]] | None = None
-    try:
-        with CalamineWorkbook.from_object(io.BytesIO(data)) as workbook:
-            sheets = {importing.normalise(sheet_name): sheet_name for sheet_name in workbook.sheet_names}
-            if SHEET in sheets:
-                grid = workbook.get_sheet_by_name(sheets[SHEET]).to_python(skip_empty_area=False)
-    except importing.UNREADABLE:
-        raise ActualsRejected([ImportIssue(
-            sheet="", row=None, column="", value=name, code="corrupt",
-            message=_("The file could not be read; it may be damaged."),
-        )]) from None
     parsed = ActualsRows()
-    if grid is not None:
-        parsed.sheet = _read_sheet(grid, parsed.errors)
+    if SHEET in grids:
+        parsed.sheet = read_sheet(SHEET, grids[SHEET], COLUMN_ORDER, parsed.errors)
     return parsed
-
-
-def _read_sheet(grid: list[list[Any]], errors: list[ImportIssue]) -> SheetRows:
-    header_index = next((i for i, cells in enumerate(grid) if not importing.blank_row(cells)), None)
-    if header_index is None:
-        return SheetRows(name=SHEET, columns=frozenset(), rows=[])
-    header_row = header_index + 1
-    positions: dict[str, int] = {}
-    for position, cell in enumerate(grid[header_index]):
-        header = importing.normalise(cell)
-        if header not in COLUMN_ORDER:
-            continue
-        if header in positions:
-            errors.append(ImportIssue(
-                sheet=SHEET, row=header_row, column=header, value=header, code="duplicate_column",
-                message=_("The column “%(column)s” appears more than once.") % {"column": header},
-            ))
-            continue
-        positions[header] = position
-    rows = []
-    for index in range(header_index + 1, len(grid)):
-        cells = grid[index]
-        values = {header: cells[position] if position < len(cells) else None for header, position in positions.items()}
-        if all(importing.cell_text(value) == "" for value in values.values()):
-            continue  # an empty row, or only HR's own notes in unknown columns
-        rows.append(SourceRow(number=index + 1, values=values))
-    return SheetRows(name=SHEET, columns=frozenset(positions), rows=rows, header_row=header_row)
-
-
-class _BadValue(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def parse_quantity(value: Cell) -> Decimal | None:
@@ -209,15 +177,15 @@ def parse_quantity(value: Cell) -> Decimal | None:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise _BadValue("bad_decimal", _("Not a number."))
+        raise BadValue("bad_decimal", _("Not a number."))
     try:
         number = to_decimal(str(value) if isinstance(value, float) else value, what="")
     except (TypeError, ValueError):
-        raise _BadValue("bad_decimal", _("Not a number.")) from None
+        raise BadValue("bad_decimal", _("Not a number.")) from None
     if abs(number) >= LIMIT:
-        raise _BadValue("bad_decimal", _("The number is too large."))
+        raise BadValue("bad_decimal", _("The number is too large."))
     if number != number.quantize(QUANTUM):
-        raise _BadValue("bad_decimal", _("At most %(places)s decimal places.") % {"places": PLACES})
+        raise BadValue("bad_decimal", _("At most %(places)s decimal places.") % {"places": PLACES})
     return number.quantize(QUANTUM)
 
 
@@ -286,7 +254,7 @@ class _Planner:
 
     def error(self, row: int | None, column: str, value: Any, code: str, message: str) -> None:
         self.errors.append(ImportIssue(sheet=SHEET if row is not None or column else "", row=row, column=column,
-                                       value=importing.cell_text(value), code=code, message=message))
+                                       value=cell_text(value), code=code, message=message))
         if row is not None:
             self.bad_rows.add(row)
 
@@ -321,58 +289,76 @@ class _Planner:
 
     def _rows(self, rows: list[SourceRow]) -> list[_Change]:
         first_row: dict[tuple[str, str], int] = {}
+        # Subjects without a sheet in the period: told apart (unknown, or just no sheet) in one go.
         unresolved: list[tuple[SourceRow, str]] = []
-        candidates: list[tuple[SourceRow, SheetLine, Decimal, Decimal | None, str]] = []
+        candidates: list[_Change] = []
         for row in rows:
-            values = row.values
-            subject = importing.cell_text(values.get(SUBJECT))
-            indicator = importing.cell_text(values.get(INDICATOR))
-            for column, text in ((SUBJECT, subject), (INDICATOR, indicator)):
-                if text == "":
-                    self.error(row.number, column, "", "required", _("This column is required."))
-            actual = self._number(row, ACTUAL, required=True)
-            target = self._number(row, TARGET, required=False)
-            reason = importing.cell_text(values.get(REASON))
-            if len(reason) > MAX_REASON:
-                self.error(row.number, REASON, reason, "too_long",
-                           _("At most %(max)s characters.") % {"max": MAX_REASON})
-            if subject and indicator:
-                key = (subject, indicator)
-                if key in first_row:
-                    self.error(row.number, INDICATOR, indicator, "duplicate",
-                               _("%(subject)s / %(indicator)s is already in row %(row)s.")
-                               % {"subject": subject, "indicator": indicator, "row": first_row[key]})
-                    continue
-                first_row[key] = row.number
-            if not subject:
+            cells = self._cells(row, first_row)
+            if cells is None or not cells.subject:
                 continue
-            sheets = self.index.sheets_by_code.get(subject)
+            sheets = self.index.sheets_by_code.get(cells.subject)
             if not sheets:
-                unresolved.append((row, subject))
+                unresolved.append((row, cells.subject))
                 continue
-            if len(sheets) > 1:
-                kinds = "、".join(str(SubjectKind(s.subject_kind).label) for s in sheets)
-                self.error(row.number, SUBJECT, subject, "ambiguous_subject",
-                           _("%(code)s names subjects of several sheets (%(kinds)s) in this period.")
-                           % {"code": subject, "kinds": kinds})
-                continue
-            if not indicator:
-                continue
-            line = self.index.lines.get((sheets[0].pk, indicator))
-            if line is None:
-                self.error(row.number, INDICATOR, indicator, "not_on_sheet",
-                           _("Indicator %(indicator)s is not on the sheet of %(subject)s in period %(period)s.")
-                           % {"indicator": indicator, "subject": sheets[0].subject_label,
-                              "period": self.period.code})
-                continue
-            if line.source != LineSource.DATA:
-                self.error(row.number, INDICATOR, indicator, "rated_line",
-                           _("%(indicator)s is scored by raters on this sheet, not from data.")
-                           % {"indicator": indicator})
-                continue
-            if actual is not None and row.number not in self.bad_rows:
-                candidates.append((row, line, actual, target, reason))
+            line = self._line(row, cells, sheets)
+            if line is not None and cells.actual is not None and row.number not in self.bad_rows:
+                candidates.append(_Change(row=row.number, line=line, actual=cells.actual, target=cells.target,
+                                          reason=cells.reason))
+        self._unresolved(unresolved)
+        # A problem found later in the row (an unknown subject) still drops it.
+        return [change for change in candidates if change.row not in self.bad_rows]
 
+    def _cells(self, row: SourceRow, first_row: dict[tuple[str, str], int]) -> _Cells | None:
+        """The row's cells, each checked on its own; None when the row repeats an earlier row's
+        subject and indicator (reported once, the rest of the row is not looked at)."""
+        values = row.values
+        subject = cell_text(values.get(SUBJECT))
+        indicator = cell_text(values.get(INDICATOR))
+        for column, text in ((SUBJECT, subject), (INDICATOR, indicator)):
+            if text == "":
+                self.error(row.number, column, "", "required", _("This column is required."))
+        actual = self._number(row, ACTUAL, required=True)
+        target = self._number(row, TARGET, required=False)
+        reason = cell_text(values.get(REASON))
+        if len(reason) > MAX_REASON:
+            self.error(row.number, REASON, reason, "too_long",
+                       _("At most %(max)s characters.") % {"max": MAX_REASON})
+        if subject and indicator:
+            key = (subject, indicator)
+            if key in first_row:
+                self.error(row.number, INDICATOR, indicator, "duplicate",
+                           _("%(subject)s / %(indicator)s is already in row %(row)s.")
+                           % {"subject": subject, "indicator": indicator, "row": first_row[key]})
+                return None
+            first_row[key] = row.number
+        return _Cells(subject=subject, indicator=indicator, actual=actual, target=target, reason=reason)
+
+    def _line(self, row: SourceRow, cells: _Cells, sheets: list[Sheet]) -> SheetLine | None:
+        """The data line the row names on its subject's sheet, or None (reported unless the
+        indicator is blank, which was reported already)."""
+        subject, indicator = cells.subject, cells.indicator
+        if len(sheets) > 1:
+            kinds = "、".join(str(SubjectKind(s.subject_kind).label) for s in sheets)
+            self.error(row.number, SUBJECT, subject, "ambiguous_subject",
+                       _("%(code)s names subjects of several sheets (%(kinds)s) in this period.")
+                       % {"code": subject, "kinds": kinds})
+            return None
+        if not indicator:
+            return None
+        line = self.index.lines.get((sheets[0].pk, indicator))
+        if line is None:
+            self.error(row.number, INDICATOR, indicator, "not_on_sheet",
+                       _("Indicator %(indicator)s is not on the sheet of %(subject)s in period %(period)s.")
+                       % {"indicator": indicator, "subject": sheets[0].subject_label, "period": self.period.code})
+            return None
+        if line.source != LineSource.DATA:
+            self.error(row.number, INDICATOR, indicator, "rated_line",
+                       _("%(indicator)s is scored by raters on this sheet, not from data.")
+                       % {"indicator": indicator})
+            return None
+        return line
+
+    def _unresolved(self, unresolved: list[tuple[SourceRow, str]]) -> None:
         known = _known_subjects({subject for _row, subject in unresolved})
         for row, subject in unresolved:
             if subject in known:
@@ -383,17 +369,11 @@ class _Planner:
                 self.error(row.number, SUBJECT, subject, "unknown_subject",
                            _("No person, team or department has the code %(code)s.") % {"code": subject})
 
-        return [
-            _Change(row=row.number, line=line, actual=actual, target=target, reason=reason)
-            for row, line, actual, target, reason in candidates
-            if row.number not in self.bad_rows
-        ]
-
     def _number(self, row: SourceRow, column: str, *, required: bool) -> Decimal | None:
         value = row.values.get(column)
         try:
             number = parse_quantity(value)
-        except _BadValue as bad:
+        except BadValue as bad:
             self.error(row.number, column, value, bad.code, bad.message)
             return None
         if number is None and required:

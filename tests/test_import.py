@@ -40,6 +40,7 @@ from organizations.importing import (
     apply_import,
     parse_workbook,
     validate_import,
+    writing,
 )
 from organizations.models import Department, Organization, Person, User
 from tests.conftest import World
@@ -310,14 +311,15 @@ def test_it_writes_nothing_when_one_row_among_good_ones_is_bad(world_a: World, h
 
 def test_it_rolls_back_everything_when_a_write_fails_halfway(world_a: World, hr: User,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    real = importing.bulk_create_with_history
+    # Patched where apply_import looks it up: the module that does the bulk writes.
+    real = writing.bulk_create_with_history
 
     def fail_on_people(objs: list[Any], model: Any, **kwargs: Any) -> Any:
         if model is Person:
             raise RuntimeError("database went away")
         return real(objs, model, **kwargs)
 
-    monkeypatch.setattr(importing, "bulk_create_with_history", fail_on_people)
+    monkeypatch.setattr(writing, "bulk_create_with_history", fail_on_people)
     before = snapshot(world_a.org)
 
     with pytest.raises(RuntimeError):
