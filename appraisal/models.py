@@ -11,6 +11,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from appraisal.choices import SpecialStatus
+from appraisal.grading import GradeScale
+from appraisal.policy_checks import policy_problems
 from indicators.models import Indicator, LineSource, RaterRole, SubjectKind, Template, TemplateLine
 from organizations.tenancy import TenantHistory, TenantOwned
 
@@ -118,16 +121,6 @@ class PeriodRollup(TenantOwned):
             models.UniqueConstraint(fields=["organization", "parent", "child"], name="uniq_period_rollup"),
             models.CheckConstraint(condition=~Q(parent=models.F("child")), name="period_rollup_not_self"),
         ]
-
-
-class SpecialStatus(models.TextChoices):
-    """Why a subject is not ranked like everyone else (S1-4). What each means for the grade is the
-    grading policy's ``status_grades``: a set grade, or "not assessed"."""
-
-    NORMAL = "normal", _("normal")
-    EXEMPT = "exempt", _("exempt (new or moved)")
-    LONG_LEAVE = "long_leave", _("long leave")
-    REFUSED = "refused", _("refused to be assessed")
 
 
 class Sheet(TenantOwned):
@@ -366,13 +359,9 @@ class GradingPolicy(TenantOwned):
         return f"{self.name} v{self.version}"
 
     def grade_scale(self) -> Any:
-        from appraisal.grading import GradeScale
-
         return GradeScale.from_config(self.scale)
 
     def clean(self) -> None:
-        from appraisal.policies import policy_problems
-
         problems = policy_problems(scale=self.scale, quotas=self.quotas, rounding=self.rounding,
                                    status_grades=self.status_grades, rules=self.rules)
         if problems:

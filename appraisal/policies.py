@@ -16,68 +16,16 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from appraisal import grading
-from appraisal.models import GradingPolicy, SpecialStatus
-from core.configs import ConfigError
+from appraisal import rules as rule_engine
+from appraisal.models import GradingPolicy
+from appraisal.policy_checks import policy_problems
 from organizations.models import Organization, ReviewGroup, User
-
-STATUSES_WITH_GRADES = (SpecialStatus.EXEMPT, SpecialStatus.LONG_LEAVE)
 
 
 class PolicyRejected(ValueError):
     def __init__(self, problems: Mapping[str, list[str]]) -> None:
         self.problems = dict(problems)
         super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in self.problems.items()))
-
-
-def _add(problems: dict[str, list[str]], field: str, error: ConfigError) -> None:
-    path = f"{field}.{error.field}" if error.field else field
-    problems.setdefault(field, []).append(f"{path}: {error.message}")
-
-
-def policy_problems(*, scale: object, quotas: object, rounding: str, status_grades: object,
-                    rules: object) -> dict[str, list[str]]:
-    """Every problem of a policy, by field (empty when it is sound)."""
-    from appraisal import rules as rule_engine
-
-    problems: dict[str, list[str]] = {}
-    try:
-        grade_scale = grading.GradeScale.from_config(scale)
-    except ConfigError as error:
-        _add(problems, "scale", error)
-        grade_scale = None
-    if grade_scale is not None:
-        try:
-            grading.validate_quotas(quotas, grade_scale)
-        except ConfigError as error:
-            _add(problems, "quotas", error)
-    if rounding not in grading.ROUNDINGS:
-        problems.setdefault("rounding", []).append(
-            _('"%(value)s" is not one of %(options)s.') % {"value": rounding, "options": ", ".join(grading.ROUNDINGS)}
-        )
-    if not isinstance(status_grades, Mapping):
-        problems.setdefault("status_grades", []).append(_("Enter an object such as {\"exempt\": \"B\"}."))
-    else:
-        codes = {grade.code for grade in grade_scale.grades} if grade_scale else set()
-        for status, grade in status_grades.items():
-            if status not in STATUSES_WITH_GRADES:
-                problems.setdefault("status_grades", []).append(
-                    _('"%(status)s" is not a status with a set grade; use %(options)s.')
-                    % {"status": status, "options": ", ".join(STATUSES_WITH_GRADES)}
-                )
-            elif grade is not None and grade_scale is not None and grade not in codes:
-                problems.setdefault("status_grades", []).append(
-                    _('%(status)s: "%(grade)s" is not a grade of the scale (%(grades)s).')
-                    % {"status": status, "grade": grade, "grades": ", ".join(sorted(codes))}
-                )
-    if not isinstance(rules, Sequence) or isinstance(rules, str):
-        problems.setdefault("rules", []).append(_("Enter a list of rules."))
-    else:
-        for index, rule in enumerate(rules):
-            try:
-                rule_engine.validate_rule(rule)
-            except ConfigError as error:
-                problems.setdefault("rules", []).append(f"rules[{index}].{error.field}: {error.message}")
-    return problems
 
 
 @transaction.atomic
@@ -87,8 +35,6 @@ def save_grading_policy(*, organization: Organization, acting_user: User | None,
                         calibration_share: Decimal = Decimal("0.05"), status_grades: Mapping[str, Any] | None = None,
                         rules: Sequence[Any] = (), appeal_group: ReviewGroup | None = None) -> GradingPolicy:
     """Writes the next version of the policy ``code`` (version 1 when new), or refuses with every problem."""
-    from appraisal import rules as rule_engine
-
     status_grades = dict(status_grades or {})
     problems = policy_problems(scale=scale, quotas=list(quotas), rounding=rounding, status_grades=status_grades,
                                rules=list(rules))
