@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -31,6 +31,7 @@ from rest_framework.response import Response
 from appraisal import actuals, closing, selectors, services
 from appraisal.models import DeductionRecord, GradingPolicy, Period, Rater, Rating, Sheet, SheetLine
 from appraisal.periods import PERIODS_PER_YEAR
+from core.api import CONFLICT, FORBIDDEN, conflict
 from core.numbers import to_decimal
 from indicators import scoring
 from indicators.models import LineSource, RaterRole, SubjectKind, Template
@@ -45,22 +46,6 @@ REASON_HELP = gettext_lazy("Why: kept in the audit trail.")
 def value_field(**kwargs: Any) -> serializers.DecimalField:
     """A line value with the model's precision: 18 digits, 4 of them after the point."""
     return serializers.DecimalField(max_digits=18, decimal_places=4, **kwargs)
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-CONFLICT = OpenApiResponse(
-    DetailSerializer,
-    description="Refused in the current state, or the line changed since it was read; the message says which "
-                "state, or who changed the line and when.",
-)
-FORBIDDEN = OpenApiResponse(DetailSerializer, description="The caller may see the line but not enter its data.")
-
-
-def _conflict(error: Exception) -> Response:
-    return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
 
 
 # --- periods ------------------------------------------------------------------------------------
@@ -189,7 +174,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         try:
             services.open_period(period=period, acting_user=self.actor)
         except services.IllegalTransition as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
     @extend_schema(request=GradingPolicyChoiceSerializer, responses={200: PeriodSerializer, 409: CONFLICT},
@@ -203,7 +188,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             services.set_grading_policy(period=period, policy=data.validated_data.get("grading_policy"),
                                         acting_user=self.actor)
         except services.IllegalTransition as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
     @extend_schema(request=TransitionSerializer, responses={200: PeriodSerializer, 409: CONFLICT},
@@ -219,7 +204,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             services.transition(period=period, to=data.validated_data["to"], acting_user=self.actor,
                                 reason=data.validated_data.get("reason", ""))
         except services.IllegalTransition as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
     @extend_schema(request=None, responses={202: JobSerializer, 409: CONFLICT},
@@ -234,7 +219,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         try:
             job = closing.start_close(period=period, acting_user=self.actor)
         except (services.IllegalTransition, closing.ClosureRefused) as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(JobSerializer(Job.objects.get(pk=job.pk)).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: PeriodSerializer, 409: CONFLICT},
@@ -247,7 +232,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         try:
             closing.publish(period=period, acting_user=self.actor)
         except (services.IllegalTransition, closing.ClosureRefused, CalendarYearMissing) as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
     @extend_schema(
@@ -491,8 +476,8 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
         try:
             services.update_line(line_id=line.pk, expected_version=version, acting_user=self.actor, reason=reason,
                                  **changes)
-        except services.LineConflict as conflict:
-            return _conflict(conflict)
+        except services.LineConflict as refused:
+            return conflict(refused)
         return Response(SheetLineSerializer(self._fresh(line)).data)
 
     @extend_schema(
@@ -516,7 +501,7 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
                 comment=values["comment"], expected_version=values["version"],
             )
         except (services.IllegalTransition, services.LineConflict) as refused:
-            return _conflict(refused)
+            return conflict(refused)
         except scoring.ScoringError as error:
             raise exceptions.ValidationError({"rating": [str(error)]}) from None
         body = RateResultSerializer({"rating": rating, "line": self._fresh(line)}).data

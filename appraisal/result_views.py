@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from appraisal import appeals, closing, grading, selectors, services
 from appraisal.models import Appeal, GradingPolicy, Period, Result, SheetLine
-from appraisal.views import _actor, _is_htmx, _periods
+from core.web import acting_user, is_htmx
 from organizations.access import get_visible_or_404
 from organizations.calendar import CalendarYearMissing
 from organizations.context import TenantContext
@@ -179,7 +179,7 @@ def period_page_context(tenant: TenantContext, period: Period) -> dict[str, obje
 
 
 def _period_for_change(tenant: TenantContext, pk: int) -> Period:
-    period = get_visible_or_404(_periods(tenant).select_related("grading_policy"), pk=pk)
+    period = get_visible_or_404(selectors.visible_periods(tenant).select_related("grading_policy"), pk=pk)
     if not can(tenant, "period", "change"):
         raise PermissionDenied
     return period
@@ -193,7 +193,7 @@ def period_grading_policy(request: HttpRequest, tenant: TenantContext, pk: int) 
     chosen = request.POST.get("grading_policy") or ""
     policy = get_visible_or_404(GradingPolicy.objects.all(), pk=int(chosen)) if chosen.isdigit() else None
     try:
-        services.set_grading_policy(period=period, policy=policy, acting_user=_actor(request))
+        services.set_grading_policy(period=period, policy=policy, acting_user=acting_user(request))
     except services.IllegalTransition as refused:
         messages.error(request, str(refused))
     return redirect("period-detail", pk=period.pk)
@@ -204,7 +204,7 @@ def period_grading_policy(request: HttpRequest, tenant: TenantContext, pk: int) 
 def period_close(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     period = _period_for_change(tenant, pk)
     try:
-        closing.start_close(period=period, acting_user=_actor(request))
+        closing.start_close(period=period, acting_user=acting_user(request))
     except (services.IllegalTransition, closing.ClosureRefused) as refused:
         messages.error(request, str(refused))
     return redirect("period-detail", pk=period.pk)
@@ -215,7 +215,7 @@ def period_close(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRe
 def period_close_progress(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     """The close job's progress bar (htmx polls it). Once the job is done the page reloads to show
     the results; a failure stays on screen with its message and stops the polling."""
-    period = get_visible_or_404(_periods(tenant), pk=pk)
+    period = get_visible_or_404(selectors.visible_periods(tenant), pk=pk)
     job = closing.close_job(period)
     if job is None:
         raise Http404
@@ -250,12 +250,12 @@ def result_calibrate(request: HttpRequest, tenant: TenantContext, pk: int) -> Ht
         error = _("Enter the new score as a number, such as 88.50.")
     else:
         try:
-            closing.calibrate(result=result, score=score, reason=reason, acting_user=_actor(request))
+            closing.calibrate(result=result, score=score, reason=reason, acting_user=acting_user(request))
         except grading.CalibrationError as refused:
             error = refused.message
         except (closing.ClosureRefused, services.IllegalTransition, ValueError) as refused:
             error = str(refused)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if error:
             messages.error(request, error)
         return redirect(reverse("period-detail", args=[period.pk]) + "#period-results")
@@ -269,7 +269,7 @@ def result_calibrate(request: HttpRequest, tenant: TenantContext, pk: int) -> Ht
 def period_publish(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     period = _period_for_change(tenant, pk)
     try:
-        published = closing.publish(period=period, acting_user=_actor(request))
+        published = closing.publish(period=period, acting_user=acting_user(request))
     except (closing.ClosureRefused, services.IllegalTransition, CalendarYearMissing) as refused:
         messages.error(request, str(refused))
     else:
@@ -363,7 +363,7 @@ def result_appeal(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
     line_id = form.cleaned_data["line"]
     line = next((x for x in lines if x.pk == line_id), None)
     try:
-        appeals.file_appeal(result=result, acting_user=_actor(request), filed_by=person,
+        appeals.file_appeal(result=result, acting_user=acting_user(request), filed_by=person,
                             reason=form.cleaned_data["reason"], line=line,
                             attachment=form.cleaned_data.get("attachment"))
     except appeals.AppealRefused as refused:
@@ -378,7 +378,7 @@ def result_appeal(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
 def result_acknowledge(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     result, person = _own_result(tenant, pk)
     try:
-        appeals.acknowledge(result=result, acting_user=_actor(request), person=person)
+        appeals.acknowledge(result=result, acting_user=acting_user(request), person=person)
     except (appeals.AppealRefused, services.IllegalTransition) as refused:
         messages.error(request, str(refused))
     else:
@@ -402,7 +402,7 @@ class AppealRow:
 def appeal_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
     """Appeals waiting for the user's opinion (as supervisor), waiting for their decision (HR or
     the appeal group), and the rest they may see."""
-    user = _actor(request)
+    user = acting_user(request)
     is_hr = tenant.has(Role.HR_ADMIN)
     rows = []
     for appeal in selectors.appeals_for_display(tenant).order_by("-filed_at", "-pk"):
@@ -428,10 +428,10 @@ def _appeal_for(tenant: TenantContext, pk: int) -> Appeal:
 @require_POST
 def appeal_forward(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     appeal = _appeal_for(tenant, pk)
-    if _actor(request).pk not in appeals.supervisor_user_ids(appeal):
+    if acting_user(request).pk not in appeals.supervisor_user_ids(appeal):
         raise PermissionDenied
     try:
-        appeals.forward_appeal(appeal=appeal, acting_user=_actor(request), opinion=request.POST.get("opinion", ""))
+        appeals.forward_appeal(appeal=appeal, acting_user=acting_user(request), opinion=request.POST.get("opinion", ""))
     except (appeals.AppealRefused, services.IllegalTransition) as refused:
         messages.error(request, str(refused))
     else:
@@ -443,7 +443,7 @@ def appeal_forward(request: HttpRequest, tenant: TenantContext, pk: int) -> Http
 @require_POST
 def appeal_decide(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     appeal = _appeal_for(tenant, pk)
-    if not appeals.may_decide(appeal, is_hr=tenant.has(Role.HR_ADMIN), user=_actor(request)):
+    if not appeals.may_decide(appeal, is_hr=tenant.has(Role.HR_ADMIN), user=acting_user(request)):
         raise PermissionDenied
     upheld = request.POST.get("decision") == "uphold"
     new_score = None
@@ -453,7 +453,7 @@ def appeal_decide(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
             messages.error(request, _("An upheld appeal needs the new score, as a number."))
             return redirect("appeals")
     try:
-        appeals.decide_appeal(appeal=appeal, acting_user=_actor(request), upheld=upheld,
+        appeals.decide_appeal(appeal=appeal, acting_user=acting_user(request), upheld=upheld,
                               reason=request.POST.get("reason", ""), new_score=new_score)
     except (appeals.AppealRefused, services.IllegalTransition, grading.GradingError) as refused:
         messages.error(request, str(refused))

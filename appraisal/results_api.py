@@ -26,9 +26,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appraisal import appeals, closing, grading, selectors, services
-from appraisal.api import CONFLICT, FORBIDDEN, REASON_HELP, JobSerializer, _conflict
+from appraisal.api import REASON_HELP, JobSerializer
 from appraisal.models import Appeal, GradingPolicy, Result, SheetLine
 from appraisal.policies import PolicyRejected, save_grading_policy
+from core.api import CONFLICT, FORBIDDEN, conflict
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.models import Job, Person, ReviewGroup
 from organizations.roles import Role
@@ -103,7 +104,7 @@ class ResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         except grading.CalibrationError as refused:
             raise exceptions.ValidationError({"score": [refused.message]}) from None
         except (closing.ClosureRefused, services.IllegalTransition, grading.GradingError) as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(ResultSerializer(self.get_queryset().get(pk=result.pk)).data)
 
     @extend_schema(request=None, responses={200: ResultSerializer, 403: FORBIDDEN, 409: CONFLICT},
@@ -115,7 +116,7 @@ class ResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         try:
             appeals.acknowledge(result=result, acting_user=self.actor, person=person)
         except services.IllegalTransition as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(ResultSerializer(self.get_queryset().get(pk=result.pk)).data)
 
 
@@ -221,7 +222,7 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
                                          filed_by=Person.objects.get(pk=person_id), reason=values["reason"],
                                          line=values.get("line"), attachment=values.get("attachment"))
         except appeals.AppealRefused as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ForwardSerializer, responses={200: AppealSerializer, 403: FORBIDDEN, 409: CONFLICT},
@@ -236,7 +237,7 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         try:
             appeals.forward_appeal(appeal=appeal, acting_user=self.actor, opinion=data.validated_data["opinion"])
         except (appeals.AppealRefused, services.IllegalTransition) as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data)
 
     @extend_schema(request=DecideSerializer, responses={200: AppealSerializer, 403: FORBIDDEN, 409: CONFLICT},
@@ -253,7 +254,7 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
             appeals.decide_appeal(appeal=appeal, acting_user=self.actor, upheld=values["upheld"],
                                   reason=values["reason"], new_score=values.get("new_score"))
         except (appeals.AppealRefused, services.IllegalTransition, grading.GradingError) as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data)
 
 

@@ -7,6 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from appraisal.models import Appeal, GradingPolicy, Period, Rater, Result, Sheet, SheetLine
 from organizations.context import TenantContext
+from organizations.permissions import can
 from organizations.roles import Role
 
 
@@ -90,6 +91,12 @@ def subject_department_id(sheet: Sheet) -> int | None:
 
 def periods() -> QuerySet[Period]:
     return Period.objects.prefetch_related("templates")
+
+
+def visible_periods(tenant: TenantContext) -> QuerySet[Period]:
+    """Every period for HR; the others do not see drafts, which are HR's work in progress."""
+    periods = Period.objects.all()
+    return periods if can(tenant, "period", "change") else periods.exclude(state=Period.State.DRAFT)
 
 
 # Results reach the people they concern only once published (and stay visible when final).

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -43,31 +42,20 @@ from appraisal.forms import (
     takes_records,
 )
 from appraisal.models import DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
+from appraisal.result_views import grading_policies, period_page_context
 from appraisal.tables import PeriodTable, SheetTable, state_badge
+from core.web import acting_user, is_htmx
 from indicators import scoring
 from indicators.models import LineSource, RaterRole, TemplatePart
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
-from organizations.models import Department, Person, User
-from organizations.permissions import can
+from organizations.models import Department, Person
+from organizations.permissions import can, require
 from organizations.roles import Role
 from organizations.views import tenant_page
 
 PERIODS_PER_PAGE = 50
 SHEETS_PER_PAGE = 50
-
-
-def _require_change(tenant: TenantContext, resource: str) -> None:
-    if not can(tenant, resource, "change"):
-        raise PermissionDenied
-
-
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)  # tenant_page: signed in
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def with_progress(sheets: QuerySet[Sheet]) -> QuerySet[Sheet]:
@@ -80,17 +68,11 @@ def with_progress(sheets: QuerySet[Sheet]) -> QuerySet[Sheet]:
 # --- periods ------------------------------------------------------------------------------------
 
 
-def _periods(tenant: TenantContext) -> QuerySet[Period]:
-    """Every period for HR; the others do not see drafts, which are HR's work in progress."""
-    periods = Period.objects.all()
-    return periods if can(tenant, "period", "change") else periods.exclude(state=Period.State.DRAFT)
-
-
 @tenant_page("period")
 @require_safe
 def period_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
     visible = selectors.visible_sheets(tenant).values("pk")
-    rows = _periods(tenant).annotate(sheet_count=Count("sheets", filter=Q(sheets__in=visible)))
+    rows = selectors.visible_periods(tenant).annotate(sheet_count=Count("sheets", filter=Q(sheets__in=visible)))
     may_change = can(tenant, "period", "change")
     table = PeriodTable(rows, exclude=() if may_change else ("actions",))
     RequestConfig(request, paginate={"per_page": PERIODS_PER_PAGE}).configure(table)
@@ -100,12 +82,12 @@ def period_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
 @tenant_page("period")
 @require_http_methods(["GET", "POST"])
 def period_create(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
-    _require_change(tenant, "period")
+    require(tenant, "period")
     form = PeriodForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
             try:
-                period = services.create_period(organization=tenant.organization, acting_user=_actor(request),
+                period = services.create_period(organization=tenant.organization, acting_user=acting_user(request),
                                                 **form.values())
             except (ValidationError, ValueError) as error:
                 problems = error.messages if isinstance(error, ValidationError) else [str(error)]
@@ -122,10 +104,10 @@ def period_create(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
 @tenant_page("period")
 @require_POST
 def period_open(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
-    period = get_visible_or_404(_periods(tenant), pk=pk)
-    _require_change(tenant, "period")
+    period = get_visible_or_404(selectors.visible_periods(tenant), pk=pk)
+    require(tenant, "period")
     try:
-        services.open_period(period=period, acting_user=_actor(request))
+        services.open_period(period=period, acting_user=acting_user(request))
     except services.IllegalTransition as refused:
         messages.error(request, str(refused))
     else:
@@ -140,7 +122,7 @@ def period_open(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRes
 def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     """The period and its sheets (those the user may see), each with its score and progress; a
     fixed number of queries whatever the number of sheets."""
-    period = get_visible_or_404(_periods(tenant).select_related("grading_policy"), pk=pk)
+    period = get_visible_or_404(selectors.visible_periods(tenant).select_related("grading_policy"), pk=pk)
     sheets = selectors.visible_sheets(tenant).filter(period=period)
     summary = sheets.aggregate(total=Count("pk"), scored=Count("pk", filter=Q(score__isnull=False)))
     table = SheetTable(with_progress(sheets), exclude=("period",))
@@ -153,8 +135,6 @@ def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
         "table": table,
         "may_change": can(tenant, "period", "change"),
     }
-    from appraisal.result_views import grading_policies, period_page_context  # it imports this module
-
     context.update(period_page_context(tenant, period))
     if context["may_change"]:
         context["grading_policies"] = grading_policies()
@@ -178,7 +158,7 @@ def sheet_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
     table = SheetTable(with_progress(rows))
     RequestConfig(request, paginate={"per_page": SHEETS_PER_PAGE}).configure(table)
     context = {"own": own, "filter": sheet_filter, "table": table}
-    template = "appraisal/_sheet_table.html" if _is_htmx(request) else "appraisal/sheets.html"
+    template = "appraisal/_sheet_table.html" if is_htmx(request) else "appraisal/sheets.html"
     return render(request, template, context)
 
 
@@ -390,7 +370,7 @@ def _line_for(tenant: TenantContext, pk: int) -> SheetLine:
     """The line if the user may see its sheet (404 otherwise), with what scoring and the page need."""
     line = get_visible_or_404(selectors.visible_lines(tenant).select_related("sheet__period", "sheet__template"),
                               pk=pk)
-    _require_change(tenant, "sheet")
+    require(tenant, "sheet")
     return line
 
 
@@ -400,7 +380,7 @@ def _line_response(request: HttpRequest, tenant: TenantContext, line_id: int, *,
     line = SheetLine.objects.select_related("indicator", "sheet__period", "sheet__template", "sheet__person",
                                             "sheet__team", "sheet__department").get(pk=line_id)
     sheet = line.sheet
-    if not _is_htmx(request):
+    if not is_htmx(request):
         # Without JavaScript the forms post normally: back to the sheet, the alert as a message.
         if alert:
             messages.warning(request, alert)
@@ -432,7 +412,7 @@ def line_update(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRes
         return _line_response(request, tenant, line.pk, alert=" ".join(problems), level="danger")
     assert version is not None
     try:
-        services.update_line(line_id=line.pk, expected_version=version, acting_user=_actor(request),
+        services.update_line(line_id=line.pk, expected_version=version, acting_user=acting_user(request),
                              reason="entered on the sheet page", **changes)
     except services.LineConflict as conflict:
         return _line_response(request, tenant, line.pk, alert=str(conflict))
@@ -456,7 +436,7 @@ def line_rate(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRespo
     if problems:
         return _line_response(request, tenant, line.pk, alert=" ".join(problems), level="danger")
     try:
-        services.rate_line(line=line, rater=rater, acting_user=_actor(request), rating=posted.rating,
+        services.rate_line(line=line, rater=rater, acting_user=acting_user(request), rating=posted.rating,
                            actual=posted.actual, comment=posted.comment, expected_version=posted.version)
     except services.LineConflict as conflict:
         return _line_response(request, tenant, line.pk, alert=str(conflict))
@@ -478,7 +458,7 @@ def line_record(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRes
                               level="danger")
     recorded_by = Person.objects.filter(pk=tenant.person_id).first() if tenant.person_id else None
     try:
-        services.record_deduction(line=line, acting_user=_actor(request), recorded_by=recorded_by,
+        services.record_deduction(line=line, acting_user=acting_user(request), recorded_by=recorded_by,
                                   recorder_department=_recorder_department(tenant), **form.cleaned_data)
     except (ValueError, ValidationError) as error:
         text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)

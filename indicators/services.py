@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.audit import apply_changes, audited_save
 from core.numbers import to_decimal
 from indicators import scoring
 from indicators.models import (
@@ -49,15 +50,9 @@ def create_indicator(*, organization: Organization, acting_user: User | None, co
 
 
 def update_indicator(*, indicator: Indicator, acting_user: User | None, reason: str = "", **changes: Any) -> Indicator:
-    changed = [name for name, value in changes.items() if getattr(indicator, name) != value]
-    if not changed:
+    if not apply_changes(indicator, changes):
         return indicator
-    for name in changed:
-        setattr(indicator, name, changes[name])
-    indicator.full_clean()
-    indicator._history_user = acting_user  # type: ignore[attr-defined]
-    indicator._change_reason = reason or "updated"  # type: ignore[attr-defined]
-    indicator.save()
+    audited_save(indicator, acting_user=acting_user, reason=reason or "updated")
     return indicator
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -67,6 +68,12 @@ def can(tenant: TenantContext | None, resource: str, action: Action) -> bool:
         return False
     allowed = MATRIX[resource][action]
     return not tenant.roles.isdisjoint(allowed)
+
+
+def require(tenant: TenantContext | None, resource: str, action: Action = "change") -> None:
+    """For a page: 403 unless the user's roles may do ``action`` on ``resource``."""
+    if not can(tenant, resource, action):
+        raise PermissionDenied
 
 
 class HasMatrixPermission(BasePermission):

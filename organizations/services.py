@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.audit import apply_changes, audited_save
 from organizations.models import (
     ApiToken,
     CalendarDay,
@@ -40,26 +41,10 @@ DEFAULT_DEPARTMENT_TYPES = [
 ]
 
 
-def _audited_save(instance: Any, *, acting_user: User | None, reason: str) -> None:
-    instance.full_clean()
-    instance._history_user = acting_user
-    instance._change_reason = reason
-    instance.save()
-
-
-def _apply_changes(instance: Any, changes: dict[str, Any]) -> bool:
-    changed = False
-    for field, value in changes.items():
-        if getattr(instance, field) != value:
-            setattr(instance, field, value)
-            changed = True
-    return changed
-
-
 @transaction.atomic
 def create_organization(*, name: str, slug: str, acting_user: User | None) -> Organization:
     organization = Organization(name=name, slug=slug)
-    _audited_save(organization, acting_user=acting_user, reason="created")
+    audited_save(organization, acting_user=acting_user, reason="created")
     DepartmentType.objects.bulk_create(
         DepartmentType(organization=organization, code=code, name=label, sort_order=i)
         for i, (code, label) in enumerate(DEFAULT_DEPARTMENT_TYPES)
@@ -70,9 +55,9 @@ def create_organization(*, name: str, slug: str, acting_user: User | None) -> Or
 def update_organization(
     *, organization: Organization, acting_user: User | None, reason: str = "", **changes: Any
 ) -> Organization:
-    if not _apply_changes(organization, changes):
+    if not apply_changes(organization, changes):
         return organization
-    _audited_save(organization, acting_user=acting_user, reason=reason or "updated")
+    audited_save(organization, acting_user=acting_user, reason=reason or "updated")
     return organization
 
 
@@ -95,16 +80,16 @@ def create_department(
         department_type=department_type,
         sort_order=sort_order,
     )
-    _audited_save(department, acting_user=acting_user, reason=reason or "created")
+    audited_save(department, acting_user=acting_user, reason=reason or "created")
     return department
 
 
 def update_department(
     *, department: Department, acting_user: User | None, reason: str = "", **changes: Any
 ) -> Department:
-    if not _apply_changes(department, changes):
+    if not apply_changes(department, changes):
         return department
-    _audited_save(department, acting_user=acting_user, reason=reason or "updated")
+    audited_save(department, acting_user=acting_user, reason=reason or "updated")
     return department
 
 
@@ -126,14 +111,14 @@ def create_team(
     reason: str = "",
 ) -> Team:
     team = Team(organization=organization, department=department, code=code, name=name, kind=kind)
-    _audited_save(team, acting_user=acting_user, reason=reason or "created")
+    audited_save(team, acting_user=acting_user, reason=reason or "created")
     return team
 
 
 def update_team(*, team: Team, acting_user: User | None, reason: str = "", **changes: Any) -> Team:
-    if not _apply_changes(team, changes):
+    if not apply_changes(team, changes):
         return team
-    _audited_save(team, acting_user=acting_user, reason=reason or "updated")
+    audited_save(team, acting_user=acting_user, reason=reason or "updated")
     return team
 
 
@@ -148,14 +133,14 @@ def create_person(
     **fields: Any,
 ) -> Person:
     person = Person(organization=organization, employee_no=employee_no, name=name, department=department, **fields)
-    _audited_save(person, acting_user=acting_user, reason=reason or "created")
+    audited_save(person, acting_user=acting_user, reason=reason or "created")
     return person
 
 
 def update_person(*, person: Person, acting_user: User | None, reason: str = "", **changes: Any) -> Person:
-    if not _apply_changes(person, changes):
+    if not apply_changes(person, changes):
         return person
-    _audited_save(person, acting_user=acting_user, reason=reason or "updated")
+    audited_save(person, acting_user=acting_user, reason=reason or "updated")
     return person
 
 
@@ -174,7 +159,7 @@ def create_membership(
     membership = Membership(
         organization=organization, user=user, person=person, is_hr_admin=is_hr_admin, is_finance=is_finance
     )
-    _audited_save(membership, acting_user=acting_user, reason=reason or "created")
+    audited_save(membership, acting_user=acting_user, reason=reason or "created")
     for department in headed_departments or []:
         set_department_head(membership=membership, department=department, is_head=True, acting_user=acting_user)
     return membership
@@ -183,9 +168,9 @@ def create_membership(
 def update_membership(
     *, membership: Membership, acting_user: User | None, reason: str = "", **changes: Any
 ) -> Membership:
-    if not _apply_changes(membership, changes):
+    if not apply_changes(membership, changes):
         return membership
-    _audited_save(membership, acting_user=acting_user, reason=reason or "updated")
+    audited_save(membership, acting_user=acting_user, reason=reason or "updated")
     return membership
 
 
@@ -197,7 +182,7 @@ def set_department_head(
     existing = DepartmentHead.objects.filter(membership=membership, department=department).first()
     if is_head and existing is None:
         head = DepartmentHead(organization_id=membership.organization_id, membership=membership, department=department)
-        _audited_save(head, acting_user=acting_user, reason=reason or "appointed head")
+        audited_save(head, acting_user=acting_user, reason=reason or "appointed head")
     elif not is_head and existing is not None:
         existing._history_user = acting_user  # type: ignore[attr-defined]
         existing._change_reason = reason or "removed as head"  # type: ignore[attr-defined]
@@ -224,7 +209,7 @@ def add_group_member(
     )
     if not created and seat.is_chair != is_chair:
         seat.is_chair = is_chair
-        _audited_save(seat, acting_user=acting_user, reason=reason or "updated")
+        audited_save(seat, acting_user=acting_user, reason=reason or "updated")
     return seat
 
 

@@ -24,9 +24,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal.api import CONFLICT, DetailSerializer, JobSerializer, _conflict
+from appraisal.api import JobSerializer
 from appraisal.models import Period
 from appraisal.services import IllegalTransition
+from core.api import CONFLICT, DetailSerializer, conflict
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.models import Department, DepartmentType, Job, Person
 from payroll import selectors, services
@@ -267,7 +268,7 @@ class PayRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         try:
             services.confirm_pay_run(run=run, acting_user=self.actor)
         except IllegalTransition as refused:
-            return _conflict(refused)
+            return conflict(refused)
         return Response(PayRunSerializer(self.get_queryset().get(pk=run.pk)).data)
 
     @extend_schema(request=ExportRequestSerializer, responses={202: PayJobSerializer},
@@ -371,8 +372,8 @@ class PayPeriodViewSet(TenantViewSet):
         try:
             run = services.compute_pay_run(period=period, acting_user=self.actor, reason=reason)
         except (services.PayRunFailed, IllegalTransition) as refused:
-            return _conflict(refused)
+            return conflict(refused)
         if run is None:
-            return _conflict(ValueError(_("No pay policy is in force in %(period)s.") % {"period": period.code}))
+            return conflict(ValueError(_("No pay policy is in force in %(period)s.") % {"period": period.code}))
         body = PayRunSerializer(selectors.pay_runs().get(pk=run.pk)).data
         return Response(body, status=status.HTTP_200_OK if run.pk == before else status.HTTP_201_CREATED)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,12 +21,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from appraisal.models import Period
-from appraisal.views import _actor, _is_htmx
+from core.web import acting_user, is_htmx
 from indicators.services import plain
 from organizations import selectors as org_selectors
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
-from organizations.permissions import can
+from organizations.permissions import can, require
 from organizations.views import tenant_page
 from payroll import selectors, services
 from payroll.engine import KINDS, STANDARD_NUMBERS, STANDARD_TEXTS
@@ -40,11 +39,6 @@ PERIODS_IN_SWITCHER = 24
 # The keys of a component shown as its own columns; the rest (rounding, places, when, factor,
 # signals, pays) is shown as "settings".
 SHOWN_KEYS = ("code", "name", "kind", "config")
-
-
-def _require_change(tenant: TenantContext, resource: str) -> None:
-    if not can(tenant, resource, "change"):
-        raise PermissionDenied
 
 
 # --- policies -----------------------------------------------------------------------------------
@@ -109,7 +103,7 @@ def _policy_form(request: HttpRequest, tenant: TenantContext, base: PayPolicy | 
     if request.method == "POST":
         if form.is_valid():
             try:
-                saved = services.save_pay_policy(organization=tenant.organization, acting_user=_actor(request),
+                saved = services.save_pay_policy(organization=tenant.organization, acting_user=acting_user(request),
                                                  **form.values())
             except services.PolicyRejected as rejected:
                 attach_rejection(form, rejected.field, rejected.message)
@@ -127,7 +121,7 @@ def _policy_form(request: HttpRequest, tenant: TenantContext, base: PayPolicy | 
 @require_http_methods(["GET", "POST"])
 def pay_policy_new(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
     """A new policy: its first version."""
-    _require_change(tenant, "pay_policy")
+    require(tenant, "pay_policy")
     return _policy_form(request, tenant, None)
 
 
@@ -137,7 +131,7 @@ def pay_policy_new_version(request: HttpRequest, tenant: TenantContext, pk: int)
     """The next version of a policy, pre-filled from its latest version (whichever version the
     link came from), so that a change starts from what is in force."""
     policy = get_visible_or_404(selectors.pay_policies(), pk=pk)
-    _require_change(tenant, "pay_policy")
+    require(tenant, "pay_policy")
     latest = selectors.policy_versions(policy.code).first() or policy
     return _policy_form(request, tenant, latest)
 
@@ -196,7 +190,7 @@ def pay_inputs(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResp
         "texts": sorted(texts),
         "may_change": can(tenant, "pay_input", "change"),
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "payroll/_pay_input_table.html", context)
     context["other_periods"] = _other_periods(period)
     return render(request, "payroll/pay_inputs.html", context)
@@ -211,7 +205,7 @@ def _input_form(request: HttpRequest, tenant: TenantContext, period: Period,
     if request.method == "POST":
         if form.is_valid():
             try:
-                saved = services.save_pay_input(organization=tenant.organization, acting_user=_actor(request),
+                saved = services.save_pay_input(organization=tenant.organization, acting_user=acting_user(request),
                                                 period=period, **form.values())
             except services.InputRejected as rejected:
                 attach_rejection(form, rejected.field, rejected.message)
@@ -233,7 +227,7 @@ def pay_input_new(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
     """Enter an input of the period (or change one: the same person or department and name is
     the same row)."""
     period = get_visible_or_404(selectors.input_periods(), pk=pk)
-    _require_change(tenant, "pay_input")
+    require(tenant, "pay_input")
     return _input_form(request, tenant, period, None)
 
 
@@ -242,5 +236,5 @@ def pay_input_new(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
 def pay_input_edit(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     """Change one entered input's value; whom it is for and its name stay."""
     existing = get_visible_or_404(selectors.pay_inputs(), pk=pk)
-    _require_change(tenant, "pay_input")
+    require(tenant, "pay_input")
     return _input_form(request, tenant, existing.period, existing)

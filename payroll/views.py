@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,12 +25,12 @@ from django.views.decorators.http import require_POST, require_safe
 from appraisal.models import Period
 from appraisal.result_views import shanghai
 from appraisal.services import IllegalTransition
-from appraisal.views import _actor, _is_htmx
+from core.web import acting_user, is_htmx
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
 from organizations.jobs import jobs_about, latest_by_subject
 from organizations.models import Job
-from organizations.permissions import can
+from organizations.permissions import can, require
 from organizations.tasks import enqueue
 from organizations.views import tenant_page
 from payroll import selectors, services
@@ -46,11 +45,6 @@ SLIPS_PER_PAGE = 50
 DELTA_ROWS_SHOWN = 200
 KIND_LABELS = {"pay_sheet": gettext_lazy("Pay sheet"), "delta": gettext_lazy("Delta sheet"),
                "bank": gettext_lazy("Bank transfer list")}
-
-
-def _require_change(tenant: TenantContext) -> None:
-    if not can(tenant, "pay", "change"):
-        raise PermissionDenied
 
 
 # --- periods and their runs ---------------------------------------------------------------------
@@ -102,7 +96,7 @@ def period_pay_compute(request: HttpRequest, tenant: TenantContext, pk: int) -> 
     """Finance asks for the period's pay to be computed again (after a late input): the task
     computes it; an unchanged result writes no version, a failure is shown on the runs page."""
     period = get_visible_or_404(selectors.periods_with_results(), pk=pk)
-    _require_change(tenant)
+    require(tenant, "pay")
     reason = request.POST.get("reason", "").strip()[:200] or _("recomputed on the pay page")
     enqueue(compute_pay_run_task, organization_id=period.organization_id, period_id=period.pk, reason=reason)
     messages.info(request, _("The pay of %(period)s is being computed; this page shows the result.")
@@ -199,9 +193,9 @@ def pay_run_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> Http
 def pay_run_confirm(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     """Finance confirms and locks the run; a refusal (confirmed already, superseded) names why."""
     run = get_visible_or_404(selectors.pay_runs(), pk=pk)
-    _require_change(tenant)
+    require(tenant, "pay")
     try:
-        confirmed = services.confirm_pay_run(run=run, acting_user=_actor(request))
+        confirmed = services.confirm_pay_run(run=run, acting_user=acting_user(request))
     except IllegalTransition as refused:
         messages.error(request, str(refused))
     else:
@@ -236,12 +230,12 @@ def pay_run_export(request: HttpRequest, tenant: TenantContext, pk: int) -> Http
     """Starts an export job (or finds the same one running); htmx gets the run's exports back,
     each unfinished one polling its progress."""
     run = get_visible_or_404(selectors.pay_runs(), pk=pk)
-    _require_change(tenant)
+    require(tenant, "pay")
     kind, fmt = request.POST.get("kind", ""), request.POST.get("format", "")
     if kind not in KINDS or fmt not in FORMATS:
         return HttpResponse(_("Unknown export %(kind)s.%(fmt)s.") % {"kind": kind, "fmt": fmt}, status=400)
-    services.start_export(run=run, kind=kind, fmt=fmt, acting_user=_actor(request))
-    if not _is_htmx(request):
+    services.start_export(run=run, kind=kind, fmt=fmt, acting_user=acting_user(request))
+    if not is_htmx(request):
         messages.info(request, _("The export is being written; its download link appears below when it is done."))
         return redirect("pay-run-detail", pk=run.pk)
     return render(request, "payroll/_exports.html", {"run": run, "exports": export_context(run),
