@@ -30,7 +30,7 @@ from appraisal.services import IllegalTransition
 from core.api import CONFLICT, DetailSerializer, conflict
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.models import Department, DepartmentType, Job, Person
-from payroll import selectors, services
+from payroll import exports, selectors, services
 from payroll.exports import FORMATS, KINDS, filename
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
 
@@ -220,7 +220,7 @@ class PayJobSerializer(JobSerializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_download(self, job: Job) -> str | None:
         """Where to fetch the file once an export is done."""
-        if job.kind != services.EXPORT_JOB or job.state != Job.State.DONE or not job.file:
+        if job.kind != exports.EXPORT_JOB or job.state != Job.State.DONE or not job.file:
             return None
         return reverse("api-payroll:pay-job-download", args=[job.pk])
 
@@ -281,7 +281,7 @@ class PayRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         run = self.get_object()
         data = ExportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.start_export(run=run, kind=data.validated_data["kind"], fmt=data.validated_data["format"],
+        job = exports.start_export(run=run, kind=data.validated_data["kind"], fmt=data.validated_data["format"],
                                     acting_user=self.actor)
         return Response(PayJobSerializer(Job.objects.get(pk=job.pk)).data, status=status.HTTP_202_ACCEPTED)
 
@@ -327,7 +327,7 @@ class PayJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         job: Job = self.get_object()
-        if job.kind != services.EXPORT_JOB or job.state != Job.State.DONE or not job.file:
+        if job.kind != exports.EXPORT_JOB or job.state != Job.State.DONE or not job.file:
             raise Http404
         kind, fmt = selectors.export_of(job)
         run = selectors.pay_runs().filter(pk=job.subject_id).first()

@@ -11,15 +11,22 @@ grand total the sum of the subtotals, which the tests check against the database
 from __future__ import annotations
 
 import csv
+import io
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, Literal
 
+from celery import shared_task
+from django.core.files import File
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import xlsx
-from organizations.models import Department
+from organizations.jobs import start_job
+from organizations.models import Department, Job, User
+from organizations.tasks import TenantTask, enqueue
 from payroll.models import PayRun, PaySlip
 from payroll.services import delta
 
@@ -164,3 +171,46 @@ def write_csv(export: Export, target: IO[str], progress: Callable[[int], None] |
 def filename(run: PayRun, kind: str, fmt: str) -> str:
     return f"{kind}-{run.period.code}-v{run.version}.{fmt}"
 
+
+# --- exports ------------------------------------------------------------------------------------
+
+EXPORT_JOB = Job.Kind.PAY_EXPORT
+
+
+@shared_task(base=TenantTask, bind=True, name="payroll.export", acks_late=True)
+def export_task(self: TenantTask, *, organization_id: int, job_id: int) -> str:
+    """Writes the export a job names to its file, moving the job's progress as rows stream out."""
+    return run_export(job=Job.objects.get(pk=job_id))
+
+
+def start_export(*, run: PayRun, kind: str, fmt: str, acting_user: User | None) -> Job:
+    """Records an export job and sends the task after commit; the page polls the job and offers
+    the file when it is done. The same export asked twice while it runs is one job."""
+    if kind not in KINDS or fmt not in FORMATS:
+        raise ValueError(_("Unknown export %(kind)s.%(fmt)s.") % {"kind": kind, "fmt": fmt})
+    return start_job(subject=run, kind=EXPORT_JOB, params={"export": kind, "format": fmt}, total=run.people,
+                     acting_user=acting_user,
+                     send=lambda job: enqueue(export_task, organization_id=run.organization_id, job_id=job.pk))
+
+
+def run_export(*, job: Job) -> str:
+    kind, fmt = job.params["export"], job.params["format"]
+    run = PayRun.objects.select_related("period").get(pk=job.subject_id)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
+
+    def progress(done: int) -> None:
+        Job.objects.filter(pk=job.pk).update(done=done)
+
+    export = EXPORTERS[kind](run)
+    with tempfile.TemporaryFile() as handle:
+        if fmt == "xlsx":
+            rows = write_xlsx(export, handle, progress)
+        else:
+            text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+            rows = write_csv(export, text, progress)
+            text.detach()
+        handle.seek(0)
+        job.file.save(filename(run, kind, fmt), File(handle), save=False)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, done=rows, file=job.file.name,
+                                         finished_at=timezone.now())
+    return str(job.file.name)

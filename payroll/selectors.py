@@ -18,8 +18,8 @@ from organizations.context import TenantContext
 from organizations.jobs import jobs_of
 from organizations.models import Job, Person
 from organizations.roles import Role
+from payroll.exports import EXPORT_JOB
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
-from payroll.services import EXPORT_JOB
 
 PAY_JOB = Job.Kind.PAY_RUN
 

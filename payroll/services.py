@@ -27,9 +27,7 @@ from appraisal.services import IllegalTransition
 from core.bulk import insert_rows, no_cyclic_gc
 from core.configs import ConfigError
 from indicators.models import SubjectKind
-from organizations.jobs import start_job
-from organizations.models import Department, DepartmentHead, DepartmentType, Job, Organization, Person, User
-from organizations.tasks import enqueue
+from organizations.models import Department, DepartmentHead, DepartmentType, Organization, Person, User
 from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, evaluate_population
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
 
@@ -292,54 +290,6 @@ def delta(*, run: PayRun, previous: PayRun | None = None) -> list[DeltaRow]:
         if row.old != row.new or row.old_total != row.new_total:
             rows.append(row)
     return rows
-
-
-# --- exports ------------------------------------------------------------------------------------
-
-EXPORT_JOB = Job.Kind.PAY_EXPORT
-
-
-def start_export(*, run: PayRun, kind: str, fmt: str, acting_user: User | None) -> Job:
-    """Records an export job and sends the task after commit; the page polls the job and offers
-    the file when it is done. The same export asked twice while it runs is one job."""
-    from payroll.exports import FORMATS, KINDS
-    from payroll.tasks import export_task
-
-    if kind not in KINDS or fmt not in FORMATS:
-        raise ValueError(_("Unknown export %(kind)s.%(fmt)s.") % {"kind": kind, "fmt": fmt})
-    return start_job(subject=run, kind=EXPORT_JOB, params={"export": kind, "format": fmt}, total=run.people,
-                     acting_user=acting_user,
-                     send=lambda job: enqueue(export_task, organization_id=run.organization_id, job_id=job.pk))
-
-
-def run_export(*, job: Job) -> str:
-    import io
-    import tempfile
-
-    from django.core.files import File
-
-    from payroll.exports import EXPORTERS, filename, write_csv, write_xlsx
-
-    kind, fmt = job.params["export"], job.params["format"]
-    run = PayRun.objects.select_related("period").get(pk=job.subject_id)
-    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
-
-    def progress(done: int) -> None:
-        Job.objects.filter(pk=job.pk).update(done=done)
-
-    export = EXPORTERS[kind](run)
-    with tempfile.TemporaryFile() as handle:
-        if fmt == "xlsx":
-            rows = write_xlsx(export, handle, progress)
-        else:
-            text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
-            rows = write_csv(export, text, progress)
-            text.detach()
-        handle.seek(0)
-        job.file.save(filename(run, kind, fmt), File(handle), save=False)
-    Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, done=rows, file=job.file.name,
-                                         finished_at=timezone.now())
-    return str(job.file.name)
 
 
 # --- pay inputs ---------------------------------------------------------------------------------

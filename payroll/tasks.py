@@ -8,17 +8,17 @@ from celery import shared_task
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from appraisal.models import Period
+from organizations.models import Job
 from organizations.tasks import TenantTask
+from payroll.exports import export_task  # noqa: F401  (beside its service; imported so Celery registers it)
+from payroll.services import PayRunFailed, compute_pay_run
 
 
 @shared_task(base=TenantTask, bind=True, name="payroll.compute_pay_run", acks_late=True)
 def compute_pay_run_task(self: TenantTask, *, organization_id: int, period_id: int, reason: str) -> int | None:
     """Computes the period's pay run. Safe to repeat: an unchanged computation writes no version.
     A failure (named person, component, inputs) is kept on a job the finance page shows."""
-    from appraisal.models import Period
-    from organizations.models import Job
-    from payroll.services import PayRunFailed, compute_pay_run
-
     period = Period.objects.get(pk=period_id)
     job = None
     try:
@@ -44,12 +44,3 @@ def on_results_changed(sender: Any, *, period: Any, reason: str, result_ids: lis
     """appraisal.signals.results_changed → a pay computation. The signal is sent after the results
     commit, so the task reads them."""
     compute_pay_run_task.delay(organization_id=period.organization_id, period_id=period.pk, reason=reason)
-
-
-@shared_task(base=TenantTask, bind=True, name="payroll.export", acks_late=True)
-def export_task(self: TenantTask, *, organization_id: int, job_id: int) -> str:
-    """Writes the export a job names to its file, moving the job's progress as rows stream out."""
-    from organizations.models import Job
-    from payroll.services import run_export
-
-    return run_export(job=Job.objects.get(pk=job_id))

@@ -33,7 +33,7 @@ from organizations.models import Job
 from organizations.permissions import can, require
 from organizations.tasks import enqueue
 from organizations.views import tenant_page
-from payroll import selectors, services
+from payroll import exports, selectors, services
 from payroll.exports import FORMATS, KINDS, filename
 from payroll.models import PayRun, PaySlip
 from payroll.selectors import PAY_JOB
@@ -234,7 +234,7 @@ def pay_run_export(request: HttpRequest, tenant: TenantContext, pk: int) -> Http
     kind, fmt = request.POST.get("kind", ""), request.POST.get("format", "")
     if kind not in KINDS or fmt not in FORMATS:
         return HttpResponse(_("Unknown export %(kind)s.%(fmt)s.") % {"kind": kind, "fmt": fmt}, status=400)
-    services.start_export(run=run, kind=kind, fmt=fmt, acting_user=acting_user(request))
+    exports.start_export(run=run, kind=kind, fmt=fmt, acting_user=acting_user(request))
     if not is_htmx(request):
         messages.info(request, _("The export is being written; its download link appears below when it is done."))
         return redirect("pay-run-detail", pk=run.pk)

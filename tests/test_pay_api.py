@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from organizations import services as org_services
 from organizations.models import Membership, User
 from organizations.permissions import MATRIX
-from payroll import api_urls, services
+from payroll import api_urls, exports, services
 from payroll.models import PayInput, PayRun, PaySlip
 from payroll.tasks import compute_pay_run_task
 from tests.conftest import World, add_member
@@ -62,7 +62,7 @@ def paid_world(world: World, django_capture_on_commit_callbacks: Any) -> PayRun:
         compute_pay_run_task.apply(kwargs={"organization_id": world.org.pk, "period_id": period.pk,
                                            "reason": "rerun"})
         with django_capture_on_commit_callbacks(execute=True):
-            services.start_export(run=run, kind="pay_sheet", fmt="xlsx", acting_user=None)
+            exports.start_export(run=run, kind="pay_sheet", fmt="xlsx", acting_user=None)
     return run
 
 

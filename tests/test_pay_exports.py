@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from appraisal import appeals, closing
 from appraisal.models import Result
 from organizations.models import Job, Person
-from payroll import exports, services
+from payroll import exports
 from payroll.models import PaySlip
 from tests.closing import S14_QUOTAS, add_people, close, make_policy, scored_period
 from tests.test_pay_runs import compute, pay_policy
@@ -114,7 +114,7 @@ def test_it_runs_a_large_export_as_a_job_with_a_file_to_download(world_a, financ
     period, _people = two_departments(world_a, {"production": ["95", "75"], "office": ["80"]})
     run = compute(period)
     with scope(organization=world_a.org), django_capture_on_commit_callbacks(execute=True):
-        job = services.start_export(run=run, kind="pay_sheet", fmt="xlsx", acting_user=finance)
+        job = exports.start_export(run=run, kind="pay_sheet", fmt="xlsx", acting_user=finance)
     with scope(organization=world_a.org):
         job = Job.objects.get(pk=job.pk)
     assert (job.state, job.percent) == (Job.State.DONE, 100)

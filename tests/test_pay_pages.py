@@ -19,7 +19,7 @@ from django_scopes import scope
 from openpyxl import load_workbook
 
 from organizations.models import Job, User
-from payroll import services
+from payroll import exports, services
 from payroll.models import PayInput, PayRun, PaySlip
 from payroll.tasks import compute_pay_run_task
 from tests.conftest import World
@@ -77,7 +77,7 @@ def test_it_answers_404_to_a_download_for_someone_who_may_not_see_pay(
         client: Client, employee: User, world_a: World, django_capture_on_commit_callbacks: Any) -> None:
     run = paid_world(world_a, django_capture_on_commit_callbacks)
     with scope(organization=world_a.org):
-        job = Job.objects.get(kind=services.EXPORT_JOB, subject_id=run.pk)
+        job = Job.objects.get(kind=exports.EXPORT_JOB, subject_id=run.pk)
     assert _signed_in(client, employee).get(reverse("pay-export-download", args=[job.pk])).status_code == 404
 
 
@@ -86,7 +86,7 @@ def test_it_answers_404_to_a_download_for_someone_who_may_not_see_pay(
 
 def _foreign_targets(world: World, run: PayRun) -> dict[str, int]:
     with scope(organization=world.org):
-        job = Job.objects.get(kind=services.EXPORT_JOB, subject_id=run.pk)
+        job = Job.objects.get(kind=exports.EXPORT_JOB, subject_id=run.pk)
     return {"period": run.period_id, "run": run.pk, "job": job.pk}
 
 
