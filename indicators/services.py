@@ -74,9 +74,24 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
     "parts": [{"code", "name", "weight", "full_marks", "cap_positive",
                "lines": [{"indicator" (code), "max_points", "source", "config"}]}],
     "raters": [{"role", "weight", "group" (code), "department" (code), "missing_counts_as_zero"}]}.
+
+    Every problem of the whole spec is collected before anything is written, so HR sees them all
+    at once and a refused template writes nothing.
     """
     problems: list[str] = []
+    template = _template_from(organization, spec, problems)
     indicators = {i.code: i for i in Indicator.objects.filter(is_active=True)}
+    parts = [_part_from(organization, p, part_spec, indicators, problems)
+             for p, part_spec in enumerate(spec.get("parts", []))]
+    raters = [_rater_from(organization, r, rater_spec, problems) for r, rater_spec in enumerate(spec.get("raters", []))]
+    problems += template_problems(template, parts, raters)
+    if problems:
+        raise TemplateRejected(problems)
+    _save_template(template, parts, raters, acting_user=acting_user)
+    return template
+
+
+def _template_from(organization: Organization, spec: Mapping[str, Any], problems: list[str]) -> Template:
     previous = Template.objects.filter(code=spec.get("code", "")).order_by("-version").first()
     template = Template(
         organization=organization,
@@ -93,50 +108,52 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
         if template.department_type is None:
             problems.append(_("Unknown department type %(code)s.") % {"code": spec["department_type"]})
     _full_clean(template, problems, _("Template"))
+    return template
 
-    parts: list[tuple[TemplatePart, list[TemplateLine]]] = []
-    for p, part_spec in enumerate(spec.get("parts", [])):
-        part = TemplatePart(
-            organization=organization, code=str(part_spec.get("code", "")), name=str(part_spec.get("name", "")),
-            weight=_decimal(part_spec.get("weight"), f"parts[{p}].weight", problems),
-            full_marks=_decimal(part_spec.get("full_marks", "100"), f"parts[{p}].full_marks", problems),
-            cap_positive=bool(part_spec.get("cap_positive", False)), sort_order=p,
-        )
-        lines = []
-        for n, line_spec in enumerate(part_spec.get("lines", [])):
-            indicator = indicators.get(line_spec.get("indicator", ""))
-            if indicator is None:
-                problems.append(_("Part %(part)s line %(line)s: unknown or inactive indicator %(code)s.")
-                                % {"part": part.code, "line": n + 1, "code": line_spec.get("indicator")})
-                continue
-            lines.append(TemplateLine(
-                organization=organization, indicator=indicator, sort_order=n,
-                max_points=_decimal(line_spec.get("max_points"), f"{part.code}/{indicator.code}.max_points", problems),
-                source=line_spec.get("source", LineSource.DATA), config_override=line_spec.get("config") or {},
-            ))
-        parts.append((part, lines))
 
-    raters = []
-    for r, rater_spec in enumerate(spec.get("raters", [])):
-        rater = TemplateRater(
-            organization=organization, role=rater_spec.get("role", ""),
-            weight=_decimal(rater_spec.get("weight"), f"raters[{r}].weight", problems),
-            missing_counts_as_zero=bool(rater_spec.get("missing_counts_as_zero", False)),
-        )
-        if rater_spec.get("group"):
-            rater.group = ReviewGroup.objects.filter(code=rater_spec["group"]).first()
-            if rater.group is None:
-                problems.append(_("Unknown review group %(code)s.") % {"code": rater_spec["group"]})
-        if rater_spec.get("department"):
-            rater.department = Department.objects.filter(code=rater_spec["department"]).first()
-            if rater.department is None:
-                problems.append(_("Unknown department %(code)s.") % {"code": rater_spec["department"]})
-        raters.append(rater)
+def _part_from(organization: Organization, p: int, part_spec: Mapping[str, Any], indicators: Mapping[str, Indicator],
+               problems: list[str]) -> tuple[TemplatePart, list[TemplateLine]]:
+    part = TemplatePart(
+        organization=organization, code=str(part_spec.get("code", "")), name=str(part_spec.get("name", "")),
+        weight=_decimal(part_spec.get("weight"), f"parts[{p}].weight", problems),
+        full_marks=_decimal(part_spec.get("full_marks", "100"), f"parts[{p}].full_marks", problems),
+        cap_positive=bool(part_spec.get("cap_positive", False)), sort_order=p,
+    )
+    lines = []
+    for n, line_spec in enumerate(part_spec.get("lines", [])):
+        indicator = indicators.get(line_spec.get("indicator", ""))
+        if indicator is None:
+            problems.append(_("Part %(part)s line %(line)s: unknown or inactive indicator %(code)s.")
+                            % {"part": part.code, "line": n + 1, "code": line_spec.get("indicator")})
+            continue
+        lines.append(TemplateLine(
+            organization=organization, indicator=indicator, sort_order=n,
+            max_points=_decimal(line_spec.get("max_points"), f"{part.code}/{indicator.code}.max_points", problems),
+            source=line_spec.get("source", LineSource.DATA), config_override=line_spec.get("config") or {},
+        ))
+    return part, lines
 
-    problems += template_problems(template, parts, raters)
-    if problems:
-        raise TemplateRejected(problems)
 
+def _rater_from(organization: Organization, r: int, rater_spec: Mapping[str, Any],
+                problems: list[str]) -> TemplateRater:
+    rater = TemplateRater(
+        organization=organization, role=rater_spec.get("role", ""),
+        weight=_decimal(rater_spec.get("weight"), f"raters[{r}].weight", problems),
+        missing_counts_as_zero=bool(rater_spec.get("missing_counts_as_zero", False)),
+    )
+    if rater_spec.get("group"):
+        rater.group = ReviewGroup.objects.filter(code=rater_spec["group"]).first()
+        if rater.group is None:
+            problems.append(_("Unknown review group %(code)s.") % {"code": rater_spec["group"]})
+    if rater_spec.get("department"):
+        rater.department = Department.objects.filter(code=rater_spec["department"]).first()
+        if rater.department is None:
+            problems.append(_("Unknown department %(code)s.") % {"code": rater_spec["department"]})
+    return rater
+
+
+def _save_template(template: Template, parts: list[tuple[TemplatePart, list[TemplateLine]]],
+                   raters: list[TemplateRater], *, acting_user: User | None) -> None:
     template._history_user = acting_user  # type: ignore[attr-defined]
     template.save()
     for part, lines in parts:
@@ -148,7 +165,6 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
     for rater in raters:
         rater.template = template
     TemplateRater.objects.bulk_create(raters)
-    return template
 
 
 def template_problems(template: Template, parts: list[tuple[TemplatePart, list[TemplateLine]]],
