@@ -81,3 +81,92 @@ def text(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(where, _("Enter a text."))
     return value.strip()
+
+
+# The number readers below look the setting up by key themselves: "absent" and "null" differ (a
+# default applies to the first, the second says "none"), which a reader given only the value cannot tell.
+__all__ += ["choice", "optional_number", "required_number", "sequence", "whole_number"]
+
+
+def optional_number(
+    config: Mapping[str, Any],
+    key: str,
+    where: str,
+    *,
+    default: Decimal | int | str | None = None,
+    minimum: Decimal | None = None,
+) -> Decimal | None:
+    """``config[key]`` read by :func:`number`; ``default`` when absent, None when null."""
+    value = config.get(key, default)
+    if value is None:
+        return None
+    return number(value, where, minimum=minimum)
+
+
+def required_number(config: Mapping[str, Any], key: str, where: str, *, minimum: Decimal | None = None) -> Decimal:
+    """``config[key]`` read by :func:`number`; refused when absent or null."""
+    value = config.get(key)
+    if value is None:
+        raise ConfigError(where, _("This setting is required."))
+    return number(value, where, minimum=minimum)
+
+
+def choice(config: Mapping[str, Any], key: str, options: tuple[str, ...], default: str) -> str:
+    """``config[key]``, one of ``options`` (``default`` when absent); the path is ``key`` itself."""
+    value = config.get(key, default)
+    if value not in options:
+        raise ConfigError(
+            key, _('"%(value)s" is not one of %(options)s.') % {"value": value, "options": ", ".join(options)}
+        )
+    return str(value)
+
+
+def sequence(value: object, where: str, *, required: bool = True) -> list[Any]:
+    """A list (a JSON array): non-empty when ``required``, else null or empty gives []."""
+    if value is None and not required:
+        return []
+    if not isinstance(value, list | tuple) or (required and not value):
+        raise ConfigError(where, _("Enter a non-empty list."))
+    return list(value)
+
+
+def whole_number(value: object, where: str, *, minimum: int | None = None) -> int:
+    """An int, or a string of one ("3"), not below ``minimum``; yes/no values are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(where, _("Enter a whole number."))
+    try:
+        result = int(value)
+    except ValueError:
+        raise ConfigError(where, _("Enter a whole number.")) from None
+    if minimum is not None and result < minimum:
+        raise ConfigError(
+            where, _("Must be at least %(minimum)s, not %(value)s.") % {"minimum": minimum, "value": value}
+        )
+    return result
+
+
+# Readers first written for the pay engine's component configs, which take the value itself.
+__all__ += ["boolean", "items", "required_keys"]
+
+
+def required_keys(config: Mapping[str, Any], keys: Iterable[str], prefix: str = "") -> None:
+    """Refuses the first of ``keys`` that is absent or null in ``config``, naming its path."""
+    for key in keys:
+        if key not in config or config[key] is None:
+            raise ConfigError(path(prefix, key), _("This setting is required."))
+
+
+def boolean(value: object, where: str) -> bool:
+    """``value`` when it is JSON's true or false; 1, 0 or "yes" are refused."""
+    if not isinstance(value, bool):
+        raise ConfigError(where, _("Expected true or false, got %(value)r.") % {"value": value})
+    return value
+
+
+def items(value: object, where: str, *, minimum: int = 1) -> list[Any]:
+    """``value`` when it is a list (a JSON array) of at least ``minimum`` entries."""
+    if not isinstance(value, list):
+        raise ConfigError(where, _("Expected a list, got %(value)r.") % {"value": value})
+    if len(value) < minimum:
+        raise ConfigError(where, _("Enter at least %(count)s entries.") % {"count": minimum})
+    return value
