@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import gc
 from decimal import Decimal as D
+from decimal import localcontext
+from functools import partial
 from typing import Any
 
 import pytest
 from django.utils import translation
 
 from core.configs import ConfigError
-from core.formula import Formula, FormulaError
+from core.formula import CONTEXT, Formula, FormulaError
 from payroll.engine import (
     PayError,
     PersonInput,
@@ -23,7 +25,6 @@ from payroll.engine import (
     split_fen,
     validate_policy,
 )
-from payroll.engine.expr import Expr
 
 
 def one(kind: str, config: dict[str, Any], *, inputs: tuple[str, ...] = (), **envelope: Any) -> Any:
@@ -690,25 +691,32 @@ def test_it_explains_a_formula_with_the_values_put_in() -> None:
     assert pay.line("c").inputs == {"score": D("95"), "quota": D("400")}
 
 
-def test_it_evaluates_formulas_exactly_as_the_formula_language() -> None:
+def run(formula: Formula, values: dict[str, D]) -> D:
+    """The formula evaluated as the pay engine does: Formula.run inside the language's context."""
+    with localcontext(CONTEXT):
+        return formula.run(values)
+
+
+def test_it_evaluates_formulas_in_the_formula_language() -> None:
     cases = [
-        ("ROUND(x * 1.005, 2)", {"x": D("2.5")}),
-        ("ROUND(-x)", {"x": D("2.5")}),
-        ("IF(x > 1, x / 3, 0)", {"x": D("2")}),
-        ("IF(0 <= x < 10 and not x == 5, MIN(x, 3, 4), MAX(x, 7))", {"x": D("5")}),
-        ("ABS(-x) ** 2 + 0.1 + 0.2", {"x": D("1.5")}),
-        ("x / 7", {"x": D("1")}),
+        ("ROUND(x * 1.005, 2)", {"x": D("2.5")}, "2.51"),  # 2.5125 → 2.51
+        ("ROUND(-x)", {"x": D("2.5")}, "-3"),  # half up: away from zero
+        ("IF(x > 1, x / 3, 0)", {"x": D("2")}, "0.6666666666666666666666666667"),  # 28 digits
+        ("IF(0 <= x < 10 and not x == 5, MIN(x, 3, 4), MAX(x, 7))", {"x": D("5")}, "7"),
+        ("ABS(-x) ** 2 + 0.1 + 0.2", {"x": D("1.5")}, "2.55"),
+        ("x / 7", {"x": D("1")}, "0.1428571428571428571428571429"),
     ]
-    for text, values in cases:
+    for text, values, expected in cases:
         formula = Formula.compile(text, names=values)
-        assert Expr(formula).evaluate(values) == formula.evaluate(values), text
+        assert str(run(formula, values)) == expected, text
+        assert str(formula.evaluate(values)) == expected, text
 
 
-def test_it_reports_formula_errors_as_the_formula_language_does() -> None:
+def test_it_reports_formula_errors_in_the_formula_languages_words() -> None:
     formula = Formula.compile("x / y", names=["x", "y"])
     with translation.override("en"), pytest.raises(FormulaError) as caught:
-        Expr(formula).evaluate({"x": D(1), "y": D(0)})
-    assert "Division by zero" in caught.value.message
+        run(formula, {"x": D(1), "y": D(0)})
+    assert caught.value.message == 'Division by zero in formula "x / y"'
 
 
 # --- 11. pool_split (S1-6) ----------------------------------------------------------------------------
@@ -966,44 +974,67 @@ def test_it_evaluates_two_thousand_people() -> None:
     assert (results[7].amount("commission"), results[7].amount("gradient")) == (D("21200.00"), D("600.00"))
 
 
-# --- the fast paths give exactly what the reference implementations give ----------------------------
+# --- formulas as the pay engine evaluates them: results and errors --------------------------------
 
 
-# Formulas over x and y and the values to try them with: arithmetic, precedence, powers, ROUND,
-# MIN/MAX, IF, comparisons and the errors (division by zero, a missing value, overflow).
-COMPILED_FORMULAS: list[tuple[str, dict[str, D]]] = [
-    (text, values)
-    for text in ["x + y * 2", "(x - y) / 3", "x ** 2 - y", "ROUND(x / 3, 2)", "ROUND(x * 1.005, 2)",
-                 "MIN(x, y, 0.5)", "MAX(x, -y)", "IF(x > y, x - y, 0)", "IF(x >= 70 and y < 5, 1.2, 0.8)",
-                 "-(70 - x) * 5", "x / y", "x ** y", "IF(1 < x <= 100, x, 0)", "IF(not x > y, 1, 2)",
-                 "ROUND(x, 0) * 0.01"]
-    for values in [{"x": D("85.50"), "y": D("2")}, {"x": D("-0.005"), "y": D("0")}, {"x": D("1E+30"), "y": D("99")},
-                   {"x": D("70"), "y": D("4.999")}, {"x": D("3")}]
+# Formulas over x and y, each with its outcome for the value sets below: arithmetic, precedence,
+# powers, ROUND, MIN/MAX, IF, comparisons and the errors (division by zero, a missing value,
+# overflow). An outcome is the result's repr-exact text (1.0 is not 1.00 in an explanation) or the
+# error's message.
+VALUE_SETS: list[dict[str, D]] = [
+    {"x": D("85.50"), "y": D("2")},
+    {"x": D("-0.005"), "y": D("0")},
+    {"x": D("1E+30"), "y": D("99")},
+    {"x": D("70"), "y": D("4.999")},
+    {"x": D("3")},
+]
+LARGE = 'A number grows too large in formula "{}"'
+NO_Y = 'Missing input "y" for formula "{}"'
+BY_ZERO = 'Division by zero in formula "{}"'
+COMPILED_FORMULAS: list[tuple[str, list[str]]] = [
+    ("x + y * 2", ["89.50", "-0.005", LARGE, "79.998", NO_Y]),
+    ("(x - y) / 3", ["27.83333333333333333333333333", "-0.001666666666666666666666666667", LARGE, "21.667", NO_Y]),
+    ("x ** 2 - y", ["7308.2500", "0.000025", LARGE, "4895.001", NO_Y]),
+    ("ROUND(x / 3, 2)", ["28.50", "0.00", LARGE, "23.33", "1.00"]),
+    ("ROUND(x * 1.005, 2)", ["85.93", "-0.01", LARGE, "70.35", "3.02"]),
+    ("MIN(x, y, 0.5)", ["0.5", "-0.005", "0.5", "0.5", NO_Y]),
+    ("MAX(x, -y)", ["85.50", "0", LARGE, "70", NO_Y]),
+    ("IF(x > y, x - y, 0)", ["83.50", "0", LARGE, "65.001", NO_Y]),
+    ("IF(x >= 70 and y < 5, 1.2, 0.8)", ["1.2", "0.8", "0.8", "1.2", NO_Y]),
+    ("-(70 - x) * 5", ["77.50", "-350.025", LARGE, "0", "-335"]),
+    ("x / y", ["42.75", BY_ZERO, LARGE, "14.00280056011202240448089618", NO_Y]),
+    ("x ** y", ["7310.2500", "1", LARGE, "1673574700.664313975711369862", NO_Y]),
+    ("IF(1 < x <= 100, x, 0)", ["85.50", "0", "0", "70", "3"]),
+    ("IF(not x > y, 1, 2)", ["2", "1", "2", "2", NO_Y]),
+    ("ROUND(x, 0) * 0.01", ["0.86", "0.00", LARGE, "0.70", "0.03"]),
 ]
 
 
-def test_its_compiled_formulas_give_exactly_the_formula_languages_results_and_errors() -> None:
+def test_its_formulas_give_exact_results_and_the_formula_languages_errors() -> None:
     def outcome(evaluate: Any, values: dict[str, D]) -> str:
         try:
-            return repr(evaluate(values))  # repr: the exponent too (1.0 is not 1.00 in an explanation)
+            return str(evaluate(values))  # str keeps the exponent: 1.0 is not 1.00 in an explanation
         except FormulaError as error:
-            return f"FormulaError: {error.message}"
+            return error.message
 
     with translation.override("en"):
-        for text, values in COMPILED_FORMULAS:
+        for text, expected in COMPILED_FORMULAS:
             formula = Formula.compile(text, names=["x", "y"])
-            assert outcome(Expr(formula).evaluate, values) == outcome(formula.evaluate, values), text
+            for values, wanted in zip(VALUE_SETS, expected, strict=True):
+                wanted = wanted.format(text)
+                assert outcome(partial(run, formula), values) == wanted, (text, values)
+                assert outcome(formula.evaluate, values) == wanted, (text, values)
 
 
-def test_it_puts_values_into_a_formula_as_the_formula_language_does() -> None:
+def test_it_puts_values_into_a_formula_whole_names_only() -> None:
     cases = [
-        ("x * x_rate + rate_x - x", {"x": D("2.50"), "x_rate": D("0.3"), "rate_x": D("1")}),
-        ("IF(x > 1, y, 0)", {"x": D("2")}),  # y has no value: it stays as written
-        ("42", {}),
+        ("x * x_rate + rate_x - x", {"x": D("2.50"), "x_rate": D("0.3"), "rate_x": D("1")}, "2.50 * 0.3 + 1 - 2.50"),
+        ("IF(x > 1, y, 0)", {"x": D("2")}, "IF(2 > 1, y, 0)"),  # y has no value: it stays as written
+        ("42", {}, "42"),
     ]
-    for text, values in cases:
+    for text, values, expected in cases:
         formula = Formula.compile(text, names=["x", "y", "x_rate", "rate_x"])
-        assert Expr(formula).substitute(values, str) == formula.substitute(values, str), text
+        assert formula.substitute(values, str) == expected, text
 
 
 def test_it_explains_in_the_language_of_each_evaluation() -> None:

@@ -98,15 +98,15 @@ population_average  stage 2, S1-10. average of "source" over the people for whom
 leader_bonus        stage 2, S1-2. "rate" × Σ "source" of the members of the units the person
                     leads (PersonInput.leads), self excluded unless "include_self".
 
-SPEED. Formulas are checked by core.formula.Formula when the policy is compiled and then
-evaluated by a chain of closures built once (payroll.engine.expr.Expr) that hands every error back
-to Formula.evaluate (no Python code is generated or evaluated); translated phrases are looked up
-once per run, and the phrases that depend only on the config (a grade's coefficient, a band, a
-tier) once per language; amounts are rounded by core.numbers.quantize (whose usual call
-skips its checks); each component's settings are read once per run, not once per person; the cyclic
-garbage collector is paused during evaluate_population. Measured on the shared development machine:
-about 40,000–50,000 people a second for bench_close's 5-component policy with explanations (one
-core).
+SPEED. Formulas are checked by core.formula.Formula when the policy is compiled, which also turns
+each into a chain of closures once; the engine runs them with Formula.run, which hands anything
+unusual back to Formula.evaluate for its error (no Python code is generated or evaluated);
+translated phrases are looked up once per run, and the phrases that depend only on the config (a
+grade's coefficient, a band, a tier) once per language; amounts are rounded by
+core.numbers.quantize (whose usual call skips its checks); each component's settings are read once
+per run, not once per person; the cyclic garbage collector is paused during evaluate_population.
+Measured on the shared development machine: about 40,000–50,000 people a second for bench_close's
+5-component policy with explanations (one core).
 
 FEN RECONCILIATION (pool_split): the largest-remainder method in whole fen with integers (no
 precision lost); equal remainders go first to the smaller subject code (roles: config order), so

@@ -14,11 +14,9 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from core import configs
 from core.configs import ConfigError
+from core.explain import plain
 from core.formula import Formula, FormulaError
-from core.numbers import quantize
-from core.translation import _, pgettext
-
-from .expr import Expr
+from core.translation import _
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -155,77 +153,39 @@ class PersonInput:
 
 
 # --- formatting ---------------------------------------------------------------------------------
-
-
-def money(value: Decimal) -> str:
-    """A money amount in an explanation: to the fen (half up)."""
-    return str(quantize(value, 2))
-
-
-def plain(value: Decimal) -> str:
-    """A count, rate or coefficient in an explanation: no exponent, no trailing zeros (1.2, 300)."""
-    shown = str(value)
-    if "E" in shown:
-        shown = format(value, "f")
-    if "." in shown:
-        shown = shown.rstrip("0").rstrip(".")
-    return "0" if shown == "-0" else shown
+#
+# Amounts, rates and lists are written with core.explain (money, plain, percent, sep, listed), as
+# in scores and grades, so a number reads the same on the sheet and on the pay slip.
 
 
 def show_value(value: Value) -> str:
     return plain(value) if isinstance(value, Decimal) else str(value)
 
 
-def percent(share: Decimal) -> str:
-    return f"{plain(share * HUNDRED)}%"
-
-
-def sep() -> str:
-    return pgettext("explanation separator", "; ")
-
-
-def listed(parts: Iterable[str]) -> str:
-    return pgettext("explanation list", ", ").join(parts)
-
-
 # --- reading configs ----------------------------------------------------------------------------
-
-REQUIRED: Any = object()
-
 
 at = configs.path
 mapping = configs.mapping
 text = configs.text
+boolean = configs.boolean
+items = configs.items
 
 
 def known_keys(config: Mapping[str, Any], allowed: Sequence[str], where: str, required: Sequence[str] = ()) -> None:
     configs.known_keys(config, allowed, where)
-    for key in required:
-        if key not in config or config[key] is None:
-            raise ConfigError(at(where, key), _("This setting is required."))
+    configs.required_keys(config, required, where)
 
 
 def number(value: object, where: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None) -> Decimal:
+    # A setting left out reads as None here: "required" says more than core.configs' "not a number".
     if value is None:
         raise ConfigError(where, _("This setting is required."))
     return configs.number(value, where, minimum=minimum, maximum=maximum)
 
 
-def boolean(value: object, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(where, _("Expected true or false, got %(value)r.") % {"value": value})
-    return value
-
-
-def items(value: object, where: str, *, minimum: int = 1) -> list[Any]:
-    if not isinstance(value, list):
-        raise ConfigError(where, _("Expected a list, got %(value)r.") % {"value": value})
-    if len(value) < minimum:
-        raise ConfigError(where, _("Enter at least %(count)s entries.") % {"count": minimum})
-    return value
-
-
 def choice(value: object, where: str, options: Sequence[str]) -> str:
+    # Not core.configs.choice: that one looks the key up itself and words its refusal differently;
+    # the pay engine's messages stay as policies have always shown them.
     if value not in options:
         raise ConfigError(
             where, _('"%(value)s" is not one of: %(options)s') % {"value": value, "options": ", ".join(options)}
@@ -241,7 +201,7 @@ class Scope:
         self.texts = texts
         self.used: set[str] = set()
 
-    def formula(self, value: object, where: str) -> Expr:
+    def formula(self, value: object, where: str) -> Formula:
         """A number formula; a plain number ("400") is a formula too."""
         source = _formula_text(value, where)
         try:
@@ -249,9 +209,9 @@ class Scope:
         except FormulaError as error:
             raise ConfigError(where, error.message) from None
         self.used.update(compiled.names)
-        return Expr(compiled)
+        return compiled
 
-    def condition(self, value: object, where: str) -> Expr:
+    def condition(self, value: object, where: str) -> Formula:
         """A yes/no formula ("standby == 1 and year_end == 1"), compiled as IF(…, 1, 0)."""
         return condition(value, where, self.numbers, self.used)
 
@@ -290,7 +250,7 @@ def _formula_text(value: object, where: str) -> str:
     return value
 
 
-def condition(value: object, where: str, names: Iterable[str], used: set[str] | None = None) -> Expr:
+def condition(value: object, where: str, names: Iterable[str], used: set[str] | None = None) -> Formula:
     """A yes/no formula compiled as ``IF((text), 1, 0)``: evaluates to 1 or 0.
 
     The text alone must parse as one expression (so wrapping it cannot change its meaning) and
@@ -310,7 +270,7 @@ def condition(value: object, where: str, names: Iterable[str], used: set[str] | 
         if wrapped is not None:
             if used is not None:
                 used.update(wrapped.names)
-            return Expr(wrapped)
+            return wrapped
     try:
         Formula.compile(source, names=allowed)
     except FormulaError as error:
@@ -322,7 +282,7 @@ def condition(value: object, where: str, names: Iterable[str], used: set[str] | 
     )
 
 
-def condition_text(formula: Expr) -> str:
+def condition_text(formula: Formula) -> str:
     """The condition as the user wrote it (without the IF wrapper)."""
     expression = formula.expression
     if expression.startswith("IF((") and expression.endswith("), 1, 0)"):
@@ -419,9 +379,9 @@ class Component:
         spec: Kind,
         rounding: str,
         places: int,
-        when: Expr | None,
-        factor: Expr | None,
-        signals: tuple[tuple[str, Expr], ...],
+        when: Formula | None,
+        factor: Formula | None,
+        signals: tuple[tuple[str, Formula], ...],
         pays: bool,
         uses: tuple[str, ...],
         texts: frozenset[str],
@@ -471,7 +431,7 @@ class Component:
             inputs=self.inputs_of(person),
         )
 
-    def value(self, formula: Expr, person: Person) -> Decimal:
+    def value(self, formula: Formula, person: Person) -> Decimal:
         try:
             return formula.run(person.numbers)
         except FormulaError as error:

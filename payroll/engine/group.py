@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from core.configs import ConfigError
+from core.explain import listed, money, plain, sep
+from core.formula import Formula
 from core.numbers import quantize
 
 from .common import (
@@ -31,15 +33,10 @@ from .common import (
     condition_text,
     items,
     known_keys,
-    listed,
     mapping,
-    money,
     number,
-    plain,
-    sep,
     text,
 )
-from .expr import Expr
 
 MAX_LISTED = 10  # members named in a leader's explanation before "…"
 
@@ -99,7 +96,7 @@ class PoolSplit(Kind):
         known_keys(config, ("pool", "role_input", "roles", "factor"), where, required=("pool",))
         self.pool = scope.number_name(config["pool"], at(where, "pool"))
         self.factor = scope.formula(config.get("factor", "1"), at(where, "factor"))
-        self.roles: dict[str, tuple[Decimal, Expr]] = {}
+        self.roles: dict[str, tuple[Decimal, Formula]] = {}
         self.role_input: str | None = None
         normalised: dict[str, Any] = {"pool": self.pool, "factor": self.factor.expression}
         if "roles" in config:
@@ -122,7 +119,7 @@ class PoolSplit(Kind):
             raise ConfigError(at(where, "role_input"), _('"role_input" goes with "roles".'))
         self.normalised = normalised
 
-    def _weight(self, formula: Expr, person: Person, component: Component, what: str) -> Decimal:
+    def _weight(self, formula: Formula, person: Person, component: Component, what: str) -> Decimal:
         value = component.value(formula, person)
         if value < 0:
             raise component.error(

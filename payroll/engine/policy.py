@@ -10,7 +10,8 @@ from typing import Any, cast
 
 from core.bulk import no_cyclic_gc
 from core.configs import ConfigError
-from core.formula import FUNCTIONS
+from core.explain import money, plain, sep
+from core.formula import CONTEXT, FUNCTIONS, Formula
 from core.numbers import quantize, to_decimal
 from core.translation import cached_translations
 
@@ -36,12 +37,8 @@ from .common import (
     items,
     known_keys,
     mapping,
-    money,
-    plain,
-    sep,
     text,
 )
-from .expr import CONTEXT, Expr
 from .group import GROUP_KINDS
 from .kinds import PERSON_KINDS
 
@@ -153,35 +150,12 @@ def _component(
     spec = kind_class(mapping(entry.get("config", {}), at(where, "config")), scope, at(where, "config"))
     rounding = choice(entry.get("rounding", "half_up"), at(where, "rounding"), tuple(ROUNDINGS))
     pays = boolean(entry.get("pays", True), at(where, "pays"))
-    places = entry.get("places", MONEY_PLACES)
-    if isinstance(places, bool) or not isinstance(places, int) or not 0 <= places <= MAX_PLACES:
-        raise ConfigError(
-            at(where, "places"), _("Enter a whole number of decimal places from 0 to %(max)s.") % {"max": MAX_PLACES}
-        )
-    if pays and places > MONEY_PLACES:
-        raise ConfigError(at(where, "places"), _("A paid amount is money: at most 2 decimal places (the fen)."))
-    if kind_class.rounds_itself and places != MONEY_PLACES:
-        raise ConfigError(at(where, "places"), _("This kind works to the fen: places must be 2."))
+    places = _places(entry, where, kind_class, pays)
     when = None if entry.get("when") is None else scope.condition(entry["when"], at(where, "when"))
-    factor: Expr | None = None
-    if entry.get("factor") is not None:
-        if not kind_class.takes_factor:
-            raise ConfigError(
-                at(where, "factor"),
-                _('A %(kind)s component cannot be scaled by a factor; use "when" or a later formula component.')
-                % {"kind": kind},
-            )
-        factor = scope.formula(entry["factor"], at(where, "factor"))
+    factor = _factor(entry, where, kind, scope)
     taken[code] = _("component %(code)s") % {"code": code}
-    signals: list[tuple[str, Expr]] = []
-    raw_signals = mapping(entry.get("signals", {}), at(where, "signals"))
     signal_scope = Scope(numbers | {code}, texts)
-    for signal, condition in raw_signals.items():
-        signal_where = at(at(where, "signals"), str(signal))
-        signal_name = _identifier(signal, signal_where, taken)
-        signals.append((signal_name, signal_scope.condition(condition, signal_where)))
-        taken[signal_name] = _("a signal of component %(code)s") % {"code": code}
-    uses = tuple(sorted(scope.used | (signal_scope.used - {code})))
+    signals = _signals(entry, where, code, signal_scope, taken)
     normalised = {
         "code": code,
         "name": name,
@@ -206,10 +180,52 @@ def _component(
         factor=factor,
         signals=tuple(signals),
         pays=pays,
-        uses=uses,
+        uses=tuple(sorted(scope.used | (signal_scope.used - {code}))),
         texts=texts,
         normalised=normalised,
     )
+
+
+def _places(entry: Mapping[str, Any], where: str, kind_class: type[Kind], pays: bool) -> int:
+    """The envelope's "places": 0–6, at most 2 (the fen) for a paid amount, 2 for kinds that round themselves."""
+    places = entry.get("places", MONEY_PLACES)
+    if isinstance(places, bool) or not isinstance(places, int) or not 0 <= places <= MAX_PLACES:
+        raise ConfigError(
+            at(where, "places"), _("Enter a whole number of decimal places from 0 to %(max)s.") % {"max": MAX_PLACES}
+        )
+    if pays and places > MONEY_PLACES:
+        raise ConfigError(at(where, "places"), _("A paid amount is money: at most 2 decimal places (the fen)."))
+    if kind_class.rounds_itself and places != MONEY_PLACES:
+        raise ConfigError(at(where, "places"), _("This kind works to the fen: places must be 2."))
+    return places
+
+
+def _factor(entry: Mapping[str, Any], where: str, kind: str, scope: Scope) -> Formula | None:
+    """The envelope's "factor" formula, refused for kinds whose amount must not be scaled."""
+    if entry.get("factor") is None:
+        return None
+    if not KINDS[kind].takes_factor:
+        raise ConfigError(
+            at(where, "factor"),
+            _('A %(kind)s component cannot be scaled by a factor; use "when" or a later formula component.')
+            % {"kind": kind},
+        )
+    return scope.formula(entry["factor"], at(where, "factor"))
+
+
+def _signals(
+    entry: Mapping[str, Any], where: str, code: str, scope: Scope, taken: dict[str, str]
+) -> list[tuple[str, Formula]]:
+    """The envelope's "signals": each a new name (taken from here on) and its yes/no condition,
+    which may use the component's own code."""
+    signals: list[tuple[str, Formula]] = []
+    raw_signals = mapping(entry.get("signals", {}), at(where, "signals"))
+    for signal, condition in raw_signals.items():
+        signal_where = at(at(where, "signals"), str(signal))
+        signal_name = _identifier(signal, signal_where, taken)
+        signals.append((signal_name, scope.condition(condition, signal_where)))
+        taken[signal_name] = _("a signal of component %(code)s") % {"code": code}
+    return signals
 
 
 # --- evaluation ---------------------------------------------------------------------------------
@@ -274,29 +290,13 @@ def _finisher(component: Component) -> Finish:
     reads_texts = component.reads_texts
 
     def finish(person: Person, applies: bool, outcome: Outcome | None) -> None:
-        movement: BalanceMovement | None = None
         if not applies or outcome is None:
-            amount = quantize(ZERO, places)
-            assert component.when is not None
-            explanation = _("not applicable: %(condition)s does not hold") % {
-                "condition": condition_text(component.when)
-            }
-            if component.has_balance:
-                opening = person.balances.get(code, ZERO)
-                movement = BalanceMovement(code, opening, ZERO, ZERO, ZERO, opening)
+            amount, explanation, movement = _not_applicable(component, person)
             applies = False
         else:
             raw, explanation, movement = outcome
             if factor_formula is not None:
-                factor = value(factor_formula, person)
-                raw = raw * factor
-                explanation = sep().join(
-                    [
-                        explanation,
-                        _("× factor %(formula)s = %(factor)s → %(amount)s")
-                        % {"formula": factor_formula.expression, "factor": plain(factor), "amount": money(raw)},
-                    ]
-                )
+                raw, explanation = _scaled(component, factor_formula, person, raw, explanation)
             if rounds_itself:
                 amount = raw
             else:
@@ -321,6 +321,31 @@ def _finisher(component: Component) -> Finish:
         person.lines.append(_pay_line((code, name, kind, amount, pays, applies, explanation, inputs)))  # PayLine order
 
     return finish
+
+
+def _not_applicable(component: Component, person: Person) -> Outcome:
+    """Amount 0 and why, for a person whose ``when`` does not hold; a balance stays as it is."""
+    assert component.when is not None
+    explanation = _("not applicable: %(condition)s does not hold") % {"condition": condition_text(component.when)}
+    movement = None
+    if component.has_balance:
+        opening = person.balances.get(component.code, ZERO)
+        movement = BalanceMovement(component.code, opening, ZERO, ZERO, ZERO, opening)
+    return quantize(ZERO, component.places), explanation, movement
+
+
+def _scaled(
+    component: Component, factor_formula: Formula, person: Person, raw: Decimal, explanation: str
+) -> tuple[Decimal, str]:
+    """The unrounded amount × the envelope's factor, and the explanation with the factor added."""
+    factor = component.value(factor_formula, person)
+    raw = raw * factor
+    scaled = _("× factor %(formula)s = %(factor)s → %(amount)s") % {
+        "formula": factor_formula.expression,
+        "factor": plain(factor),
+        "amount": money(raw),
+    }
+    return raw, sep().join([explanation, scaled])
 
 
 # PayLine(...) goes through the Python-level __new__ that NamedTuple generates, which only calls
