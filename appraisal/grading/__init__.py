@@ -1,0 +1,62 @@
+"""Grades, forced distribution and calibration limits, as data (S1-4, S1-9, S0-3).
+
+Pure Python + Decimal: no database, no models. Every config is a JSON object whose numbers are
+strings (floats are refused: they lose fen), checked with :class:`~core.configs.ConfigError`
+naming the wrong field, and every result explains itself in the active language.
+
+Public API::
+
+    validate_scale(config) -> dict                      # normalised scale config, or ConfigError
+    GradeScale.from_config(config) -> GradeScale        # .grade_for(score) -> Grade
+    validate_quotas(quotas, scale) -> list[dict]        # normalised quota list, or ConfigError
+    distribute(scores, scale, quotas, *, rounding="half_up") -> Distribution
+    check_calibration(original, new, max_share) -> None  # or CalibrationError
+
+The configs and the rules are documented where they are read:
+
+* :mod:`appraisal.grading.scale` — the grade scale (bands as lower bounds, best first);
+* :mod:`appraisal.grading.distribution` — quotas per grade and the forced distribution's rules
+  (caps from the best grade down, ties, the lowest grade, minimums);
+* :mod:`appraisal.grading.calibration` — the calibration cap (S1-9: ±5 % of the score);
+* :mod:`appraisal.grading.common` — what they share (GradingError, how config numbers are written).
+"""
+
+from __future__ import annotations
+
+from appraisal.grading.calibration import CalibrationError, check_calibration
+from appraisal.grading.common import GradingError
+from appraisal.grading.distribution import (
+    OPERATORS,
+    ROUNDINGS,
+    Distribution,
+    GradeCount,
+    Quota,
+    QuotaIssue,
+    SubjectResult,
+    Tie,
+    distribute,
+    validate_quotas,
+)
+from appraisal.grading.scale import BOUNDARIES, Grade, GradeScale, validate_scale
+from core.configs import ConfigError
+
+__all__ = [
+    "BOUNDARIES",
+    "OPERATORS",
+    "ROUNDINGS",
+    "CalibrationError",
+    "ConfigError",
+    "Distribution",
+    "Grade",
+    "GradeCount",
+    "GradeScale",
+    "GradingError",
+    "Quota",
+    "QuotaIssue",
+    "SubjectResult",
+    "Tie",
+    "check_calibration",
+    "distribute",
+    "validate_quotas",
+    "validate_scale",
+]

@@ -1,0 +1,71 @@
+"""What the rules are given and what they return.
+
+Inputs:
+
+    ``current`` — one :class:`Outcome` per subject for the period that closes (``period``, its
+    code, e.g. "2025-03" or "2025-Q3"). ``status`` is "normal", "refused" (counts, score 0),
+    or "exempt" / "long_leave" / "not_assessed": such a subject's current period never meets a
+    condition and is never ranked, so nothing flags it this period.
+    ``history`` — for each key, a sequence of :class:`Past` ordered OLDEST → NEWEST covering the
+    periods of the same kind immediately before ``period``. A period in which the subject was not
+    assessed (joined later, on leave …) must still be given, as ``Past(code, None, None)``: it
+    meets no condition and so BREAKS a streak. Leaving it out would join two runs that were not
+    consecutive. A key missing from ``history`` has no past periods; keys in ``history`` without
+    a current outcome are ignored.
+    The year of a period (for ``same_year``) is ``Past.year`` / evaluate's ``year`` when given,
+    otherwise the first four digits of the period code ("2025-Q1", "2025-03", "2025" → 2025).
+    Give it explicitly for codes that do not start with their year, or for periods that run
+    across the new year (S0-2: 26 December to 25 January is the January period).
+
+Output: flags in rule order, and within a rule in the order of ``current``. Each :class:`Flag`
+carries the key, the rule's code, name and outcome, the periods that made it and a message such
+as "below 80 for 3 consecutive periods (2025-01 78.50, 2025-02 79.00, 2025-03 77.25)".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from decimal import Decimal
+
+__all__ = ["RANKED", "STATUSES", "Flag", "Outcome", "Past", "RulesError"]
+
+STATUSES = ("normal", "refused", "exempt", "long_leave", "not_assessed")
+RANKED = ("normal", "refused")  # ranked, counted in the population, may meet conditions
+
+
+class RulesError(ValueError):
+    """Inputs that cannot be evaluated as they stand (a key listed twice, an unknown status …)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A subject's result in the period that closes. ``rank``/``population`` are informational."""
+
+    key: Hashable
+    score: Decimal | None
+    grade: str | None
+    rank: int | None
+    population: int
+    status: str = "normal"
+
+
+@dataclass(frozen=True)
+class Past:
+    """A subject's result in an earlier period; ``Past(code, None, None)`` = not assessed then."""
+
+    period: str
+    score: Decimal | None
+    grade: str | None
+    year: int | None = None  # None: the first four digits of ``period``
+
+
+@dataclass(frozen=True)
+class Flag:
+    key: Hashable
+    rule_code: str
+    outcome: str
+    message: str
+    rule_name: str = ""
+    periods: tuple[str, ...] = ()  # the periods that made the flag, oldest first
+    tied: bool = False  # bottom_n: on the line together with more subjects than places
