@@ -216,7 +216,7 @@ def _load_lines(period: Period, *, lock: bool) -> _Lines:
     )
     if lock:
         # The sheets first, then the lines, the order every writer of a sheet's data takes
-        # (appraisal.services._lock_sheet): a line edited through the API meanwhile waits for this
+        # (appraisal.services.common.lock_sheet): a line edited through the API meanwhile waits for this
         # import. Not the subjects: they are joined through nullable foreign keys, which
         # PostgreSQL refuses to lock.
         list(Sheet.objects.select_for_update().filter(period=period).order_by("pk").values_list("pk", flat=True))
@@ -447,7 +447,7 @@ def _write(period: Period, changes: list[_Change], acting_user: User | None) -> 
         if change.target is not None:
             line.target = change.target
         # In memory: the scoring engine is pure and the occurrences are at hand, so no query per line.
-        services._score_line(line, ratings=None, occurrences=occurrences.get(line.pk, {}))
+        services.score_line(line, ratings=None, occurrences=occurrences.get(line.pk, {}))
         line.version += 1
         if change.reason:
             line._change_reason = change.reason  # type: ignore[attr-defined]

@@ -28,9 +28,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal import actuals, closing, selectors, services
+from appraisal import actuals, selectors, services
 from appraisal.models import DeductionRecord, GradingPolicy, Period, Rater, Rating, Sheet, SheetLine
 from appraisal.periods import PERIODS_PER_YEAR
+from appraisal.services import closing, window
 from core.api import CONFLICT, FORBIDDEN, conflict
 from core.numbers import to_decimal
 from indicators import scoring
@@ -230,7 +231,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     def publish(self, request: Request, pk: str | None = None) -> Response:
         period = self.get_object()
         try:
-            closing.publish(period=period, acting_user=self.actor)
+            window.publish(period=period, acting_user=self.actor)
         except (services.IllegalTransition, closing.ClosureRefused, CalendarYearMissing) as refused:
             return conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)

@@ -17,9 +17,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appraisal.closing import _show_time, regrade
 from appraisal.models import Appeal, Period, Result, SheetLine
 from appraisal.services import IllegalTransition
+from appraisal.services.closing import regrade
+from appraisal.services.window import show_time
 from appraisal.signals import results_changed
 from core.numbers import quantize
 from organizations.models import Department, DepartmentHead, Person, ReviewGroupMember, User
@@ -40,7 +41,7 @@ def _window_check(period: Period, now: dt.datetime) -> None:
     if now >= period.window_ends_at:
         raise AppealRefused(
             _("The review window of %(period)s ended at %(end)s (Beijing time): appeals are no longer accepted.")
-            % {"period": period.code, "end": _show_time(period.window_ends_at)}
+            % {"period": period.code, "end": show_time(period.window_ends_at)}
         )
 
 

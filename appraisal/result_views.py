@@ -28,8 +28,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from appraisal import appeals, closing, grading, selectors, services
+from appraisal import appeals, grading, selectors, services
 from appraisal.models import Appeal, GradingPolicy, Period, Result, SheetLine
+from appraisal.services import closing, window
 from core.web import acting_user, is_htmx
 from organizations.access import get_visible_or_404
 from organizations.calendar import CalendarYearMissing
@@ -46,7 +47,7 @@ def shanghai(moment: dt.datetime | None) -> str:
     """A moment as people in the organisation read it: Beijing time, "YYYY-MM-DD HH:MM"."""
     if moment is None:
         return ""
-    return timezone.localtime(moment, closing.local_tz()).strftime("%Y-%m-%d %H:%M")
+    return timezone.localtime(moment, window.local_tz()).strftime("%Y-%m-%d %H:%M")
 
 
 def may_calibrate(tenant: TenantContext) -> bool:
@@ -269,7 +270,7 @@ def result_calibrate(request: HttpRequest, tenant: TenantContext, pk: int) -> Ht
 def period_publish(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     period = _period_for_change(tenant, pk)
     try:
-        published = closing.publish(period=period, acting_user=acting_user(request))
+        published = window.publish(period=period, acting_user=acting_user(request))
     except (closing.ClosureRefused, services.IllegalTransition, CalendarYearMissing) as refused:
         messages.error(request, str(refused))
     else:

@@ -25,10 +25,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal import appeals, closing, grading, selectors, services
+from appraisal import appeals, grading, selectors, services
 from appraisal.api import REASON_HELP, JobSerializer
 from appraisal.models import Appeal, GradingPolicy, Result, SheetLine
 from appraisal.policies import PolicyRejected, save_grading_policy
+from appraisal.services import closing
 from core.api import CONFLICT, FORBIDDEN, conflict
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.models import Job, Person, ReviewGroup

@@ -9,9 +9,10 @@ from typing import Any
 
 from django_scopes import scope
 
-from appraisal import closing, services
+from appraisal import services
 from appraisal.models import GradingPolicy, Period, Result, Sheet, SheetLine
 from appraisal.policies import save_grading_policy
+from appraisal.services import closing, window
 from indicators.models import Template
 from indicators.services import build_template, create_indicator
 from organizations import services as org_services
@@ -123,7 +124,7 @@ def published_with_appeal(world: Any, template: Template, *, number: int = 11) -
             services.transition(period=period, to=step, acting_user=None)
     close(period)
     with scope(organization=org):
-        closing.publish(period=Period.objects.get(pk=period.pk), acting_user=None)
+        window.publish(period=Period.objects.get(pk=period.pk), acting_user=None)
         result = Result.objects.get(period=period, person=world.people["employee"])
         appeal: Appeal = appeals.file_appeal(result=result, acting_user=None, filed_by=world.people["employee"],
                                              reason="fixture")

@@ -11,8 +11,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
-from appraisal import appeals, closing, services
+from appraisal import appeals, services
 from appraisal.models import Appeal, Period, Result, SheetLine
+from appraisal.services import window
 from appraisal.signals import results_changed
 from organizations.models import ReviewGroup
 from tests.closing import add_people, close, make_policy, results, scored_period
@@ -29,7 +30,7 @@ def contest(world_a, supervisor):
     period = scored_period(world_a.org, scores, policy=make_policy(world_a.org, appeal_group=group))
     close(period)
     with scope(organization=world_a.org):
-        closing.publish(period=period, acting_user=None)
+        window.publish(period=period, acting_user=None)
         result = Result.objects.get(period=period, person=people[1])
     return period, people, result
 
@@ -182,7 +183,7 @@ def test_it_lets_the_head_of_a_parent_department_give_the_opinion(world_a, head)
     period = scored_period(world_a.org, {people[0]: "80"}, policy=make_policy(world_a.org, quotas=[]))
     close(period)
     with scope(organization=world_a.org):
-        closing.publish(period=period, acting_user=None)
+        window.publish(period=period, acting_user=None)
         appeal = appeals.file_appeal(result=Result.objects.get(period=period, person=people[0]), acting_user=None,
                                      filed_by=people[0], reason="x")
         appeal = Appeal.objects.select_related("result__person").get(pk=appeal.pk)

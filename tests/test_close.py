@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django_scopes import scope
 
-from appraisal import closing, grading, services
+from appraisal import grading, services
 from appraisal.models import Period, Result, Sheet
+from appraisal.services import closing, window
 from appraisal.signals import results_changed
 from appraisal.tasks import close_period_task
 from organizations.models import Job
@@ -75,7 +76,7 @@ def test_it_keeps_the_shortfall_of_a_minimum_for_calibration_without_blocking_pu
     close(period)
     with scope(organization=world_a.org):
         assert Result.objects.filter(period=period, grade="B").count() == 20  # 21 required: reported, not forced
-        closing.publish(period=period, acting_user=None)
+        window.publish(period=period, acting_user=None)
         assert Period.objects.get(pk=period.pk).state == Period.State.PUBLISHED
 
 
@@ -90,7 +91,7 @@ def test_it_reports_a_tie_at_a_quota_line_and_refuses_to_publish_until_calibrate
     assert [found[n].grade for n in tied] == ["S", "S"]
     assert all(found[n].needs_calibration for n in tied)
     with scope(organization=world_a.org), pytest.raises(closing.ClosureRefused, match=people[0].name):
-        closing.publish(period=period, acting_user=None)
+        window.publish(period=period, acting_user=None)
 
 
 def test_it_resolves_a_tie_when_hr_calibrates_one_score(world_a, hr):
@@ -101,7 +102,7 @@ def test_it_resolves_a_tie_when_hr_calibrates_one_score(world_a, hr):
     with scope(organization=world_a.org):
         second = Result.objects.get(period=period, person=people[1])
         closing.calibrate(result=second, score=Decimal("94.50"), reason="民主测评较低", acting_user=hr)
-        closing.publish(period=period, acting_user=hr)
+        window.publish(period=period, acting_user=hr)
     found = results(period)
     assert (found[people[0].name].grade, found[people[1].name].grade) == ("S", "A")
     assert not any(r.needs_calibration for r in found.values())
@@ -158,7 +159,7 @@ def test_it_refuses_a_calibration_after_publication_naming_the_state(world_a, hr
     period = scored_period(world_a.org, {people[0]: "80"}, policy=make_policy(world_a.org, quotas=[]))
     close(period)
     with scope(organization=world_a.org):
-        closing.publish(period=period, acting_user=hr)
+        window.publish(period=period, acting_user=hr)
         with pytest.raises(services.IllegalTransition, match=str(Period.State.PUBLISHED.label)):
             result = Result.objects.get(period=period, person=people[0])
             closing.calibrate(result=result, score=Decimal("81"), reason="x", acting_user=hr)

@@ -13,8 +13,9 @@ from django.db.models import Sum
 from django_scopes import scope
 from openpyxl import load_workbook
 
-from appraisal import appeals, closing
+from appraisal import appeals
 from appraisal.models import Result
+from appraisal.services import window
 from organizations.models import Job, Person
 from payroll import exports
 from payroll.models import PaySlip
@@ -80,7 +81,7 @@ def test_it_exports_the_delta_after_an_upheld_appeal(world_a, hr, head):
     compute(period)
     production = people["production"]
     with scope(organization=world_a.org):
-        closing.publish(period=period, acting_user=hr)
+        window.publish(period=period, acting_user=hr)
         appeal = appeals.file_appeal(result=Result.objects.get(period=period, person=production[1]),
                                      acting_user=None, filed_by=production[1], reason="漏记")
         appeals.forward_appeal(appeal=appeal, acting_user=head, opinion="属实")

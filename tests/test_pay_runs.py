@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django_scopes import scope
 
-from appraisal import appeals, closing
+from appraisal import appeals
 from appraisal.models import Result
-from appraisal.services import IllegalTransition
+from appraisal.services import IllegalTransition, window
 from organizations.models import Job, Person
 from payroll import services
 from payroll.models import PayInput, PayRun, PaySlip
@@ -175,7 +175,7 @@ def test_it_makes_a_new_version_with_a_delta_when_an_appeal_is_upheld(world_a, h
     period, people = closed_period(world_a, ["95", "89"] + ["75"] * 18)
     first = compute(period)
     with scope(organization=world_a.org):
-        closing.publish(period=period, acting_user=hr)
+        window.publish(period=period, acting_user=hr)
         result = Result.objects.get(period=period, person=people[1])
         appeal = appeals.file_appeal(result=result, acting_user=None, filed_by=people[1], reason="漏记加分")
         appeals.forward_appeal(appeal=appeal, acting_user=head, opinion="属实")

@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils import translation
 from django_scopes import scope
 
-from appraisal import appeals, closing
+from appraisal import appeals
 from appraisal.models import Appeal, GradingPolicy, Period, Result, SheetLine
 from appraisal.result_views import shanghai
+from appraisal.services import closing, window
 from organizations.models import Job, Person, ReviewGroup, User
 from tests.closing import add_people, close, make_policy, published_with_appeal, scored_period
 from tests.conftest import World
@@ -58,7 +59,7 @@ def closed(calibrating: Period) -> Period:
 @pytest.fixture
 def published(closed: Period) -> Period:
     with scope(organization=closed.organization):
-        return closing.publish(period=closed, acting_user=None)
+        return window.publish(period=closed, acting_user=None)
 
 
 def result_of(world: World, period: Period, person: str) -> Result:

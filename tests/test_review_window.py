@@ -11,8 +11,9 @@ import pytest
 from django.utils import translation
 from django_scopes import scope
 
-from appraisal import appeals, closing, services
+from appraisal import appeals, services
 from appraisal.models import Appeal, Period, Result
+from appraisal.services import closing, window
 from appraisal.tasks import tick
 from organizations import services as org_services
 from organizations.calendar import CalendarYearMissing
@@ -46,7 +47,7 @@ def use_working_days(org: Organization, days: int = 3) -> None:
 def test_it_ends_a_three_calendar_day_window_at_midnight_beijing_time(closed):
     period, _people = closed
     with scope(organization=period.organization):
-        published = closing.publish(period=period, acting_user=None, now=at(2025, 6, 10, 10, 0))
+        published = window.publish(period=period, acting_user=None, now=at(2025, 6, 10, 10, 0))
     assert published.window_ends_at == at(2025, 6, 14, 0, 0)
 
 
@@ -54,7 +55,7 @@ def test_it_counts_the_window_from_the_beijing_date_not_the_utc_date(closed):
     period, _people = closed
     # 2025-06-10 17:30 UTC is already 11 June 01:30 in Beijing.
     with scope(organization=period.organization):
-        published = closing.publish(period=period, acting_user=None,
+        published = window.publish(period=period, acting_user=None,
                                     now=dt.datetime(2025, 6, 10, 17, 30, tzinfo=dt.UTC))
     assert published.window_ends_at == at(2025, 6, 15, 0, 0)
 
@@ -65,7 +66,7 @@ def test_it_counts_working_days_across_national_day_and_the_make_up_saturday(clo
     # Published Tue 30 Sep 2025: 1–8 Oct are holidays, Thu 9 and Fri 10 are working days, and Sat
     # 11 Oct is a make-up working day (调休): the third working day, so the window ends 12 Oct 00:00.
     with scope(organization=period.organization):
-        published = closing.publish(period=period, acting_user=None, now=at(2025, 9, 30, 15, 0))
+        published = window.publish(period=period, acting_user=None, now=at(2025, 9, 30, 15, 0))
     assert published.window_ends_at == at(2025, 10, 12, 0, 0)
 
 
@@ -73,7 +74,7 @@ def test_it_refuses_to_publish_into_a_year_without_calendar_data(closed):
     period, _people = closed
     use_working_days(period.organization)
     with scope(organization=period.organization), pytest.raises(CalendarYearMissing, match="2026"):
-        closing.publish(period=period, acting_user=None, now=at(2025, 12, 30, 9, 0))
+        window.publish(period=period, acting_user=None, now=at(2025, 12, 30, 9, 0))
     with scope(organization=period.organization):
         assert Period.objects.get(pk=period.pk).state == Period.State.CLOSED
 
@@ -83,13 +84,13 @@ def test_it_refuses_to_publish_a_period_still_calibrating(world_a):
     period = scored_period(world_a.org, {people[0]: "80"}, policy=make_policy(world_a.org))
     with scope(organization=world_a.org), pytest.raises(services.IllegalTransition,
                                                         match=str(Period.State.CALIBRATION.label)):
-        closing.publish(period=period, acting_user=None)
+        window.publish(period=period, acting_user=None)
 
 
 def published(closed: tuple[Period, list]) -> tuple[Period, list, Result]:
     period, people = closed
     with scope(organization=period.organization):
-        closing.publish(period=period, acting_user=None, now=at(2025, 6, 10, 10, 0))
+        window.publish(period=period, acting_user=None, now=at(2025, 6, 10, 10, 0))
         result = Result.objects.get(period=period, person=people[2])
         return Period.objects.get(pk=period.pk), people, result
 
@@ -122,13 +123,13 @@ def test_it_says_the_window_ended_in_english_too(closed):
 def test_it_refuses_to_finalise_before_the_window_ends(closed):
     period, _people, _result = published(closed)
     with scope(organization=period.organization), pytest.raises(closing.ClosureRefused, match="2025-06-14 00:00"):
-        closing.finalise(period=period, acting_user=None, now=at(2025, 6, 13, 23, 59))
+        window.finalise(period=period, acting_user=None, now=at(2025, 6, 13, 23, 59))
 
 
 def test_it_confirms_unappealed_results_by_silence_when_the_window_ends(closed):
     period, _people, _result = published(closed)
     with scope(organization=period.organization):
-        closing.finalise(period=period, acting_user=None, now=at(2025, 6, 14, 0, 5))
+        window.finalise(period=period, acting_user=None, now=at(2025, 6, 14, 0, 5))
         confirmed = set(Result.objects.filter(period=period).values_list("confirmed_at", flat=True))
         assert Period.objects.get(pk=period.pk).state == Period.State.FINAL
     assert confirmed == {at(2025, 6, 14, 0, 0)}
@@ -140,7 +141,7 @@ def test_it_waits_for_open_appeals_before_finalising(closed):
         appeals.file_appeal(result=result, acting_user=None, filed_by=people[2], reason="x",
                             now=at(2025, 6, 11, 9, 0))
         with pytest.raises(closing.ClosureRefused):
-            closing.finalise(period=period, acting_user=None, now=at(2025, 6, 15, 0, 0))
+            window.finalise(period=period, acting_user=None, now=at(2025, 6, 15, 0, 0))
         assert Period.objects.get(pk=period.pk).state == Period.State.PUBLISHED
 
 
@@ -183,5 +184,5 @@ def test_it_keeps_the_calibrated_score_decimal_through_publication(closed, hr):
     with scope(organization=period.organization):
         result = Result.objects.get(period=period, person=people[1])
         closing.calibrate(result=result, score=Decimal("83.50"), reason="复核", acting_user=hr)
-        closing.publish(period=period, acting_user=hr)
+        window.publish(period=period, acting_user=hr)
         assert Result.objects.get(pk=result.pk).final_score == Decimal("83.50")

@@ -15,6 +15,7 @@ from django_scopes import scope
 
 from appraisal import services
 from appraisal.models import DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
+from appraisal.services import rescoring
 from indicators.models import Template, TemplatePart
 from tests.conftest import World
 from tests.test_sheets import departments_scheme, line_of
@@ -208,7 +209,7 @@ def test_it_reads_nothing_more_when_no_sheet_is_stale(scored: tuple[World, Perio
 def _changing_before_the_write(monkeypatch: pytest.MonkeyPatch, change: Callable[[], object]) -> None:
     """Runs ``change`` once, after the rescoring has read and scored but before it writes: what a
     concurrent edit or a concurrent rescoring would do."""
-    real = services._save_rescored
+    real = rescoring._save_rescored
     done: list[bool] = []
 
     def save(*args: Any, **kwargs: Any) -> None:
@@ -217,7 +218,7 @@ def _changing_before_the_write(monkeypatch: pytest.MonkeyPatch, change: Callable
             change()
         real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_save_rescored", save)
+    monkeypatch.setattr(rescoring, "_save_rescored", save)
 
 
 def test_it_writes_nothing_for_a_sheet_whose_data_changed_after_it_was_read(
@@ -258,7 +259,7 @@ def test_it_writes_nothing_for_a_sheet_someone_else_rescored_meanwhile(
 def test_it_reports_progress_over_all_the_periods_sheets(scored: tuple[World, Period, Sheet],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     world, period, _sheet = scored
-    monkeypatch.setattr(services, "BULK_BATCH_SIZE", 1)  # report after every sheet
+    monkeypatch.setattr(rescoring, "BULK_BATCH_SIZE", 1)  # report after every sheet
     with scope(organization=world.org):
         Sheet.objects.filter(period=period).exclude(department=world.production).update(scored_version=0)
         heard: list[int] = []

@@ -29,9 +29,10 @@ from django.db.models import F, Value
 from django.db.models.functions import Mod
 from django_scopes import scope
 
-from appraisal import closing, services
+from appraisal import services
 from appraisal.models import STALE, Period, Result, Sheet, SheetLine
 from appraisal.policies import save_grading_policy
+from appraisal.services import closing
 from indicators.services import build_template, create_indicator
 from organizations import services as org_services
 from organizations.models import Department, Job, Organization, Person

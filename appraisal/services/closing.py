@@ -1,9 +1,10 @@
-"""Closing a period and what follows: results, regrading, calibration, publication, finalising.
+"""Closing a period and what follows: results, regrading, calibration (then publication and
+finalising, in :mod:`appraisal.services.window`).
 
 The close runs as a task (:func:`run_close`) in two phases:
 
 1. Every stale sheet (its data changed since it was last scored; Sheet.data_version, kept by
-   database triggers) is rescored from its data, set-based (appraisal.services.rescore_period:
+   database triggers) is rescored from its data, set-based (appraisal.services.rescoring.rescore_period:
    each table read once, in sheet order). What changed is saved in batches that commit on their own,
    and the job's progress moves every 5 %; rescoring is a pure function of the data, so a rerun
    after a crash computes the same scores.
@@ -19,14 +20,12 @@ quota line can move when one score moves.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
+from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,15 +34,16 @@ from simple_history.utils import bulk_update_with_history
 from appraisal import grading
 from appraisal import rules as rule_engine
 from appraisal.models import GradingPolicy, Period, Result, Sheet, SpecialStatus
-from appraisal.services import IllegalTransition, rescore_period, transition
+from appraisal.services.common import IllegalTransition
+from appraisal.services.periods import transition
+from appraisal.services.rescoring import rescore_period
 from appraisal.signals import results_changed
 from core.bulk import HISTORY_COLUMNS, insert_rows, no_cyclic_gc
 from core.translation import cached_translations
 from indicators.models import SubjectKind
-from organizations.calendar import add_working_days
 from organizations.jobs import jobs_of, start_job
 from organizations.models import Department, DepartmentType, Job, Organization, User
-from organizations.tasks import enqueue
+from organizations.tasks import TenantTask, enqueue
 from organizations.tenancy import BULK_BATCH_SIZE
 
 ZERO = Decimal("0.00")
@@ -55,14 +55,6 @@ GRADE_FIELDS = ["final_score", "rank", "band_grade", "grade", "grade_label", "co
 
 class ClosureRefused(Exception):
     """The period cannot be closed (or published, finalised) as it stands; the message says why."""
-
-
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def _show_time(moment: dt.datetime) -> str:
-    return timezone.localtime(moment, local_tz()).strftime("%Y-%m-%d %H:%M")
 
 
 # --- the close ----------------------------------------------------------------------------------
@@ -80,8 +72,6 @@ def start_close(*, period: Period, acting_user: User | None) -> Job:
     if current.grading_policy_id is None:
         raise ClosureRefused(_("Period %(period)s has no grading policy: choose one before closing.")
                              % {"period": current.code})
-    from appraisal.tasks import close_period_task
-
     return start_job(subject=current, kind=CLOSE_JOB, acting_user=acting_user,
                      send=lambda job: enqueue(close_period_task, organization_id=current.organization_id,
                                               job_id=job.pk))
@@ -123,6 +113,12 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
         message=_("%(count)s results written.") % {"count": written} if written else _("The results were there "
                                                                                         "already."))
     return {"results": written}
+
+
+@shared_task(base=TenantTask, bind=True, name="appraisal.close_period", acks_late=True)
+def close_period_task(self: TenantTask, *, organization_id: int, job_id: int) -> dict[str, int]:
+    """Closes the period a job names. Safe to run twice: the second run finds the results written."""
+    return run_close(job=Job.objects.get(pk=job_id))
 
 
 class _Draft:
@@ -403,93 +399,3 @@ def calibrate(*, result: Result, score: Decimal, reason: str, acting_user: User 
     result.refresh_from_db()
     return result
 
-
-# --- publication and the review window ----------------------------------------------------------
-
-
-def window_end(organization: Organization, published_at: dt.datetime) -> dt.datetime:
-    """The moment the review window closes: the end (24:00, Asia/Shanghai) of the Nth calendar or
-    working day after the day of publication. Working days follow the HR-editable calendar,
-    holidays and make-up working days (调休) included; a year without data is refused."""
-    day = timezone.localtime(published_at, local_tz()).date()
-    length = organization.review_window_length
-    if organization.review_window_unit == Organization.WindowUnit.WORKING_DAYS:
-        last = add_working_days(organization, day, length)
-    else:
-        last = day + dt.timedelta(days=length)
-    return dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0, 0), tzinfo=local_tz())
-
-
-def publish(*, period: Period, acting_user: User | None, now: dt.datetime | None = None) -> Period:
-    """closed → published: the results become visible to the people they concern and the review
-    window opens. Refused while a tie or an unenforceable cap waits for calibration: publishing
-    would break it silently."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
-        if current.state == Period.State.CLOSED and current.results_at is None:
-            raise ClosureRefused(_("Period %(period)s is still closing.") % {"period": current.code})
-        if current.state == Period.State.CLOSED:
-            waiting = list(Result.objects.filter(period=current, needs_calibration=True)
-                           .values_list("sheet__person__name", flat=True)[:10])
-            if waiting:
-                raise ClosureRefused(
-                    _("Period %(period)s cannot be published: calibrate first (%(names)s are tied at a quota line "
-                      "or over the lowest grade's cap).") % {"period": current.code,
-                                                             "names": ", ".join(n or "?" for n in waiting)}
-                )
-        organization = Organization.objects.get(pk=current.organization_id)
-        ends = window_end(organization, now)
-        published = transition(period=current, to=Period.State.PUBLISHED, acting_user=acting_user,
-                               reason="published")
-        Period.objects.filter(pk=current.pk).update(published_at=now, window_ends_at=ends)
-    published.published_at, published.window_ends_at = now, ends
-    period.state, period.published_at, period.window_ends_at = published.state, now, ends
-    return published
-
-
-def finalise(*, period: Period, acting_user: User | None, now: dt.datetime | None = None) -> Period:
-    """published → final once the window has ended and every appeal is answered. Results nobody
-    appealed are confirmed by silence (S1-4), with the window's end as the moment."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
-        if current.state != Period.State.PUBLISHED:
-            raise IllegalTransition(
-                _("Period %(period)s cannot be finalised: it is %(state)s.")
-                % {"period": current.code, "state": current.get_state_display()}
-            )
-        assert current.window_ends_at is not None
-        if now < current.window_ends_at:
-            raise ClosureRefused(
-                _("Period %(period)s cannot be finalised before its review window ends at %(end)s.")
-                % {"period": current.code, "end": _show_time(current.window_ends_at)}
-            )
-        from appraisal.models import Appeal
-
-        open_appeals = Appeal.objects.filter(result__period=current,
-                                             state__in=[Appeal.State.FILED, Appeal.State.FORWARDED]).count()
-        if open_appeals:
-            raise ClosureRefused(
-                _("Period %(period)s cannot be finalised: %(count)s appeal(s) are still open.")
-                % {"period": current.code, "count": open_appeals}
-            )
-        Result.objects.filter(period=current, confirmed_at__isnull=True).update(confirmed_at=current.window_ends_at)
-        final = transition(period=current, to=Period.State.FINAL, acting_user=acting_user, reason="finalised")
-        Period.objects.filter(pk=current.pk).update(finalised_at=now)
-    period.state = final.state
-    return final
-
-
-def due_for_tick(now: dt.datetime) -> list[tuple[int, int, str]]:
-    """(organization id, period id, step) of every period the periodic tick should move, across
-    tenants: closed periods past their publication date, published ones past their window.
-    The caller sends one task per period, so one organisation's work never waits on another's."""
-    from django_scopes import scopes_disabled
-
-    with scopes_disabled():
-        publish_due = Period.objects.filter(state=Period.State.CLOSED, results_at__isnull=False,
-                                            publish_due__isnull=False, publish_due__lte=now)
-        finalise_due = Period.objects.filter(state=Period.State.PUBLISHED, window_ends_at__lte=now)
-        return ([(p.organization_id, p.pk, "publish") for p in publish_due]
-                + [(p.organization_id, p.pk, "finalise") for p in finalise_due])

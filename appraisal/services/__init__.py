@@ -1,0 +1,84 @@
+"""Writes for periods and score sheets, a module per job:
+
+* :mod:`appraisal.services.periods` — create a period, choose its grading policy, move it along its
+  states, open it;
+* :mod:`appraisal.services.sheets` — generate an open period's sheets (and the task that does it);
+* :mod:`appraisal.services.entry` — enter actuals and ratings, record deductions;
+* :mod:`appraisal.services.scoring` — score a line and a sheet in memory;
+* :mod:`appraisal.services.rescoring` — rescore lines, sheets and a period's stale sheets, and save
+  what changed;
+* :mod:`appraisal.services.rollup` — periods made of weighted child periods;
+* :mod:`appraisal.services.closing` — close a period (and its task), regrade, calibrate;
+* :mod:`appraisal.services.window` — publish, finalise, and the periodic tick (and their tasks);
+* :mod:`appraisal.services.common` — what they share (IllegalTransition, the entry guard, the sheet
+  lock).
+
+Each module imports only those below it (common ← sheets ← periods; scoring ← rescoring ← entry;
+periods, rescoring ← closing ← window), never this package, so there is no import circle. The
+names of the former single module are re-exported here: ``services.update_line(...)`` and
+``from appraisal.services import IllegalTransition`` keep working. The close and the review window
+are imported from their modules (``from appraisal.services import closing, window``).
+"""
+
+from __future__ import annotations
+
+from appraisal.services.common import ZERO, IllegalTransition, lock_sheet, require_entries
+from appraisal.services.entry import LINE_FIELDS, LineConflict, rate_line, record_deduction, update_line
+from appraisal.services.periods import create_period, open_period, set_grading_policy, transition
+from appraisal.services.rescoring import (
+    RESCORE_BATCH,
+    RescoreCount,
+    rescore_line,
+    rescore_period,
+    rescore_sheet,
+    rescore_sheets,
+)
+from appraisal.services.rollup import RolledUp, rollup_scores, set_rollup
+from appraisal.services.scoring import (
+    LineRow,
+    RaterRow,
+    RatingRow,
+    SheetScore,
+    baseline_from_inputs,
+    combine_ratings,
+    line_input,
+    score_line,
+    score_sheet,
+)
+from appraisal.services.sheets import ANALYZE_AFTER, generate_sheets
+
+__all__ = [
+    "ANALYZE_AFTER",
+    "LINE_FIELDS",
+    "RESCORE_BATCH",
+    "ZERO",
+    "IllegalTransition",
+    "LineConflict",
+    "LineRow",
+    "RaterRow",
+    "RatingRow",
+    "RescoreCount",
+    "RolledUp",
+    "SheetScore",
+    "baseline_from_inputs",
+    "combine_ratings",
+    "create_period",
+    "generate_sheets",
+    "line_input",
+    "lock_sheet",
+    "open_period",
+    "rate_line",
+    "record_deduction",
+    "require_entries",
+    "rescore_line",
+    "rescore_period",
+    "rescore_sheet",
+    "rescore_sheets",
+    "rollup_scores",
+    "score_line",
+    "score_sheet",
+    "set_grading_policy",
+    "set_rollup",
+    "transition",
+    "update_line",
+]
