@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from django_scopes import scope, scopes_disabled
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from organizations import services
@@ -21,6 +23,14 @@ from organizations.models import Department, Membership, Organization, Person, R
 
 # Keeps tasks eager for every test not marked "services", even when a broker is configured.
 pytest_plugins = ["tests.plugins.services"]
+
+# Property tests run the same bounded set of examples on every machine: a fixed seed (derandomize),
+# no example database in the checkout, no deadline (CI machines are slower than laptops).
+hypothesis_settings.register_profile(
+    "project", derandomize=True, database=None, deadline=None, max_examples=60, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile("project")
 
 
 @pytest.fixture(autouse=True)
