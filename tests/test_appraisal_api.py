@@ -451,3 +451,17 @@ def test_it_describes_every_appraisal_endpoint_in_the_schema(client: Any, db: No
                      "/api/periods/{id}/actuals/dry-run/", "/api/periods/{id}/actuals/apply/", "/api/sheets/{id}/",
                      "/api/lines/{id}/", "/api/lines/{id}/rate/", "/api/lines/{id}/records/"]:
         assert expected in paths, expected
+
+
+def test_it_saves_line_after_line_from_one_read_of_the_sheet(api_for: Any, head: User, scheme_a: Scheme) -> None:
+    sheet = line_of(scheme_a.world, "employee", "OUT").sheet
+    client = api_for(head)
+    read = client.get(url("sheet-detail", sheet.pk)).json()
+    versions = {line["id"]: line["version"] for line in read["lines"]}
+    out, safe = line_of(scheme_a.world, "employee", "OUT"), line_of(scheme_a.world, "employee", "SAFE")
+    first = client.patch(url("line-detail", out.pk), {"version": versions[out.pk], "actual": "90"}, format="json")
+    assert first.status_code == 200, first.content
+    # The save rescored the sheet, scoring SAFE for the first time; its data is untouched, so the
+    # version read before still holds.
+    second = client.patch(url("line-detail", safe.pk), {"version": versions[safe.pk], "target": "5"}, format="json")
+    assert second.status_code == 200, second.content

@@ -554,3 +554,43 @@ def test_it_shows_the_appraisal_pages_in_the_navigation(client: Client, hr: User
     for name in ("indicators", "templates", "periods", "sheets"):
         assert f'href="{reverse(name)}"' in nav
 
+
+
+# --- entering a fresh sheet from one page load ------------------------------------------------------
+
+
+def _fresh_sheet_scheme(world: World) -> Scheme:
+    """Two data lines and a deduction line on one part: the first save rescores the sheet, which
+    scores the deduction line for the first time (no records: full marks)."""
+    org = world.org
+    with scope(organization=org):
+        for code, name in (("OUTPUT", "产量"), ("QUALITY", "质量")):
+            indicator = create_indicator(organization=org, acting_user=None, code=code, name=name, unit="吨",
+                                         method="completion", config={"cap_rate": "1.2"})
+            add_benchmark(indicator=indicator, acting_user=None, value="200")
+        create_indicator(organization=org, acting_user=None, code="CHECK", name="检查扣分", method="deduction",
+                         config={"items": [{"code": "c", "name": "现场检查", "points": "2"}]})
+        template = build_template(organization=org, acting_user=None, spec={
+            "code": "FRESH", "name": "员工月度考核", "subject_kind": "person",
+            "parts": [{"code": "kpi", "name": "指标", "weight": "1", "lines": [
+                {"indicator": "OUTPUT", "max_points": "40"}, {"indicator": "QUALITY", "max_points": "40"},
+                {"indicator": "CHECK", "max_points": "20"}]}],
+            "raters": [],
+        })
+        period = open_period(org, [template])
+    return Scheme(world, template, period)
+
+
+def test_it_saves_every_line_of_a_fresh_sheet_from_one_page_load(client: Client, head: User, world_a: World) -> None:
+    scheme = _fresh_sheet_scheme(world_a)
+    signed = _signed_in(client, head)
+    assert signed.get(reverse("sheet-detail", args=[scheme.sheet("employee").pk])).status_code == 200
+    loaded = {code: scheme.line("employee", code) for code in ("OUTPUT", "QUALITY", "CHECK")}  # what the page read
+    for code in ("OUTPUT", "QUALITY"):
+        html = _html(_post_line(signed, loaded[code], actual="190", target="200"))
+        assert "line-alert" not in html, f"{code}: {html}"
+    with scope(organization=world_a.org):
+        saved = {line.indicator.code: line for line in SheetLine.objects.filter(sheet=scheme.sheet("employee"))}
+    assert saved["OUTPUT"].actual == saved["QUALITY"].actual == Decimal("190")
+    # Rescoring gave the deduction line its first score without making it look edited.
+    assert saved["CHECK"].score == Decimal("20.00") and saved["CHECK"].version == loaded["CHECK"].version

@@ -38,8 +38,9 @@ RESCORE_BATCH = 2000
 
 
 def rescore_line(*, line: SheetLine, acting_user: User | None) -> SheetLine:
+    # Rescoring is not an edit: ``version`` counts changes of the line's data, so a page that read
+    # the line before a sibling was saved (and the sheet rescored) can still save it.
     score_line(line, ratings=None, occurrences=None)
-    line.version += 1
     line._history_user = acting_user  # type: ignore[attr-defined]
     line._change_reason = "rescored"  # type: ignore[attr-defined]
     line.save()
@@ -304,8 +305,8 @@ def _save_rescored(batch: _Batch, count: RescoreCount, *, acting_user: User | No
             for line in lines:
                 model = models[line.pk]
                 model.score, model.money, model.explanation = line.score, line.money, line.explanation
-                model.version += 1
-            update_with_history(list(models.values()), ["score", "money", "explanation", "version"],
+            # Outputs only: the line's version counts data edits, which rescoring never makes.
+            update_with_history(list(models.values()), ["score", "money", "explanation"],
                                 acting_user=acting_user, reason=reason)
         if sheets:
             sheet_models = Sheet.objects.in_bulk(list(sheets))
