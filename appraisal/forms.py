@@ -18,6 +18,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -283,7 +284,11 @@ class RecordForm(forms.Form):
         item = self.fields["item_code"]
         assert isinstance(item, forms.ChoiceField)
         item.choices = record_items(line.config)
-        self.fields["occurred_on"].initial = dt.date.today()
+        # A record belongs to its period: the date starts as today when today is inside the period,
+        # else as the nearest day of it (a record entered after the period's end is about its end).
+        period = line.sheet.period
+        self.fields["occurred_on"].initial = min(max(timezone.localdate(), period.start), period.end)
+        self.fields["occurred_on"].widget.attrs.update(min=period.start.isoformat(), max=period.end.isoformat())
         for field in self.fields.values():
             select = isinstance(field.widget, forms.Select)
             field.widget.attrs["class"] = "form-select form-select-sm" if select else "form-control form-control-sm"

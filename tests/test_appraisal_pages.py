@@ -24,6 +24,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from appraisal import services
+from appraisal.forms import RecordForm
 from appraisal.models import DeductionRecord, Period, Rater, Sheet, SheetLine
 from indicators.models import Benchmark, Indicator, Template
 from indicators.services import add_benchmark, build_template, create_indicator
@@ -594,3 +595,36 @@ def test_it_saves_every_line_of_a_fresh_sheet_from_one_page_load(client: Client,
     assert saved["OUTPUT"].actual == saved["QUALITY"].actual == Decimal("190")
     # Rescoring gave the deduction line its first score without making it look edited.
     assert saved["CHECK"].score == Decimal("20.00") and saved["CHECK"].version == loaded["CHECK"].version
+
+
+def _office_check_line(world: World) -> SheetLine:
+    org = world.org
+    with scope(organization=org):
+        create_indicator(organization=org, acting_user=None, code="CHECK", name="检查扣分", method="deduction",
+                         config={"items": [{"code": "c", "name": "现场检查", "points": "2"}]})
+        template = build_template(organization=org, acting_user=None, spec={
+            "code": "OFFICE", "name": "综合办考核", "subject_kind": "department",
+            "parts": [{"code": "f", "name": "职能", "weight": "1",
+                       "lines": [{"indicator": "CHECK", "max_points": "100"}]}],
+        })
+        period = open_period(org, [template])  # October 2025
+        return SheetLine.objects.select_related("sheet__period").get(sheet__period=period,
+                                                                       sheet__department=world.back_office)
+
+
+def test_it_refuses_a_record_dated_outside_its_period(client: Client, hr: User, world_a: World) -> None:
+    line = _office_check_line(world_a)
+    prefix = f"record-{line.pk}-"
+    response = _signed_in(client, hr).post(reverse("line-record", args=[line.pk]), {
+        prefix + "item_code": "c", prefix + "count": "1", prefix + "occurred_on": "2025-11-01"}, headers=HTMX)
+    html = _html(response)
+    assert "alert-danger" in html and "2025-11-01" in html and "2025-10-31" in html
+    with scope(organization=world_a.org):
+        assert not DeductionRecord.objects.filter(line=line).exists()
+
+
+def test_it_dates_a_new_record_inside_its_period(world_a: World, hr: User) -> None:
+    line = _office_check_line(world_a)  # October 2025, long past: the nearest day is the period's last
+    form = RecordForm(line=line)
+    assert form.fields["occurred_on"].initial == line.sheet.period.end
+    assert form.fields["occurred_on"].widget.attrs["min"] == "2025-10-01"

@@ -102,7 +102,12 @@ def rate_line(*, line: SheetLine, rater: Rater, acting_user: User | None, rating
 def record_deduction(*, line: SheetLine, acting_user: User | None, item_code: str, count: int,
                      occurred_on: dt.date, evidence: str = "", recorded_by: Person | None = None,
                      recorder_department: Department | None = None) -> DeductionRecord:
-    require_entries(line.sheet.period)
+    period = line.sheet.period
+    require_entries(period)
+    if not period.start <= occurred_on <= period.end:
+        raise ValueError(_("The date %(date)s is outside the period %(start)s to %(end)s.")
+                         % {"date": occurred_on.isoformat(), "start": period.start.isoformat(),
+                            "end": period.end.isoformat()})
     items = {item["code"] for item in line.config.get("items", [])}
     if item_code not in items:
         raise ValueError(_("Unknown item %(code)s for %(indicator)s.") % {"code": item_code,
