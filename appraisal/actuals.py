@@ -58,6 +58,7 @@ from core.excel import (
     SourceRow,
     WorkbookRejected,
     cell_text,
+    decimal_from_float,
     read_sheet,
     read_workbook,
 )
@@ -172,14 +173,18 @@ def parse_actuals(file: IO[bytes] | bytes, *, name: str = "") -> ActualsRows:
 
 def parse_quantity(value: Cell) -> Decimal | None:
     """An actual or target from a cell: exact, at most four decimal places, negative allowed.
-    Excel's floats go through str() (the shortest decimal that round-trips: 295.1, not
-    295.10000000000002); text may use thousands separators or full-width digits."""
+    Excel's floats are read by core.excel.decimal_from_float (the shortest decimal that
+    round-trips: 295.1, not 295.10000000000002); one that is the residue of a formula's binary
+    arithmetic (=0.1+0.2 is 0.30000000000000004) is refused as ``inexact_number`` rather than
+    rounded. Text may use thousands separators or full-width digits."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise BadValue("bad_decimal", _("Not a number."))
     try:
-        number = to_decimal(str(value) if isinstance(value, float) else value, what="")
+        if isinstance(value, float):
+            value = decimal_from_float(value, places=PLACES, code="inexact_number")
+        number = to_decimal(value, what="")
     except (TypeError, ValueError):
         raise BadValue("bad_decimal", _("Not a number.")) from None
     if abs(number) >= LIMIT:

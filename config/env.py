@@ -7,6 +7,7 @@ production configuration stops the process at start-up instead of silently using
 from __future__ import annotations
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -67,3 +68,21 @@ def env_choice(name: str, choices: list[str], default: str) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"Environment variable {name}={value!r} must be one of {', '.join(choices)}.")
     return value
+
+
+# A request rate as Django REST framework spells it: "1200/min", "60/m", "10/second", "5000/day".
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate, checked at start-up: DRF itself would only fail on the first request."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    match = _RATE.match(raw)
+    if match is None or int(match[1]) < 1:
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={raw!r} is not a rate (a number of requests per second, minute, hour or "
+            "day, e.g. 1200/min)."
+        )
+    return f"{int(match[1])}/{match[2]}"

@@ -6,12 +6,13 @@ in config.env. With nothing set, the project runs embedded: SQLite file, tasks e
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_choice, env_int, env_list, env_optional, env_str
+from config.env import env_bool, env_choice, env_int, env_list, env_optional, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "django_scopes",
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.ChineseFirstLocaleMiddleware",
@@ -60,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a sign-in it refused into the lockout page (AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,6 +105,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# The lockout check (django-axes) first, then the ordinary username and password check.
+AUTHENTICATION_BACKENDS = [
+    "organizations.authentication.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -123,8 +133,24 @@ STORAGES = {
 
 # Largest upload the Excel import accepts; a roster of 10,000 people is well under 5 MB.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# What an uploaded .xlsx may unpack to, checked before it is parsed (core.xlsx_container). The
+# defaults let a legitimate sheet of 2,000,000 cells through (about 80 MB of XML) and refuse zip
+# bombs and sheets whose extent (A1 to the last cell, which the reader allocates) is larger.
+IMPORT_MAX_ZIP_MEMBERS = env_int("IMPORT_MAX_ZIP_MEMBERS", 1000, minimum=10)
+IMPORT_MAX_MEMBER_BYTES = env_int("IMPORT_MAX_MEMBER_BYTES", 150 * 1024 * 1024, minimum=1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024 * 1024)
+IMPORT_MAX_COMPRESSION_RATIO = env_int("IMPORT_MAX_COMPRESSION_RATIO", 100, minimum=10)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_048_576, minimum=1)  # Excel's own sheet size
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 16_384, minimum=1)
+IMPORT_MAX_CELLS = env_int("IMPORT_MAX_CELLS", 2_000_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
+
+# Reverse proxies in front of the application that append to X-Forwarded-For (nginx, a load
+# balancer): the client's address is the entry that many places from the right. 0 (the default)
+# trusts no header and takes the connection's address, which a client cannot forge; behind a proxy
+# set it, or every client shares the proxy's address for sign-in lockouts and throttles.
+PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0, minimum=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -137,6 +163,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "organizations.api.exception_handler",
+    # Per API token (or signed-in user) and, for the few anonymous endpoints, per address; the rates
+    # are API_THROTTLE_RATE and API_ANON_THROTTLE_RATE below, read when a request comes.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "organizations.authentication.ApiTokenRateThrottle",
+        "organizations.authentication.AnonymousRateThrottle",
+    ],
+    "NUM_PROXIES": PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "绩效考核与绩效工资 API",
@@ -178,8 +211,91 @@ CELERY_BEAT_SCHEDULE = {
     "appraisal-tick": {"task": "appraisal.tick", "schedule": env_int("APPRAISAL_TICK_SECONDS", 300)},
 }
 
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+# --- HTTPS and browser security ----------------------------------------------------------------
+# In production everything assumes HTTPS, terminated by a reverse proxy that sets X-Forwarded-Proto:
+# secure cookies, a redirect from http://, HSTS for a year. A plain-HTTP intranet without TLS
+# switches all of it off with the one variable DJANGO_INSECURE_HTTP=1 (cookies then travel in
+# clear: only on a network you trust). Development never uses HTTPS.
+INSECURE_HTTP = env_bool("DJANGO_INSECURE_HTTP", False)
+_HTTPS = ENVIRONMENT == "production" and not INSECURE_HTTP
+# DJANGO_SECURE_COOKIES (older, still set by docker-compose.yml) can only add secure cookies, e.g. to
+# a development server behind TLS; it cannot take them away from production: DJANGO_INSECURE_HTTP does.
+SESSION_COOKIE_SECURE = _HTTPS or env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _HTTPS
+# The container's healthcheck asks http://127.0.0.1:8000/healthz/ from inside: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _HTTPS else None
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000, minimum=0) if _HTTPS else 0
+# Off by default: other hosts of the organisation's domain may still be plain HTTP, and HSTS would
+# lock browsers out of them for a year. Preloading is a commitment for the whole domain: never here.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = False
+# check --deploy warns about both deliberate choices above; everything else it checks must be clean.
+SILENCED_SYSTEM_CHECKS = ["security.W021"] + ([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"])
+
+# Content-Security-Policy (config.middleware): scripts and styles from this site only; no inline
+# <script> or <style> (htmx's own indicator <style> is switched off in base.html). Inline style
+# *attributes* are allowed: progress bars, distribution bars and tree indents set a width or a depth
+# from data in style="…", and browsers without style-src-attr fall back to style-src 'self'.
+# Bootstrap's CSS draws its icons (select arrows, close buttons) as data: SVG images.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+# The API's Swagger UI and ReDoc pages are drf-spectacular's: they load their bundles from a CDN
+# and start them with inline scripts; they show the schema only, never data.
+CONTENT_SECURITY_POLICY_PATHS = {
+    prefix: "; ".join([
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
+        "img-src 'self' data: https://cdn.jsdelivr.net",
+        "font-src 'self' https://fonts.gstatic.com",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ])
+    for prefix in ("/api/docs/", "/api/redoc/")
+}
+
+# --- sign-in lockout (django-axes; organizations.authentication) ----------------------------------
+# Two rules, each over the failures of the last AXES_COOLOFF_MINUTES (a new failure restarts it):
+# * AXES_FAILURE_LIMIT failed sign-ins of one username from one address lock that username at that
+#   address, so a colleague at the same office PC or NAT can still sign in;
+# * AXES_IP_FAILURE_LIMIT failures from one address, whatever the usernames, lock the address (one
+#   guesser trying many accounts). A successful sign-in clears that username's failures there.
+# The lockout page says until when; a superuser can lift a lockout at /platform-admin/axes/.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_IP_FAILURE_LIMIT = env_int("AXES_IP_FAILURE_LIMIT", 50, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "organizations.authentication.SignInLockoutHandler"
+AXES_LOCKOUT_CALLABLE = "organizations.authentication.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "organizations.authentication.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+
+# --- API throttling (Django REST framework; organizations.authentication) ------------------------
+# Requests per API token (a signed-in browser: per user); anonymous requests (only the schema and
+# its docs accept them) per address. Counters live in the cache: set CACHE_URL to a Redis shared by
+# the gunicorn workers, or each worker counts on its own (the rate then applies per worker).
+API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "1200/min")
+API_ANON_THROTTLE_RATE = env_rate("API_ANON_THROTTLE_RATE", "60/min")
+_cache_url = env_optional("CACHE_URL")
+if _cache_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
 
 LOGGING = {
     "version": 1,

@@ -2,16 +2,19 @@
 
 Shared by every upload (the organisation import, the actuals upload). What is generic lives here:
 
-* :func:`read_workbook` reads the bytes of an upload no further than a size limit, checks that it
-  is an .xlsx container that does not unpack to far more than the limit (a zip bomb), and hands
-  back the grids of the sheets asked for (python-calamine). A file that cannot be read at all
-  raises :class:`WorkbookRejected` with one :class:`ImportIssue` coded ``too_large``, ``not_xlsx``
-  or ``corrupt``; the caller turns it into its own "nothing was written" exception.
+* :func:`read_workbook` reads the bytes of an upload no further than a size limit, checks the
+  .xlsx container against :class:`WorkbookLimits` before anything parses it (core.xlsx_container:
+  zip bombs, sheets that would fill memory), and hands back the
+  grids of the sheets asked for (python-calamine). A file that cannot be read at all raises
+  :class:`WorkbookRejected` with one :class:`ImportIssue` coded ``too_large``, ``not_xlsx``,
+  ``corrupt``, ``too_many_members``, ``too_large_unpacked`` or ``too_many_cells``; the caller
+  turns it into its own "nothing was written" exception.
 * :func:`read_sheet` finds the header row (the first non-empty one), keeps the columns asked for
   (matched after removing whitespace; unknown columns are HR's own notes), reports a column that
   appears twice, and skips empty rows. Row numbers are the ones Excel shows.
-* :func:`cell_text`, :func:`parse_decimal` and :func:`parse_date` read one cell; a cell that cannot
-  be read raises :class:`BadValue`, which the caller turns into an ImportIssue at that cell.
+* :func:`cell_text`, :func:`parse_decimal`, :func:`decimal_from_float` and :func:`parse_date` read
+  one cell; a cell that cannot be read raises :class:`BadValue`, which the caller turns into an
+  ImportIssue at that cell.
 
 Nothing here knows about people, departments or periods (limits derived from a model's fields are
 passed in by the app that owns the model).
@@ -32,8 +35,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from python_calamine import CalamineError, CalamineWorkbook
 
+from core.xlsx_container import ContainerRefused, WorkbookLimits, check_container
+
 __all__ = [
-    "MAX_UNPACKED_RATIO",
+    "EXCEL_SIGNIFICANT_DIGITS",
     "TWO_PLACES",
     "UNREADABLE",
     "BadValue",
@@ -42,11 +47,13 @@ __all__ = [
     "ImportIssue",
     "SheetRows",
     "SourceRow",
+    "WorkbookLimits",
     "WorkbookRejected",
     "blank_row",
     "cell_text",
     "check_xlsx_container",
     "corrupt",
+    "decimal_from_float",
     "normalise",
     "parse_date",
     "parse_decimal",
@@ -60,15 +67,15 @@ Cell = str | int | float | bool | Decimal | dt.date | dt.datetime | dt.time | dt
 # A sheet as calamine gives it: rows of cells, empty area included so row numbers stay Excel's.
 Grid = list[list[Any]]
 
-# An xlsx is a zip; refuse one that unpacks to far more than the upload limit (a zip bomb) before
-# calamine inflates it in memory.
-MAX_UNPACKED_RATIO = 20
 # What a damaged file makes zipfile or calamine raise (found by flipping bytes of a good file):
 # all of them mean "cannot be read", none is a bug of ours.
 UNREADABLE: tuple[type[Exception], ...] = (
     CalamineError, zipfile.BadZipFile, UnicodeDecodeError, NotImplementedError, EOFError, ValueError, OSError,
 )
 TWO_PLACES = Decimal("0.01")
+# Excel keeps 15 significant digits of what is typed; a float that needs more to round-trip was
+# computed (0.1 + 0.2 = 0.30000000000000004), not typed. See decimal_from_float.
+EXCEL_SIGNIFICANT_DIGITS = 15
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -136,7 +143,7 @@ def read_workbook(file: IO[bytes] | bytes, *, sheets: Iterable[str], limit: int,
     data = read_limited(file, limit)
     if data is None:
         raise too_large(name, limit)
-    check_xlsx_container(data, name, limit)
+    check_xlsx_container(data, name)
     grids: dict[str, Grid] = {}
     try:
         with CalamineWorkbook.from_object(io.BytesIO(data)) as workbook:
@@ -171,22 +178,15 @@ def corrupt(name: str) -> WorkbookRejected:
     return _rejected(name, "corrupt", _("The file could not be read; it may be damaged."))
 
 
-def check_xlsx_container(data: bytes, name: str, limit: int) -> None:
-    not_xlsx = _(
-        "The file is not an Excel workbook (.xlsx). In Excel, choose Save As and the type “Excel Workbook (*.xlsx)”."
-    )
-    if not data.startswith(b"PK\x03\x04"):
-        # An .xls, a CSV, a password-protected workbook (an OLE container) or anything else.
-        raise _rejected(name, "not_xlsx", not_xlsx)
+def check_xlsx_container(data: bytes, name: str, limits: WorkbookLimits | None = None) -> None:
+    """Refuses an upload that is not an .xlsx, is damaged, or would take more memory or time to
+    read than ``limits`` (by default the settings') allow: core.xlsx_container, before calamine."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except UNREADABLE:
-        raise corrupt(name) from None
-    if "xl/workbook.xml" not in {member.filename for member in members}:
-        raise _rejected(name, "not_xlsx", not_xlsx)  # an .ods, a .docx, a plain zip …
-    if sum(member.file_size for member in members) > MAX_UNPACKED_RATIO * limit:
-        raise too_large(name, limit)
+        check_container(data, limits or WorkbookLimits.from_settings())
+    except ContainerRefused as refused:
+        raise WorkbookRejected([ImportIssue(
+            sheet=refused.sheet, row=None, column="", value=name, code=refused.code, message=refused.message,
+        )]) from None
 
 
 def _rejected(name: str, code: str, message: str) -> WorkbookRejected:
@@ -258,19 +258,19 @@ def blank_row(cells: Iterable[Any]) -> bool:
 
 def parse_decimal(value: Cell, *, maximum: Decimal) -> Decimal | None:
     """Money from a cell: exact, at most two places, not negative, below ``maximum`` (what the
-    database column holds). Floats go through str() so the shortest decimal that round-trips is
-    used (4321.5, not 4321.4999999999998)."""
+    database column holds). Text may use thousands separators. A float (every number Excel
+    stores) is read by :func:`decimal_from_float`: 4321.5 is 4321.50, while 0.1 + 0.2 computed in
+    Excel (0.30000000000000004) is refused as ``inexact_money`` rather than rounded to 0.30."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     if isinstance(value, bool):
         raise BadValue("bad_decimal", _("Not a number."))
     if isinstance(value, Decimal):
         amount = value
-    elif isinstance(value, int | float):
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise BadValue("bad_decimal", _("Not a number.")) from None
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = decimal_from_float(value, places=2, code="inexact_money")
     elif isinstance(value, str):
         # Thousands separators, ASCII or full-width, are HR's formatting, not part of the number.
         text = value.strip().replace(",", "").replace("，", "")
@@ -290,6 +290,33 @@ def parse_decimal(value: Cell, *, maximum: Decimal) -> Decimal | None:
     if amount != amount.quantize(TWO_PLACES):
         raise BadValue("bad_decimal", _("At most two decimal places."))
     return amount.quantize(TWO_PLACES)
+
+
+def decimal_from_float(value: float, *, places: int, code: str) -> Decimal:
+    """The decimal a float cell stands for, or BadValue ``code`` when it stands for none.
+
+    The rule: a float is read as ``Decimal(repr(value))``, the shortest decimal that turns back
+    into the same float (4321.5, not 4321.49999999999981810106…). When that decimal has more than
+    ``places`` decimal places *and* more than 15 significant digits, the cell is refused with
+    ``code``: nobody types 17 digits, and Excel keeps only 15 of what is typed, so such a value
+    was computed (=0.1+0.2 gives 0.30000000000000004) and is not exactly representable to the fen
+    (or to ``places``). Rounding it silently could move money; the message asks HR to round it in
+    Excel (ROUND) or type the amount. A float with too many places that *was* typed (3000.123)
+    is left to the caller's usual "at most two decimal places" check. Infinity and NaN come back
+    as such, for the caller's "not a number".
+    """
+    amount = Decimal(repr(value))
+    if not amount.is_finite():
+        return amount
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite, so never "n", "N" or "F"
+    too_many_places = -exponent > places
+    if too_many_places and len(amount.normalize().as_tuple().digits) > EXCEL_SIGNIFICANT_DIGITS:
+        raise BadValue(code, _(
+            "The cell holds %(value)s, a result of floating-point arithmetic that is not exact to %(places)s decimal "
+            "places; round it in Excel with ROUND(…, %(places)s) or type the number."
+        ) % {"value": repr(value), "places": places})
+    return amount
 
 
 _DATE_PATTERNS = (

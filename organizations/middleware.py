@@ -46,7 +46,10 @@ class OrganizationScopeMiddleware:
                     .select_related("membership__user", "membership__organization")
                     .first()
                 )
-            if token is None or not token.membership.is_active or not token.membership.organization.is_active:
+            # The same refusals as the API's authentication class: a token also opens pages, so a
+            # deactivated user or an ended membership must lose both at once.
+            if token is None or not token.membership.is_active or not token.membership.organization.is_active \
+                    or not token.membership.user.is_active:
                 return JsonResponse({"detail": _("Invalid or revoked API token.")}, status=401)
             with scopes_disabled():
                 ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
