@@ -98,6 +98,11 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
+            # The demo's web server and its Celery worker share the file: WAL lets the progress bar
+            # read while the close writes, IMMEDIATE transactions take the write lock up front (no
+            # "database is locked" when a read turns into a write), and a writer waits its turn.
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE",
+                        "timeout": 30},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -196,7 +201,16 @@ _broker_url = env_optional("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = _broker_url is None
 # Eager mode never talks to a broker; "memory://" stops kombu guessing amqp://localhost aloud.
 CELERY_BROKER_URL = _broker_url or "memory://"
-CELERY_RESULT_BACKEND = env_optional("CELERY_RESULT_BACKEND") or _broker_url
+CELERY_RESULT_BACKEND = env_optional("CELERY_RESULT_BACKEND") or (
+    None if _broker_url is None or _broker_url.startswith("filesystem:") else _broker_url)
+if _broker_url is not None and _broker_url.startswith("filesystem:"):
+    # bin/demo: a real worker without Redis. Messages are files in var/celery/ (one folder in and out:
+    # the web process and the worker are producer and consumer of the same queue), so the close runs
+    # in the background and its progress bar moves, as in production.
+    _QUEUE_DIR = BASE_DIR / "var" / "celery" / "queue"
+    _QUEUE_DIR.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_QUEUE_DIR), "data_folder_out": str(_QUEUE_DIR),
+                                       "store_processed": False}
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for redelivery
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -286,6 +300,8 @@ AXES_LOCKOUT_CALLABLE = "organizations.authentication.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "organizations.authentication.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
+# No "AXES: BEGIN …" banner on every process start (it lands in management commands' output).
+AXES_VERBOSE = False
 
 # --- API throttling (Django REST framework; organizations.authentication) ------------------------
 # Requests per API token (a signed-in browser: per user); anonymous requests (only the schema and

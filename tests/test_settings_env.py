@@ -124,6 +124,18 @@ def test_it_sends_tasks_to_the_broker_when_one_is_set() -> None:
                   CELERY_BROKER_URL="redis://h:6379/0") == "False redis://h:6379/0"
 
 
+def test_it_queues_tasks_in_a_folder_for_the_demos_worker() -> None:
+    # bin/demo: a real worker without Redis; the web process and the worker share one folder.
+    shown = loaded("settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_RESULT_BACKEND, "
+                   "settings.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'] == "
+                   "settings.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_out']", CELERY_BROKER_URL="filesystem://")
+    assert shown == "False None True"
+
+
+def test_it_lets_the_demos_web_server_and_worker_share_the_sqlite_file() -> None:
+    assert loaded("settings.DATABASES['default']['OPTIONS']['init_command']") == "PRAGMA journal_mode=WAL;"
+
+
 def test_it_uses_postgresql_for_a_postgres_database_url() -> None:
     out = loaded("settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME']",
                  DATABASE_URL="postgres://u:p@h:5432/d")
