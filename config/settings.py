@@ -210,6 +210,7 @@ if _broker_url is not None and _broker_url.startswith("filesystem:"):
     _QUEUE_DIR = BASE_DIR / "var" / "celery" / "queue"
     _QUEUE_DIR.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_QUEUE_DIR), "data_folder_out": str(_QUEUE_DIR),
+                                       "control_folder": str(_QUEUE_DIR.parent / "control"),
                                        "store_processed": False}
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for redelivery
