@@ -327,3 +327,280 @@ def test_it_refuses_a_calibration_beyond_five_percent_naming_the_range() -> None
 def test_it_refuses_a_downward_calibration_beyond_the_range() -> None:
     with pytest.raises(CalibrationError, match=r"75\.99"):
         check_calibration(D("80.00"), D("75.99"), D("0.05"))
+
+
+# --- defects of issue #15, pinned -------------------------------------------------------------
+
+
+def test_it_grades_a_score_of_exactly_zero_as_the_lowest_band_when_upper_inclusive() -> None:
+    config = {
+        "boundary": "upper_inclusive",
+        "bands": [
+            {"grade": "A", "from": "90", "max": "100"},
+            {"grade": "D", "from": "60"},
+            {"grade": "E", "from": "0"},
+        ],
+    }
+    scale = GradeScale.from_config(config)
+    assert scale.grade_for(D("0")).code == "E"
+    assert scale.grade_for(D("0.00")).code == "E"
+    assert distribute([("zero", D("0.00"))], config).result("zero").final_grade.code == "E"
+
+
+def test_it_refuses_two_bands_starting_at_the_same_score_naming_the_band() -> None:
+    config = {"bands": [{"grade": "S", "from": "90"}, {"grade": "A", "from": "80"}, {"grade": "B", "from": "80.00"}]}
+    with pytest.raises(ConfigError, match="80") as error:
+        validate_scale(config)
+    assert error.value.field == "bands[2].from"
+
+
+def test_it_refuses_a_second_quota_for_the_same_grade_naming_it() -> None:
+    quotas = [{"grade": "S", "op": "<=", "share": "0.05"}, {"grade": "S", "op": "<=", "share": "0.50"}]
+    with pytest.raises(ConfigError, match='"S"') as error:
+        validate_quotas(quotas, S1_4_SCALE)
+    assert error.value.field == "quotas[1].grade"
+
+
+def test_it_refuses_to_distribute_with_a_second_quota_for_the_same_grade() -> None:
+    quotas = [{"grade": "S", "op": "<=", "share": "0.05"}, {"grade": "S", "op": "<=", "share": "0.50"}]
+    with pytest.raises(ConfigError) as error:
+        distribute(THIRTY, S1_4_SCALE, quotas)
+    assert error.value.field == "quotas[1].grade"
+
+
+def test_it_keeps_whoever_is_over_the_lowest_grades_cap_flagged_for_calibration() -> None:
+    scores = [(f"c{index}", D(50 + index)) for index in range(4)] + [(f"b{index}", D(75)) for index in range(16)]
+    result = distribute(scores, S1_4_SCALE, S1_4_QUOTAS)  # C ≤10% × 20 = 2: c1 and c0 are over the cap
+    assert [(key, result.result(key).needs_calibration) for key in ("c3", "c2", "c1", "c0")] == [
+        ("c3", False),
+        ("c2", False),
+        ("c1", True),
+        ("c0", True),
+    ]
+    assert {result.result(key).final_grade.code for key in ("c3", "c2", "c1", "c0")} == {"C"}
+    assert result.result("c0").explanation.endswith(
+        "C quota ≤10% × 20 = 2 → 2 (rounded half up), position 4 of 4, over the cap but C is the lowest grade → "
+        "stays, needs calibration; final grade C, coefficient 0.8"
+    )
+    assert result.unenforced[0].message == (
+        "4 people hold C, more than its 2 places, but C is the lowest grade: calibrate scores before the results "
+        "are final."
+    )
+
+
+# --- refusals, each with the field HR must fix ------------------------------------------------
+
+
+def scale_field(config: object) -> tuple[str, str]:
+    with pytest.raises(ConfigError) as error:
+        validate_scale(config)
+    return error.value.field, error.value.message
+
+
+def quota_field(quotas: object) -> tuple[str, str]:
+    with pytest.raises(ConfigError) as error:
+        validate_quotas(quotas, S1_4_SCALE)
+    return error.value.field, error.value.message
+
+
+def test_it_refuses_a_scale_without_bands() -> None:
+    assert scale_field({"bands": []}) == ("bands", "Enter a non-empty list.")
+
+
+def test_it_refuses_bands_that_are_not_a_list() -> None:
+    assert scale_field({"bands": {"grade": "S", "from": "90"}}) == ("bands", "Enter a non-empty list.")
+
+
+def test_it_refuses_an_unknown_boundary() -> None:
+    field, message = scale_field({**S1_4_SCALE, "boundary": "both_inclusive"})
+    assert field == "boundary"
+    assert message == '"both_inclusive" is not one of lower_inclusive, upper_inclusive.'
+
+
+def test_it_asks_for_the_from_of_a_band_above_the_bottom() -> None:
+    config = {"bands": [{"grade": "S"}, {"grade": "A", "from": "80"}]}
+    assert scale_field(config) == ("bands[0].from", "This setting is required.")
+
+
+def test_it_lets_only_the_lowest_band_be_open_below() -> None:
+    config = {"bands": [{"grade": "S", "from": None}, {"grade": "A", "from": "80"}]}
+    assert scale_field(config) == ("bands[0].from", "Only the lowest band may be open below (from: null).")
+
+
+def test_it_reads_a_bottom_band_without_from_as_open_below() -> None:
+    scale = GradeScale.from_config({"bands": [{"grade": "S", "from": "90"}, {"grade": "A"}]})
+    assert scale.grade_for("-1000").code == "A"
+    assert validate_scale({"bands": [{"grade": "S", "from": "90"}, {"grade": "A"}]})["bands"][1]["from"] is None
+
+
+def test_it_names_the_band_that_already_uses_a_grade() -> None:
+    config = {"bands": [{"grade": "S", "from": "90"}, {"grade": "A", "from": "80"}, {"grade": "S", "from": "70"}]}
+    assert scale_field(config) == ("bands[2].grade", 'Grade "S" is already used by band 1.')
+
+
+MAX_EDGES = [("90.01", True), ("90", False), ("89.99", False)]
+
+
+@pytest.mark.parametrize(("top", "accepted"), MAX_EDGES)
+def test_it_wants_the_max_above_the_best_bands_start(top: str, accepted: bool) -> None:
+    config = {"bands": [{"grade": "S", "from": "90", "max": top}, {"grade": "A", "from": None}]}
+    if accepted:
+        assert validate_scale(config)["bands"][0]["max"] == top
+    else:
+        assert scale_field(config) == (
+            "bands[0].max",
+            f"The max {top} must be above the band's start 90.",
+        )
+
+
+def test_it_refuses_quotas_that_are_not_a_list() -> None:
+    assert quota_field({"grade": "S", "op": "<=", "share": "0.05"}) == ("quotas", "Enter a list (it may be empty).")
+
+
+@pytest.mark.parametrize("quota", [{"grade": "S", "op": "<="}, {"grade": "S", "op": "<=", "share": None}])
+def test_it_asks_for_the_share_of_a_quota(quota: dict[str, Any]) -> None:
+    assert quota_field([quota]) == ("quotas[0].share", "This setting is required.")
+
+
+SHARE_EDGES = [("1.01", False), ("1", True), ("0.99", True), ("0", True), ("-0.01", False)]
+
+
+@pytest.mark.parametrize(("share", "accepted"), SHARE_EDGES)
+def test_it_takes_a_share_from_zero_to_the_whole_population(share: str, accepted: bool) -> None:
+    quotas = [{"grade": "S", "op": "<=", "share": share}]
+    if accepted:
+        assert validate_quotas(quotas, S1_4_SCALE) == [{"grade": "S", "op": "<=", "share": share}]
+    else:
+        assert quota_field(quotas)[0] == "quotas[0].share"
+
+
+MINIMUM_SUMS = [("0.30", True), ("0.31", False), ("0.29", True)]
+
+
+@pytest.mark.parametrize(("c_share", "accepted"), MINIMUM_SUMS)
+def test_it_refuses_minimums_that_add_up_to_more_than_everyone(c_share: str, accepted: bool) -> None:
+    quotas = [{"grade": "B", "op": ">=", "share": "0.70"}, {"grade": "C", "op": "=", "share": c_share}]
+    if accepted:
+        assert len(validate_quotas(quotas, S1_4_SCALE)) == 2
+    else:
+        assert quota_field(quotas) == (
+            "quotas",
+            "The minimum shares add up to 101%, more than the whole population.",
+        )
+
+
+def test_it_does_not_count_caps_towards_the_minimums() -> None:
+    quotas = [{"grade": "B", "op": ">=", "share": "0.70"}, {"grade": "C", "op": "<=", "share": "0.50"}]
+    assert len(validate_quotas(quotas, S1_4_SCALE)) == 2
+
+
+# --- grading errors ----------------------------------------------------------------------------
+
+
+def test_it_refuses_a_score_that_is_not_a_number_in_a_distribution() -> None:
+    with pytest.raises(GradingError, match=r"scores\[1\]"):
+        distribute([("p", D(80)), ("q", "eighty")], S1_4_SCALE)
+
+
+def test_it_names_the_subject_whose_score_is_outside_the_scale() -> None:
+    with pytest.raises(GradingError) as error:
+        distribute([("p", D(80)), ("q", D("100.50"))], S1_4_SCALE)
+    assert str(error.value) == "q: The score 100.50 is outside the grade scale (−∞ to 100)."
+
+
+def test_it_refuses_a_score_that_is_not_a_number() -> None:
+    with pytest.raises(GradingError, match="eighty"):
+        GradeScale.from_config(S1_4_SCALE).grade_for("eighty")
+
+
+def test_it_names_both_closed_ends_of_the_scale_when_a_score_is_outside() -> None:
+    scale = GradeScale.from_config({"bands": [{"grade": "P", "from": "60", "max": "100"}, {"grade": "F", "from": "0"}]})
+    with pytest.raises(GradingError) as error:
+        scale.grade_for(D("-0.01"))
+    assert str(error.value) == "The score -0.01 is outside the grade scale (0 to 100)."
+
+
+def test_it_names_an_open_top_as_infinity_when_a_score_is_below_the_scale() -> None:
+    scale = GradeScale.from_config({"bands": [{"grade": "P", "from": "60"}, {"grade": "F", "from": "0"}]})
+    with pytest.raises(GradingError) as error:
+        scale.grade_for(D("-1"))
+    assert str(error.value) == "The score -1.00 is outside the grade scale (0 to ∞)."
+
+
+def test_it_finds_a_grade_of_the_scale_by_its_code() -> None:
+    scale = GradeScale.from_config(S1_4_SCALE)
+    assert [scale.grade(code).rank for code in ("S", "A", "B", "C")] == [0, 1, 2, 3]
+    with pytest.raises(KeyError):
+        scale.grade("X")
+
+
+# --- how a band is described in an explanation ------------------------------------------------
+
+DESCRIPTIONS = [
+    (
+        "lower_inclusive",
+        [{"grade": "S", "from": "90", "max": "100"}, {"grade": "C", "from": None}],
+        ["90 to 100", "below 90"],
+    ),
+    (
+        "upper_inclusive",
+        [{"grade": "S", "from": "90", "max": "100"}, {"grade": "C", "from": None}],
+        ["above 90 up to 100", "90 and below"],
+    ),
+    (
+        "lower_inclusive",
+        [{"grade": "S", "from": "90"}, {"grade": "A", "from": "80"}, {"grade": "C", "from": "0"}],
+        ["90 and above", "80 and above", "0 and above"],
+    ),
+    (
+        "upper_inclusive",
+        [{"grade": "S", "from": "90"}, {"grade": "A", "from": "80"}, {"grade": "C", "from": "0"}],
+        ["above 90", "above 80", "0 and above"],
+    ),
+    ("lower_inclusive", [{"grade": "P", "from": None}], ["any score"]),
+    ("lower_inclusive", [{"grade": "P", "from": None, "max": "100"}], ["100 and below"]),
+    ("lower_inclusive", [{"grade": "P", "from": "0", "max": "100"}], ["0 to 100"]),
+]
+
+
+@pytest.mark.parametrize(("boundary", "bands", "described"), DESCRIPTIONS)
+def test_it_describes_each_band_as_the_explanation_shows_it(
+    boundary: str, bands: list[dict[str, Any]], described: list[str]
+) -> None:
+    scale = GradeScale.from_config({"boundary": boundary, "bands": bands})
+    assert [grade.describe() for grade in scale.grades] == described
+
+
+# --- results, ties and shortfalls -------------------------------------------------------------
+
+
+def test_it_looks_up_a_result_and_a_count_only_for_what_was_distributed() -> None:
+    result = distribute(THIRTY, S1_4_SCALE, S1_4_QUOTAS)
+    assert (result.result("p30").score, result.count("B"), result.count("C")) == (D("55.00"), 21, 2)
+    with pytest.raises(KeyError):
+        result.result("p31")
+    with pytest.raises(KeyError):
+        result.count("X")
+
+
+def test_it_reports_a_tie_for_a_single_place() -> None:
+    scores = [("x", D(95)), ("y", D(95))] + [(f"b{index}", D(75)) for index in range(8)]  # S ≤ 10 % of 10 = 1
+    result = distribute(scores, S1_4_SCALE, [{"grade": "S", "op": "<=", "share": "0.10"}])
+    assert [(tie.grade, tie.keys, tie.places) for tie in result.ties] == [("S", ("x", "y"), 1)]
+    assert [result.result(key).final_grade.code for key in ("x", "y")] == ["S", "S"]
+
+
+def test_it_drops_everyone_tied_when_a_cap_leaves_no_place() -> None:
+    scores = [("x", D(95)), ("y", D(95))]
+    result = distribute(scores, S1_4_SCALE, [{"grade": "S", "op": "<=", "share": "0"}])
+    assert result.ties == ()
+    assert [result.result(key).final_grade.code for key in ("x", "y")] == ["A", "A"]
+    assert result.is_final
+
+
+def test_it_says_how_many_are_missing_from_a_minimum() -> None:
+    scores = [(f"a{index}", D(85)) for index in range(7)] + [(f"b{index}", D(75)) for index in range(3)]
+    result = distribute(scores, S1_4_SCALE, [{"grade": "B", "op": ">=", "share": "0.70"}])
+    assert [issue.message for issue in result.shortfalls] == [
+        "B needs ≥70% × 10 = 7 → 7 people (rounded half up) but has 3: 4 short, for calibration."
+    ]

@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from appraisal.rules import ConfigError, Flag, Outcome, Past, RulesError, evaluate, validate_rule, validate_rules
+from appraisal.rules import (
+    ConfigError,
+    Flag,
+    Notice,
+    Outcome,
+    Past,
+    RulesError,
+    evaluate,
+    validate_rule,
+    validate_rules,
+)
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -437,3 +447,187 @@ def test_it_evaluates_every_rule_in_order() -> None:
     history = {"综合部": past_scores(("2025-01", "79.00"), ("2025-02", "75.00"))}
     flags = evaluate([S0_5_RULE, bottom(1)], current, history, period="2025-03")
     assert [(flag.rule_code, flag.key) for flag in flags] == [("s0_5", "综合部"), ("bottom", "综合部")]
+
+
+# --- defects of issue #15, pinned -------------------------------------------------------------
+
+
+def test_it_counts_a_score_exactly_at_the_threshold_as_at_least_it() -> None:
+    rule = {
+        "code": "top",
+        "kind": "streak",
+        "config": {"periods": 2, "condition": {"score_at_least": "90"}},
+        "outcome": "salary_up",
+    }
+    history = {"甲": past_scores(("2025-Q1", "90.00")), "乙": past_scores(("2025-Q1", "89.99"))}
+    with translation.override("en"):
+        flags = evaluate([rule], [scored("甲", "90.00"), scored("乙", "95.00")], history, period="2025-Q2")
+    assert [(flag.key, flag.message) for flag in flags] == [
+        ("甲", "90 or above for 2 consecutive periods (2025-Q1 90.00, 2025-Q2 90.00)")
+    ]
+
+
+def test_it_does_not_count_a_c_quarter_just_outside_the_window() -> None:
+    # Two C quarters, but the first is five quarters back: the last four are 2024-Q3 … 2025-Q2.
+    rule = {**S1_4_UNFIT, "config": {**S1_4_UNFIT["config"], "same_year": False}}
+    history = {"褚五": past_grades(("2024-Q2", "C"), ("2024-Q3", "B"), ("2024-Q4", "B"), ("2025-Q1", "B"))}
+    assert evaluate([rule], [graded("褚五", "C")], history, period="2025-Q2") == []
+
+
+def test_it_counts_a_c_quarter_at_the_far_edge_of_the_window() -> None:
+    rule = {**S1_4_UNFIT, "config": {**S1_4_UNFIT["config"], "same_year": False}}
+    history = {"褚五": past_grades(("2024-Q2", "B"), ("2024-Q3", "C"), ("2024-Q4", "B"), ("2025-Q1", "B"))}
+    flags = evaluate([rule], [graded("褚五", "C")], history, period="2025-Q2")
+    assert [flag.periods for flag in flags] == [("2024-Q3", "2025-Q2")]
+
+
+def test_it_does_not_count_a_c_quarter_of_the_same_year_outside_the_window() -> None:
+    # Monthly periods, two C months in 2025 but five months apart: the window is the last four.
+    rule = {**S1_4_UNFIT, "config": {**S1_4_UNFIT["config"], "same_year": True}}
+    history = {"褚五": past_grades(("2025-01", "C"), ("2025-02", "B"), ("2025-03", "B"), ("2025-04", "B"))}
+    assert evaluate([rule], [graded("褚五", "C")], history, period="2025-05") == []
+
+
+THREE_SHIFTS = [("运行一值", "104.02"), ("运行二值", "98.50"), ("运行三值", "97.75")]
+
+
+def test_it_flags_nobody_when_the_ranking_is_no_larger_than_the_bottom_n() -> None:
+    current = [scored(key, score) for key, score in THREE_SHIFTS]
+    assert evaluate([bottom(3)], current, {}, period="2025-03") == []
+
+
+def test_it_says_the_population_is_too_small_for_the_bottom_n() -> None:
+    current = [scored(key, score) for key, score in THREE_SHIFTS]
+    with translation.override("en"):
+        flags = evaluate([{**bottom(3), "name": "末三名"}], current, {}, period="2025-03")
+    assert flags.notices == [
+        Notice(
+            rule_code="bottom",
+            outcome="not_advanced",
+            message="only 3 subjects ranked, but the bottom 3 needs at least 4: the population is too small for "
+            "this rule, nobody is flagged",
+            rule_name="末三名",
+        )
+    ]
+
+
+def test_it_says_so_for_a_single_subject_ranked() -> None:
+    with translation.override("en"):
+        flags = evaluate([bottom(1)], [scored("独一部", "88.00")], {}, period="2025-03")
+    assert [notice.message for notice in flags.notices] == [
+        "only 1 subject ranked, but the bottom 1 needs at least 2: the population is too small for this rule, "
+        "nobody is flagged"
+    ]
+
+
+def test_it_counts_only_ranked_subjects_towards_the_population() -> None:
+    # Four departments, but one exempt: three ranked are not enough for the bottom 3.
+    current = [scored(key, score) for key, score in THREE_SHIFTS] + [scored("新建部", "40.00", status="exempt")]
+    flags = evaluate([bottom(3)], current, {}, period="2025-03")
+    assert flags == []
+    assert [notice.rule_code for notice in flags.notices] == ["bottom"]
+
+
+def test_it_flags_the_bottom_n_once_the_ranking_is_larger_than_n() -> None:
+    current = [scored(key, score) for key, score in [*THREE_SHIFTS, ("运行四值", "99.00")]]
+    flags = evaluate([bottom(3)], current, {}, period="2025-03")
+    assert [flag.key for flag in flags] == ["运行二值", "运行三值", "运行四值"]
+    assert flags.notices == []
+
+
+def test_it_gives_the_minimum_population_in_the_notice() -> None:
+    current = [scored(key, score) for key, score in S0_2_MONTH[:4]]
+    with translation.override("en"):
+        flags = evaluate([bottom(2, min_population=5)], current, {}, period="2025-03")
+    assert flags == []
+    assert [notice.message for notice in flags.notices] == [
+        "only 4 subjects ranked, but the bottom 2 needs at least 5: the population is too small for this rule, "
+        "nobody is flagged"
+    ]
+
+
+def test_it_leaves_no_notice_when_nobody_is_ranked() -> None:
+    current = [scored("新建部", "40.00", status="exempt"), scored("筹备组", None, status="not_assessed")]
+    flags = evaluate([bottom(3)], current, {}, period="2025-03")
+    assert (flags, flags.notices) == ([], [])
+
+
+def test_it_keeps_the_notices_in_rule_order_beside_the_other_rules_flags() -> None:
+    current = [scored(key, score) for key, score in THREE_SHIFTS]
+    rules = [
+        bottom(3),
+        {**bottom(5), "code": "bottom5"},
+        {**S0_5_RULE, "config": {"periods": 1, "condition": {"score_below": "98"}}},
+    ]
+    flags = evaluate(rules, current, {}, period="2025-03")
+    assert [(flag.rule_code, flag.key) for flag in flags] == [("s0_5", "运行三值")]
+    assert [notice.rule_code for notice in flags.notices] == ["bottom", "bottom5"]
+
+
+# --- refusals and inputs, pinned ----------------------------------------------------------------
+
+
+def test_it_refuses_rules_that_are_not_a_list() -> None:
+    with translation.override("en"), pytest.raises(ConfigError) as error:
+        validate_rules(S0_5_RULE)
+    assert (error.value.field, error.value.message) == ("rules", "Enter a list (it may be empty).")
+
+
+def test_it_names_the_rule_that_already_uses_a_code() -> None:
+    with translation.override("en"), pytest.raises(ConfigError) as error:
+        validate_rules([S1_9_UP, S0_5_RULE, {**S1_9_DOWN, "code": "s0_5"}])
+    assert error.value.message == 'The code "s0_5" is already used by rule 2.'
+
+
+@pytest.mark.parametrize("period", ["", "   ", None])
+def test_it_refuses_to_evaluate_without_the_period_that_closes(period: Any) -> None:
+    with pytest.raises(RulesError):
+        evaluate([S0_5_RULE], [scored("综合部", "70")], {}, period=period)
+
+
+def test_it_refuses_a_current_score_that_is_not_a_number() -> None:
+    current = [Outcome(key="综合部", score="七十", grade=None, rank=None, population=0)]  # type: ignore[arg-type]
+    with pytest.raises(RulesError, match=r"综合部\.score"):
+        evaluate([S0_5_RULE], current, {}, period="2025-03")
+
+
+def test_it_refuses_a_history_entry_that_is_not_a_past_naming_it() -> None:
+    history = {"综合部": [Past("2025-01", D(70), None), ("2025-02", D(70), None)]}
+    with translation.override("en"), pytest.raises(RulesError) as error:
+        evaluate([S0_5_RULE], [scored("综合部", "70")], history, period="2025-03")
+    assert str(error.value) == "综合部: history entry 2 is not a Past."
+
+
+def test_it_refuses_a_yes_no_setting_given_as_text() -> None:
+    rule = {**S1_4_UNFIT, "config": {**S1_4_UNFIT["config"], "same_year": "yes"}}
+    assert field_of(rule) == "config.same_year"
+
+
+@pytest.mark.parametrize("grades", [[], "C", None])
+def test_it_refuses_grade_in_without_a_list_of_grades(grades: Any) -> None:
+    rule = {**S1_9_UP, "config": {"periods": 2, "condition": {"grade_in": grades}}}
+    with translation.override("en"), pytest.raises(ConfigError) as error:
+        validate_rule(rule)
+    assert (error.value.field, error.value.message) == (
+        "config.condition.grade_in",
+        "Enter a non-empty list of grades.",
+    )
+
+
+def test_it_asks_for_the_threshold_of_a_score_condition() -> None:
+    rule = {**S0_5_RULE, "config": {"periods": 3, "condition": {"score_below": None}}}
+    with translation.override("en"), pytest.raises(ConfigError) as error:
+        validate_rule(rule)
+    assert (error.value.field, error.value.message) == ("config.condition.score_below", "This setting is required.")
+
+
+def test_it_accepts_a_window_exactly_as_large_as_the_count() -> None:
+    rule = {**S1_4_UNFIT, "config": {"count": 2, "of_last": 2, "condition": {"grade_in": ["C"]}}}
+    assert validate_rule(rule)["config"]["of_last"] == 2
+
+
+def test_it_never_marks_a_streak_or_window_flag_as_tied() -> None:
+    history = {"膳食科": past_scores(("2025-01", "70"), ("2025-02", "71"))}
+    rules = [S0_5_RULE, {**S1_4_UNFIT, "config": {"count": 1, "of_last": 1, "condition": {"score_below": "80"}}}]
+    flags = evaluate(rules, [scored("膳食科", "72")], history, period="2025-03")
+    assert [(flag.rule_code, flag.tied) for flag in flags] == [("s0_5", False), ("unfit", False)]

@@ -13,8 +13,9 @@ Public API::
 
     validate_rule(rule) -> dict            # normalised rule, or ConfigError (field: "config.condition.score_below")
     validate_rules(rules) -> list[dict]    # every rule, codes unique, or ConfigError (field: "rules[1].code")
-    evaluate(rules, current, history, *, period, year=None) -> list[Flag]   # or ConfigError / RulesError
-    Outcome, Past, Flag                    # dataclasses, in appraisal.rules.outcomes
+    evaluate(rules, current, history, *, period, year=None) -> Flags  # or ConfigError / RulesError
+    Outcome, Past, Flag, Notice            # dataclasses, in appraisal.rules.outcomes
+    Flags                                  # a list of Flag, with .notices: the rules that could not apply
     KINDS, CONDITIONS, STATUSES            # the allowed values
 
 A rule::
@@ -41,7 +42,7 @@ The rest is documented where it is read:
 from __future__ import annotations
 
 from appraisal.rules.evaluation import KINDS, evaluate, validate_rule, validate_rules
-from appraisal.rules.outcomes import STATUSES, Flag, Outcome, Past, RulesError
+from appraisal.rules.outcomes import STATUSES, Flag, Flags, Notice, Outcome, Past, RulesError
 from appraisal.rules.reading import CONDITIONS
 from core.configs import ConfigError
 
@@ -51,6 +52,8 @@ __all__ = [
     "STATUSES",
     "ConfigError",
     "Flag",
+    "Flags",
+    "Notice",
     "Outcome",
     "Past",
     "RulesError",

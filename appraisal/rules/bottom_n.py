@@ -14,8 +14,12 @@ bottom_n — the last N of the current period's ranking (S0-2 n=3, S1-7 n=1)::
     The line is the score of the Nth subject from the bottom. Everyone at or below it is flagged;
     when several subjects share the line score and there are fewer places than tied subjects, all
     of them are flagged, ``Flag.tied`` is True and the message says they tie: a tie is never
-    broken silently. With fewer than N subjects everyone is flagged. ``min_population``
-    (optional, ≥ 1): no flags at all when fewer subjects are ranked.
+    broken silently.
+    The population must be larger than N: a ranking of N subjects or fewer would flag everyone,
+    the best included (3 shifts under a bottom-3 rule), so it flags nobody and the rule leaves a
+    :class:`~appraisal.rules.outcomes.Notice` saying the population is too small for it.
+    ``min_population`` (optional, ≥ 1) raises that minimum: no flags and the same notice when
+    fewer subjects are ranked. Nobody ranked at all: no flags and no notice.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from appraisal.rules.outcomes import RANKED, Flag, Outcome, RulesError
+from appraisal.rules.outcomes import RANKED, Flag, Flags, Notice, Outcome, RulesError
 from appraisal.rules.periods import Period
 from appraisal.rules.reading import required, whole
 from core.explain import show
@@ -59,17 +63,21 @@ class _Line:
         return self.on_line > self.places
 
 
-def flags(rule: Mapping[str, Any], current: Sequence[tuple[Outcome, Period]]) -> list[Flag]:
-    """Everyone at or below the line of the bottom ``n``, in the order of ``current``."""
+def flags(rule: Mapping[str, Any], current: Sequence[tuple[Outcome, Period]]) -> Flags:
+    """Everyone at or below the line of the bottom ``n``, in the order of ``current``; nobody,
+    with a notice, when the population is too small for the rule."""
     config = rule["config"]
     ranked = _ranked(rule, current)
     population = len(ranked)
-    if population == 0 or (config["min_population"] is not None and population < config["min_population"]):
-        return []
     n = config["n"]
+    needed = n + 1 if config["min_population"] is None else max(n + 1, config["min_population"])
+    if population == 0:
+        return Flags()
+    if population < needed:
+        return Flags(notices=[_too_small(rule, population, needed)])
     ascending = sorted(score for _outcome, score in ranked)
     line = _line(ascending, n)
-    found: list[Flag] = []
+    found = Flags()
     for outcome, score in ranked:
         if score > line.score:
             continue
@@ -106,12 +114,23 @@ def _ranked(rule: Mapping[str, Any], current: Sequence[tuple[Outcome, Period]]) 
 
 
 def _line(ascending: list[Decimal], n: int) -> _Line:
-    """Where the bottom ``n`` of the ``ascending`` scores ends (everyone, when fewer than n)."""
-    bottom = min(n, len(ascending))
-    score = ascending[bottom - 1]
+    """Where the bottom ``n`` of the ``ascending`` scores ends (there are more than ``n``)."""
+    score = ascending[n - 1]
     below = sum(1 for other in ascending if other < score)
     on_line = sum(1 for other in ascending if other == score)
-    return _Line(score=score, on_line=on_line, places=bottom - below)
+    return _Line(score=score, on_line=on_line, places=n - below)
+
+
+def _too_small(rule: Mapping[str, Any], population: int, needed: int) -> Notice:
+    """The notice of a ranking too small for the rule: nobody is flagged."""
+    message = ngettext(
+        "only %(population)s subject ranked, but the bottom %(n)s needs at least %(needed)s: the population is "
+        "too small for this rule, nobody is flagged",
+        "only %(population)s subjects ranked, but the bottom %(n)s needs at least %(needed)s: the population is "
+        "too small for this rule, nobody is flagged",
+        population,
+    ) % {"population": population, "n": rule["config"]["n"], "needed": needed}
+    return Notice(rule_code=rule["code"], outcome=rule["outcome"], message=message, rule_name=rule["name"])
 
 
 def _message(outcome: Outcome, score: Decimal, ascending: list[Decimal], n: int, line: _Line, tied: bool) -> str:

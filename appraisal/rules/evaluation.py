@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from appraisal.rules import bottom_n, streaks, windows
-from appraisal.rules.outcomes import Flag, Outcome, Past, RulesError
+from appraisal.rules.outcomes import Flag, Flags, Outcome, Past, RulesError
 from appraisal.rules.periods import Period, current_period, past_periods
 from appraisal.rules.reading import required, rule_mapping
 from core import configs
@@ -85,18 +85,21 @@ def evaluate(
     *,
     period: str,
     year: int | None = None,
-) -> list[Flag]:
-    """The flags ``rules`` raise at the close of ``period``; see the package's rules."""
+) -> Flags:
+    """The flags ``rules`` raise at the close of ``period``, with the notices of the rules that could
+    not be applied (``.notices``); see the package's rules."""
     checked = validate_rules(list(rules))
     if not isinstance(period, str) or not period.strip():
         raise RulesError(_("Give the code of the period that closes, not %(value)r.") % {"value": period})
     code = period.strip()
     entries = _current_entries(current, code, year)
     pasts = {outcome.key: past_periods(outcome.key, history.get(outcome.key, ()), code) for outcome in current}
-    flags: list[Flag] = []
+    flags = Flags()
     for rule in checked:
         if rule["kind"] == "bottom_n":
-            flags.extend(bottom_n.flags(rule, entries))
+            ranking = bottom_n.flags(rule, entries)
+            flags.extend(ranking)
+            flags.notices.extend(ranking.notices)
         else:
             flags.extend(_per_subject_flags(rule, entries, pasts))
     return flags

@@ -20,15 +20,18 @@ Inputs:
 Output: flags in rule order, and within a rule in the order of ``current``. Each :class:`Flag`
 carries the key, the rule's code, name and outcome, the periods that made it and a message such
 as "below 80 for 3 consecutive periods (2025-01 78.50, 2025-02 79.00, 2025-03 77.25)".
+The list is a :class:`Flags`: its ``notices`` name, in rule order, the rules that could not be
+applied this period and why (a :class:`Notice`, e.g. a bottom-N ranking with no more subjects
+than places: nobody is flagged, and the notice says the population is too small).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["RANKED", "STATUSES", "Flag", "Outcome", "Past", "RulesError"]
+__all__ = ["RANKED", "STATUSES", "Flag", "Flags", "Notice", "Outcome", "Past", "RulesError"]
 
 STATUSES = ("normal", "refused", "exempt", "long_leave", "not_assessed")
 RANKED = ("normal", "refused")  # ranked, counted in the population, may meet conditions
@@ -69,3 +72,21 @@ class Flag:
     rule_name: str = ""
     periods: tuple[str, ...] = ()  # the periods that made the flag, oldest first
     tied: bool = False  # bottom_n: on the line together with more subjects than places
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A rule that flagged nobody because it could not be applied, and why (for HR, not a subject)."""
+
+    rule_code: str
+    outcome: str  # the rule's outcome, which nobody gets this period
+    message: str
+    rule_name: str = ""
+
+
+class Flags(list[Flag]):
+    """The flags the rules raise (a plain list of :class:`Flag`), with the rules' ``notices``."""
+
+    def __init__(self, flags: Iterable[Flag] = (), notices: Iterable[Notice] = ()) -> None:
+        super().__init__(flags)
+        self.notices: list[Notice] = list(notices)
