@@ -3,8 +3,10 @@
 An employee files an appeal inside the window, against one line or the grade, with a reason and
 an optional attachment (S1-4). It goes to their supervisor, who adds an opinion and forwards it;
 HR or a member of the policy's appeal group (the supervision group, S1-3) gives the final answer.
-Upheld: the result takes the new score and its whole population is regraded, because one score
-can move a quota line; ``results_changed`` tells payroll to compute a new pay-run version.
+Upheld against the grade: the result takes the score HR gives. Upheld against a line: the line
+takes its new data (appraisal.appeal_lines), the line and its sheet are rescored, and the result
+takes the sheet's new score. Either way the whole population is regraded, because one score can
+move a quota line, and ``results_changed`` tells payroll to compute a new pay-run version.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appraisal.models import Appeal, Period, Result, SheetLine
-from appraisal.services import IllegalTransition
+from appraisal.appeal_lines import DecisionDataRefused, LineChange, apply_line_change, score_text
+from appraisal.models import Appeal, Period, Result, SheetLine, SpecialStatus
+from appraisal.services import ZERO, IllegalTransition
 from appraisal.services.closing import regrade
 from appraisal.services.window import show_time
 from appraisal.signals import results_changed
@@ -115,7 +118,10 @@ def may_decide(appeal: Appeal, *, is_hr: bool, user: User | None) -> bool:
 
 
 def _locked(appeal: Appeal) -> Appeal:
-    return Appeal.objects.select_for_update(of=("self",)).select_related("result__period").get(pk=appeal.pk)
+    """The appeal's row, locked until the transaction ends: of two decisions at once, the second
+    waits here and then finds the appeal answered."""
+    return Appeal.objects.select_for_update(of=("self",)).select_related("result__period").get(
+        pk=appeal.pk)
 
 
 def forward_appeal(*, appeal: Appeal, acting_user: User | None, opinion: str) -> Appeal:
@@ -137,19 +143,32 @@ def forward_appeal(*, appeal: Appeal, acting_user: User | None, opinion: str) ->
     return current
 
 
+def _check_open(appeal: Appeal) -> None:
+    """Refuses a decision on an appeal that is answered (naming who answered it, and when) or that
+    still waits for the supervisor's opinion."""
+    if appeal.state in (Appeal.State.UPHELD, Appeal.State.REJECTED):
+        raise IllegalTransition(
+            _("This appeal has been answered already: %(who)s decided it at %(when)s (Beijing time); it is %(state)s.")
+            % {"who": str(appeal.decided_by) if appeal.decided_by else _("someone"),
+               "when": show_time(appeal.decided_at) if appeal.decided_at else "—",
+               "state": appeal.get_state_display()})
+    if appeal.state == Appeal.State.FILED:
+        raise IllegalTransition(_("This appeal is %(state)s: the supervisor's opinion comes first.")
+                                % {"state": appeal.get_state_display()})
+
+
 def decide_appeal(*, appeal: Appeal, acting_user: User | None, upheld: bool, reason: str,
-                  new_score: Decimal | None = None) -> Appeal:
-    """The final answer (S1-3). Upheld → the result's score becomes ``new_score`` and its population
-    is regraded; rejected → the reason is shown to the employee. Decisions may come after the
-    window ends: the appeal was filed inside it."""
+                  new_score: Decimal | None = None, line_change: LineChange | None = None) -> Appeal:
+    """The final answer (S1-3), given once: the appeal's row is locked, so of two decisions at once
+    the second is refused, naming who decided. Rejected → the reason is shown to the employee.
+    Upheld against the grade → the result's score becomes ``new_score``; upheld against a line →
+    the line takes ``line_change`` (its new data, appraisal.appeal_lines), the line and the sheet
+    are rescored and the result's score follows from the sheet. Either way the population is
+    regraded and payroll told. Decisions may come after the window ends: the appeal was filed
+    inside it."""
     with transaction.atomic():
         current = _locked(appeal)
-        if current.state not in (Appeal.State.FILED, Appeal.State.FORWARDED):
-            raise IllegalTransition(_("This appeal has been answered already: it is %(state)s.")
-                                    % {"state": current.get_state_display()})
-        if current.state == Appeal.State.FILED:
-            raise IllegalTransition(_("This appeal is %(state)s: the supervisor's opinion comes first.")
-                                    % {"state": current.get_state_display()})
+        _check_open(current)
         if not reason.strip():
             raise AppealRefused(_("Give the reason for the decision: the employee will see it."))
         period = Period.objects.select_for_update(of=("self",)).select_related("grading_policy").get(
@@ -157,31 +176,75 @@ def decide_appeal(*, appeal: Appeal, acting_user: User | None, upheld: bool, rea
         if period.state not in (Period.State.PUBLISHED, Period.State.FINAL):
             raise IllegalTransition(_("Period %(period)s is %(state)s: appeals cannot be decided now.")
                                     % {"period": period.code, "state": period.get_state_display()})
-        if upheld:
-            if new_score is None:
-                raise AppealRefused(_("An upheld appeal needs the new score."))
-            new_score = quantize(new_score)
         current.state = Appeal.State.UPHELD if upheld else Appeal.State.REJECTED
         current.decision_reason = reason.strip()
-        current.new_score = new_score if upheld else None
         current.decided_at = timezone.now()
         current.decided_by = acting_user
+        current.new_score = None
+        if upheld:
+            result = Result.objects.select_related("sheet").get(pk=current.result_id)
+            audit_reason = _("appeal upheld: %(reason)s") % {"reason": current.decision_reason}
+            if current.line_id is None:
+                current.new_score = _typed_score(new_score, line_change)
+            else:
+                current.new_score, current.line_change = _score_from_line(
+                    current, result, new_score, line_change, acting_user=acting_user, reason=audit_reason)
         current._history_user = acting_user  # type: ignore[attr-defined]
         current._change_reason = current.state  # type: ignore[attr-defined]
         current.save()
         if upheld:
-            result = Result.objects.get(pk=current.result_id)
-            result.appeal_score = new_score
-            result._history_user = acting_user  # type: ignore[attr-defined]
-            result._change_reason = (  # type: ignore[attr-defined]
-                _("appeal upheld: %(reason)s") % {"reason": current.decision_reason})
-            result.save(update_fields=["appeal_score"])
-            changed = regrade(period=period, population=result.population, acting_user=acting_user,
-                              reason=_("regraded after an upheld appeal"))
-            ids = sorted({result.pk, *(r.pk for r in changed)})
-            transaction.on_commit(lambda: results_changed.send(sender=Period, period=period, reason="appeal",
-                                                               result_ids=ids))
+            _rescore_result(result, period, current, acting_user=acting_user)
     return current
+
+
+def _typed_score(new_score: Decimal | None, line_change: LineChange | None) -> Decimal:
+    """An upheld appeal against the grade: the new score HR gives."""
+    if line_change is not None and not line_change.empty():
+        raise DecisionDataRefused("line_data", _("This appeal is against the grade and names no line: give the new "
+                                             "score instead."))
+    if new_score is None:
+        raise DecisionDataRefused("new_score", _("An upheld appeal needs the new score."))
+    return quantize(new_score)
+
+
+def _score_from_line(appeal: Appeal, result: Result, new_score: Decimal | None, line_change: LineChange | None,
+                     *, acting_user: User | None, reason: str) -> tuple[Decimal, dict[str, object]]:
+    """An upheld appeal against a line: the line takes its new data and is rescored with its sheet;
+    the result's new score is the sheet's new score (with any calibration made before publication
+    kept on top). Returns that score and what changed, for Appeal.line_change."""
+    assert appeal.line is not None
+    if new_score is not None:
+        raise DecisionDataRefused("new_score", _("This appeal is against %(indicator)s: enter the line's new data, not "
+                                             "a score; the score follows from the data.")
+                              % {"indicator": appeal.line.indicator.name})
+    if result.status != SpecialStatus.NORMAL:
+        raise AppealRefused(_("%(subject)s is %(status)s: the grade does not come from the score sheet, so a line "
+                              "cannot change it.") % {"subject": result.sheet.subject_label,
+                                                      "status": SpecialStatus(result.status).label})
+    outcome = apply_line_change(line=appeal.line, change=line_change or LineChange(), acting_user=acting_user,
+                                reason=reason)
+    offset = ZERO
+    if result.calibrated_score is not None and result.raw_score is not None:
+        offset = result.calibrated_score - result.raw_score
+    score = quantize(outcome.sheet_score[1] + offset)
+    record = outcome.record(appeal.line)
+    record["final_score"] = [score_text(result.final_score), score_text(score)]
+    return score, record
+
+
+def _rescore_result(result: Result, period: Period, appeal: Appeal, *, acting_user: User | None) -> None:
+    """The result takes the upheld appeal's score; its population is regraded (one score can move a
+    quota line) and payroll hears which results changed once the decision commits."""
+    result.appeal_score = appeal.new_score
+    result._history_user = acting_user  # type: ignore[attr-defined]
+    result._change_reason = (  # type: ignore[attr-defined]
+        _("appeal upheld: %(reason)s") % {"reason": appeal.decision_reason})
+    result.save(update_fields=["appeal_score"])
+    changed = regrade(period=period, population=result.population, acting_user=acting_user,
+                      reason=_("regraded after an upheld appeal"))
+    ids = sorted({result.pk, *(r.pk for r in changed)})
+    transaction.on_commit(lambda: results_changed.send(sender=Period, period=period, reason="appeal",
+                                                       result_ids=ids))
 
 
 def acknowledge(*, result: Result, acting_user: User | None, person: Person,

@@ -25,7 +25,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal import appeals, grading, selectors, services
+from appraisal import appeal_lines, appeals, grading, selectors, services
 from appraisal.api import REASON_HELP, JobSerializer
 from appraisal.models import Appeal, GradingPolicy, Result, SheetLine
 from appraisal.policies import PolicyRejected, save_grading_policy
@@ -147,11 +147,13 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
 
 class AppealSerializer(serializers.ModelSerializer):
     attachment = serializers.SerializerMethodField()
+    line_data = serializers.SerializerMethodField()
 
     class Meta:
         model = Appeal
         fields = ["id", "result", "line", "filed_by", "reason", "attachment", "state", "filed_at",
-                  "supervisor_opinion", "forwarded_at", "decision_reason", "new_score", "decided_at"]
+                  "supervisor_opinion", "forwarded_at", "decision_reason", "new_score", "line_data", "line_change",
+                  "decided_at"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.URI)
@@ -160,6 +162,15 @@ class AppealSerializer(serializers.ModelSerializer):
         if not appeal.attachment:
             return None
         return reverse("appeal-attachment", args=[appeal.pk])
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_line_data(self, appeal: Appeal) -> dict[str, Any] | None:
+        """The appealed line's data as it stands, in the shape ``decide`` takes as ``line_data``
+        (none for an appeal against the grade): its kind ("values", "ratings" or "records"), its
+        score, and the values and inputs its method uses, each rater's rating, or its records."""
+        if appeal.line is None:
+            return None
+        return appeal_lines.current_data(appeal.line)
 
 
 class AppealCreateSerializer(serializers.Serializer):
@@ -174,16 +185,84 @@ class ForwardSerializer(serializers.Serializer):
     opinion = serializers.CharField(help_text=gettext_lazy("The supervisor's opinion."))
 
 
+def value_field(**kwargs: Any) -> serializers.DecimalField:
+    """A line value with the model's precision: 18 digits, 4 after the point."""
+    return serializers.DecimalField(max_digits=18, decimal_places=4, **kwargs)
+
+
+class RatingChangeSerializer(serializers.Serializer):
+    rater = serializers.IntegerField(help_text=gettext_lazy("The rater (an id from the appeal's line_data)."))
+    rating = serializers.CharField(required=False, allow_blank=True, default="", max_length=50,
+                                   help_text=gettext_lazy("A label of the line's scale."))
+    value = value_field(required=False, allow_null=True, default=None,
+                        help_text=gettext_lazy("Or a value, for a line not rated on a scale."))
+
+
+class RecordChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text=gettext_lazy("A record of the line (from the appeal's line_data)."))
+    count = serializers.IntegerField(min_value=0, max_value=1000, help_text=gettext_lazy("0 removes the record."))
+
+
+class NewRecordSerializer(serializers.Serializer):
+    item_code = serializers.CharField(max_length=30)
+    count = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+    occurred_on = serializers.DateField()
+    evidence = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class LineDataSerializer(serializers.Serializer):
+    """The appealed line's new data: the keys its kind takes (see the appeal's ``line_data``)."""
+
+    target = value_field(required=False, allow_null=True)
+    actual = value_field(required=False, allow_null=True)
+    inputs = serializers.DictField(child=value_field(allow_null=True), required=False,
+                                   help_text=gettext_lazy("Named inputs; null removes one."))
+    rating = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    accepted = serializers.BooleanField(required=False, allow_null=True)
+    acceptance_round = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=32767)
+    ratings = RatingChangeSerializer(many=True, required=False)
+    records = RecordChangeSerializer(many=True, required=False)
+    add_records = NewRecordSerializer(many=True, required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("Not a field of a line's data.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def line_change(data: dict[str, Any]) -> appeal_lines.LineChange:
+    """The validated ``line_data`` as the service takes it."""
+    return appeal_lines.LineChange(
+        values={name: data[name] for name in appeal_lines.VALUE_FIELDS if name in data},
+        inputs=data.get("inputs", {}),
+        ratings=[appeal_lines.RatingChange(r["rater"], rating=r["rating"], value=r["value"])
+                 for r in data.get("ratings", [])],
+        records={r["id"]: r["count"] for r in data.get("records", [])},
+        add_records=[appeal_lines.NewRecord(r["item_code"], r["count"], r["occurred_on"], r["evidence"])
+                     for r in data.get("add_records", [])],
+    )
+
+
 class DecideSerializer(serializers.Serializer):
     upheld = serializers.BooleanField()
     reason = serializers.CharField(help_text=gettext_lazy("Shown to the employee."))
     new_score = score_field(required=False, allow_null=True,
-                            help_text=gettext_lazy("Required when upheld: the result's new score."))
+                            help_text=gettext_lazy("Upholding an appeal against the grade: the result's new score."))
+    line_data = LineDataSerializer(required=False, help_text=gettext_lazy(
+        "Upholding an appeal against a line: the line's new data; the line, the sheet and the result are "
+        "rescored from it."))
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["upheld"] and attrs.get("new_score") is None:
-            raise serializers.ValidationError({"new_score": [_("An upheld appeal needs the new score.")]})
-        return attrs
+
+def _refused_data(refused: appeal_lines.DecisionDataRefused) -> exceptions.ValidationError:
+    """400 naming the field: a top-level field, or one inside line_data ("inputs.coal" nested)."""
+    if refused.field in ("new_score", "line_data"):
+        return exceptions.ValidationError({refused.field: [refused.message]})
+    detail: Any = [refused.message]
+    for part in reversed(refused.field.split(".")):
+        detail = {part: detail}
+    return exceptions.ValidationError({"line_data": detail})
 
 
 class AppealFilter(filters.FilterSet):
@@ -242,7 +321,14 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data)
 
     @extend_schema(request=DecideSerializer, responses={200: AppealSerializer, 403: FORBIDDEN, 409: CONFLICT},
-                   summary="Decide an appeal: uphold with a new score, or reject with a reason")
+                   summary="Decide an appeal: uphold (a line's new data, or the grade's new score), or reject",
+                   description="Upholding an appeal against a line takes ``line_data``, the line's new data in "
+                               "the shape of the appeal's ``line_data`` (values and inputs, raters' ratings, or "
+                               "records: counts, 0 removing one, and ``add_records``); the line, its sheet and the "
+                               "result are rescored and the population regraded. Upholding an appeal against the "
+                               "grade takes ``new_score``. Data that does not fit the line is 400 naming the "
+                               "field; an appeal answered already (naming who decided) or a period that no longer "
+                               "takes decisions is 409 naming the state.")
     @action(detail=True, methods=["post"])
     def decide(self, request: Request, pk: str | None = None) -> Response:
         appeal: Appeal = self.get_object()
@@ -251,9 +337,12 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         data = DecideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        change = line_change(values["line_data"]) if "line_data" in values else None
         try:
             appeals.decide_appeal(appeal=appeal, acting_user=self.actor, upheld=values["upheld"],
-                                  reason=values["reason"], new_score=values.get("new_score"))
+                                  reason=values["reason"], new_score=values.get("new_score"), line_change=change)
+        except appeal_lines.DecisionDataRefused as refused:
+            raise _refused_data(refused) from None
         except (appeals.AppealRefused, services.IllegalTransition, grading.GradingError) as refused:
             return conflict(refused)
         return Response(AppealSerializer(self.get_queryset().get(pk=appeal.pk)).data)

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
 from appraisal import appeals, services
+from appraisal.appeal_lines import DecisionDataRefused
 from appraisal.models import Appeal, Period, Result, SheetLine
 from appraisal.services import window
 from appraisal.signals import results_changed
@@ -188,3 +189,18 @@ def test_it_lets_the_head_of_a_parent_department_give_the_opinion(world_a, head)
                                      filed_by=people[0], reason="x")
         appeal = Appeal.objects.select_related("result__person").get(pk=appeal.pk)
         assert head.pk in appeals.supervisor_user_ids(appeal)
+
+
+def test_it_refuses_to_uphold_an_appeal_against_the_grade_without_a_score_naming_the_field(contest, head, hr):
+    appeal = forwarded(contest, head)
+    with scope(organization=contest[0].organization), pytest.raises(DecisionDataRefused) as refused:
+        appeals.decide_appeal(appeal=appeal, acting_user=hr, upheld=True, reason="属实")
+    assert refused.value.field == "new_score"
+
+
+def test_it_names_who_answered_when_refusing_a_second_decision(contest, head, hr, supervisor):
+    appeal = forwarded(contest, head)
+    with scope(organization=contest[0].organization):
+        appeals.decide_appeal(appeal=appeal, acting_user=supervisor, upheld=False, reason="材料不足")
+        with pytest.raises(services.IllegalTransition, match=str(supervisor)):
+            appeals.decide_appeal(appeal=appeal, acting_user=hr, upheld=True, reason="y", new_score=Decimal("90"))
