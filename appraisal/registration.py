@@ -1,11 +1,15 @@
-"""What the appraisal app adds to the shared places below it: its permission resources and its
-menu entries. Called once from AppraisalConfig.ready()."""
+"""What the appraisal app adds to the shared places below it: its permission resources, its menu
+entries and its home cards (with where a close job's page is). Called once from AppraisalConfig.ready()."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from organizations import navigation, permissions
+from appraisal import dashboard as cards
+from organizations import dashboard, navigation, permissions
+from organizations.dashboard import HomeCard
+from organizations.models import Job
 from organizations.navigation import NavItem
 from organizations.permissions import EMP, EVERYONE, FIN, GROUP, HEAD, HR
 
@@ -32,3 +36,15 @@ def register() -> None:
         NavItem(_("My results"), "my-results", "result", position=80),
         NavItem(_("Appeals"), "appeals", "appeal", position=90),
     )
+    register_cards()
+
+
+def register_cards() -> None:
+    dashboard.register_card(
+        HomeCard("periods", "appraisal/_card_periods.html", cards.hr_periods, frozenset({HR}), position=10),
+        HomeCard("head-tasks", "appraisal/_card_head_tasks.html", cards.head_tasks, frozenset({HEAD}), position=20),
+        HomeCard("my-results", "appraisal/_card_my_results.html", cards.own_results, frozenset({EMP}), position=40),
+        HomeCard("appeals-to-decide", "appraisal/_card_appeals_to_decide.html", cards.appeals_to_decide,
+                 frozenset({GROUP}), position=35),
+    )
+    dashboard.register_job_link(Job.Kind.CLOSE_PERIOD, lambda job: reverse("period-detail", args=[job.subject_id]))

@@ -8,6 +8,7 @@ class OrganizationsConfig(AppConfig):
 
     def ready(self) -> None:
         from organizations import (
+            dashboard,
             navigation,
             permissions,
             schema,  # noqa: F401  (registers the OpenAPI auth extension)
@@ -15,3 +16,4 @@ class OrganizationsConfig(AppConfig):
 
         permissions.register_resources(permissions.RESOURCES)
         navigation.register(*navigation.OWN)
+        dashboard.register_card(*dashboard.OWN_CARDS)

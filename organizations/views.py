@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Model, Prefetch, Q, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
@@ -25,12 +25,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django_tables2 import RequestConfig
 
-from organizations import selectors
+from organizations import dashboard, selectors
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext, memberships_of
 from organizations.filters import PersonFilter
 from organizations.middleware import SESSION_KEY, tenant_of
-from organizations.models import Department, DepartmentHead, Person, ReviewGroup, ReviewGroupMember
+from organizations.models import Department, DepartmentHead, Person, ReviewGroupMember
 from organizations.permissions import can
 from organizations.roles import Role
 from organizations.tables import PersonTable
@@ -95,102 +95,19 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
 # --- my work -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SetupStatus:
-    """HR's card: how far the organisation's setup has got."""
-
-    departments: int
-    teams: int
-    people: int
-    members: int
-    people_without_sign_in: int
-    departments_without_head: list[Department]
-
-
-@dataclass(frozen=True)
-class HeadedDepartment:
-    department: Department
-    depth: int
-    people: int
-
-
-@dataclass(frozen=True)
-class HomeCards:
-    hr: SetupStatus | None = None
-    head: list[HeadedDepartment] | None = None
-    finance: bool = False
-    employee: Person | None = None
-    groups: list[ReviewGroup] | None = None
-    roles: list[str] = field(default_factory=list)
-
-    @property
-    def any(self) -> bool:
-        return any([self.hr, self.head is not None, self.finance, self.employee, self.groups is not None])
-
-
-def _setup_status(tenant: TenantContext) -> SetupStatus:
-    active_departments = selectors.departments().filter(is_active=True)
-    current_people = selectors.visible_people(tenant).exclude(status=Person.Status.LEFT)
-    return SetupStatus(
-        departments=active_departments.count(),
-        teams=selectors.teams().filter(is_active=True).count(),
-        people=current_people.count(),
-        members=selectors.memberships().filter(is_active=True).count(),
-        # People who cannot sign in cannot see their results or appeal: HR's next job after an import.
-        people_without_sign_in=current_people.filter(memberships__isnull=True).count(),
-        departments_without_head=list(active_departments.filter(headships__isnull=True)),
-    )
-
-
-def _with_people_count(departments: QuerySet[Department]) -> list[Department]:
-    """Each department with ``people_count``, its current (not departed) people, counted in the same query."""
-    annotated = departments.annotate(people_count=Count("people", filter=~Q(people__status=Person.Status.LEFT)))
-    return cast(list[Department], list(annotated))
-
-
-def _people_count(department: Department) -> int:
-    return int(department.people_count)  # type: ignore[attr-defined]  # set by _with_people_count
-
-
-def _headed_departments(tenant: TenantContext) -> list[HeadedDepartment]:
-    rows = _with_people_count(selectors.departments().filter(pk__in=tenant.headed_department_ids))
-    return [HeadedDepartment(dept, depth, _people_count(dept)) for dept, depth in selectors.department_tree(rows)]
-
-
-def _own_person(tenant: TenantContext) -> Person | None:
-    if tenant.person_id is None:
-        return None
-    return selectors.visible_people(tenant).filter(pk=tenant.person_id).first()
-
-
-def _own_groups(tenant: TenantContext) -> list[ReviewGroup]:
-    # visible_review_groups gives HR every group; the card is about the groups the user sits in.
-    return list(selectors.visible_review_groups(tenant).filter(pk__in=tenant.group_ids))
-
-
-def _home_cards(tenant: TenantContext) -> HomeCards:
-    return HomeCards(
-        hr=_setup_status(tenant) if tenant.has(Role.HR_ADMIN) else None,
-        head=_headed_departments(tenant) if tenant.has(Role.DEPARTMENT_HEAD) else None,
-        finance=tenant.has(Role.FINANCE),
-        employee=_own_person(tenant) if tenant.has(Role.EMPLOYEE) else None,
-        groups=_own_groups(tenant) if tenant.has(Role.GROUP_MEMBER) else None,
-        roles=[str(role.label) for role in Role if role in tenant.roles],
-    )
-
-
 @login_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    """Each role the user holds gets a card that says where its work is."""
+    """Each role the user holds gets the cards registered for it (organizations.dashboard): where its
+    work is, read live. A fixed number of queries per card whatever the organisation's size."""
     tenant = tenant_of(request)
     if tenant is None:
         # Signed in, but no organisation has added them: a page of its own, and no tenant query.
         return render(request, "organizations/no_organization.html")
-    if not can(tenant, "organization", "view"):
-        # A membership without a role yet (no person record, no flag): nothing to do, which is not an error.
-        return render(request, "organizations/home.html", {"cards": HomeCards()})
-    return render(request, "organizations/home.html", {"cards": _home_cards(tenant)})
+    # A membership without a role yet (no person record, no flag) has no card: nothing to do, which is not an error.
+    cards = dashboard.shown_cards(tenant) if can(tenant, "organization", "view") else []
+    roles = [str(role.label) for role in Role if role in tenant.roles]
+    return render(request, "organizations/home.html", {"cards": cards, "roles": roles})
 
 
 # --- departments -------------------------------------------------------------------------------
@@ -213,7 +130,7 @@ def _head_name(headship: DepartmentHead) -> str:
 def _department_rows() -> list[DepartmentRow]:
     # One query for the departments with their people counted, one each for teams and heads: the page
     # costs the same for 3 departments or 300.
-    departments = _with_people_count(
+    departments = dashboard.with_people_count(
         selectors.departments().prefetch_related(
             Prefetch("teams", queryset=selectors.teams().order_by("code")),
             Prefetch(
@@ -224,12 +141,13 @@ def _department_rows() -> list[DepartmentRow]:
     )
     tree = selectors.department_tree(departments)
     # Subtree totals from the list itself: walk deepest first and add each department to its parent.
-    totals = {dept.pk: _people_count(dept) for dept in departments}
+    totals = {dept.pk: dashboard.people_count(dept) for dept in departments}
     for dept, _depth in reversed(tree):
         if dept.parent_id in totals:
             totals[dept.parent_id] += totals[dept.pk]
     return [
-        DepartmentRow(dept, depth, _people_count(dept), totals[dept.pk], [_head_name(h) for h in dept.headships.all()])
+        DepartmentRow(dept, depth, dashboard.people_count(dept), totals[dept.pk],
+                      [_head_name(h) for h in dept.headships.all()])
         for dept, depth in tree
     ]
 

@@ -1,13 +1,17 @@
-"""What the payroll app adds to the shared places below it: its permission resources and its menu
-entries. Called once from PayrollConfig.ready()."""
+"""What the payroll app adds to the shared places below it: its permission resources, its menu
+entries and its home cards (with where a pay job's page is). Called once from PayrollConfig.ready()."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from organizations import navigation, permissions
+from organizations import dashboard, navigation, permissions
+from organizations.dashboard import HomeCard
+from organizations.models import Job
 from organizations.navigation import NavItem
 from organizations.permissions import EMP, FIN, HR
+from payroll import dashboard as cards
 
 
 def register() -> None:
@@ -28,3 +32,14 @@ def register() -> None:
         NavItem(_("Pay policies"), "pay-policies", "pay_policy", position=110),
         NavItem(_("My pay slips"), "my-pay-slips", "pay_slip", position=120),
     )
+    register_cards()
+
+
+def register_cards() -> None:
+    dashboard.register_card(
+        HomeCard("finance", "payroll/_card_finance.html", cards.finance_runs, frozenset({FIN}), position=30),
+        HomeCard("my-pay", "payroll/_card_my_pay.html", cards.own_latest_slip, frozenset({EMP}), position=45),
+    )
+    # A pay computation's subject is the period, an export's the pay run.
+    dashboard.register_job_link(Job.Kind.PAY_RUN, lambda job: reverse("period-pay-runs", args=[job.subject_id]))
+    dashboard.register_job_link(Job.Kind.PAY_EXPORT, lambda job: reverse("pay-run-detail", args=[job.subject_id]))
