@@ -1,5 +1,6 @@
-"""REST API for periods, score sheets and their lines: open a period, enter data, rate, record
-deductions and bonuses, upload actuals.
+"""REST API for score sheets and their lines: enter data, rate, record deductions and bonuses, set a
+sheet's special status. The periods are appraisal.period_api (re-exported here: PeriodViewSet,
+JobSerializer, REASON_HELP).
 
 House style (organizations.api): querysets come from scoped managers and selectors, so another
 organisation's row, or a sheet the caller may not see, is simply not found (404). The matrix says
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,271 +24,25 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal import actuals, selectors, services
-from appraisal.models import DeductionRecord, GradingPolicy, Period, Rater, Rating, Sheet, SheetLine
-from appraisal.periods import PERIODS_PER_YEAR
-from appraisal.services import closing, window
+from appraisal import selectors, services
+from appraisal.models import DeductionRecord, Rater, Rating, Sheet, SheetLine, SpecialStatus
+from appraisal.period_api import REASON_HELP, JobSerializer, PeriodViewSet
+from appraisal.services.statuses import REASON_MAX
 from core.api import CONFLICT, FORBIDDEN, conflict
 from core.numbers import to_decimal
 from indicators import scoring
-from indicators.models import LineSource, RaterRole, SubjectKind, Template
+from indicators.models import LineSource, RaterRole, SubjectKind
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
-from organizations.calendar import CalendarYearMissing
-from organizations.import_api import ImportIssueSerializer
-from organizations.models import Department, Job, Person
-
-REASON_HELP = gettext_lazy("Why: kept in the audit trail.")
+from organizations.models import Department, Person
+from organizations.permissions import can
 
 
 def value_field(**kwargs: Any) -> serializers.DecimalField:
     """A line value with the model's precision: 18 digits, 4 of them after the point."""
     return serializers.DecimalField(max_digits=18, decimal_places=4, **kwargs)
-
-
-# --- periods ------------------------------------------------------------------------------------
-
-
-class PeriodFilter(filters.FilterSet):
-    kind = filters.ChoiceFilter(choices=Period.Kind.choices)
-    state = filters.ChoiceFilter(choices=Period.State.choices)
-    year = filters.NumberFilter()
-
-
-class PeriodSerializer(serializers.ModelSerializer):
-    """One serializer for reading and creating, so the period's choice sets are described once."""
-
-    templates = ScopedRelatedField(Template, many=True)
-    grading_policy = ScopedRelatedField(GradingPolicy, required=False, allow_null=True,
-                                        help_text=gettext_lazy("The grading policy version the period is closed "
-                                                               "with; it can be chosen later."))
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True,
-                                 help_text=gettext_lazy("Blank: the code, e.g. 2025-10."))
-
-    class Meta:
-        model = Period
-        fields = ["id", "code", "name", "kind", "year", "number", "start_day", "start", "end", "state", "self_due",
-                  "scoring_due", "review_due", "publish_due", "templates", "sheets_generated_at", "grading_policy",
-                  "results_at", "published_at", "window_ends_at", "finalised_at"]
-        read_only_fields = ["id", "code", "start", "end", "state", "sheets_generated_at",
-                            "results_at", "published_at", "window_ends_at", "finalised_at"]
-        extra_kwargs = {
-            "year": {"min_value": 2000, "max_value": 2100},
-            "number": {"min_value": 1, "help_text": gettext_lazy("Month 1–12, quarter 1–4, half 1–2, or 1.")},
-            "start_day": {"min_value": 1, "max_value": 28,
-                          "help_text": gettext_lazy("The day periods start on: 26 for books closed on the 25th.")},
-        }
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        most = PERIODS_PER_YEAR[attrs["kind"]]
-        if attrs["number"] > most:
-            raise serializers.ValidationError(
-                {"number": _("A %(kind)s period is numbered 1 to %(most)s.")
-                 % {"kind": Period.Kind(attrs["kind"]).label, "most": most}}
-            )
-        return attrs
-
-
-class ActualsUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="An .xlsx workbook with a sheet 实际值.")
-
-
-class ActualsSummarySerializer(serializers.Serializer):
-    rows = serializers.IntegerField(help_text=gettext_lazy("Rows read from the sheet."))
-    lines_updated = serializers.IntegerField()
-    lines_unchanged = serializers.IntegerField()
-    sheets_updated = serializers.IntegerField()
-
-
-class ActualsReportSerializer(serializers.Serializer):
-    valid = serializers.BooleanField()
-    # DRF's metaclass moves declared fields off the class, so Serializer.errors is not shadowed.
-    errors = ImportIssueSerializer(many=True)  # type: ignore[assignment]
-    summary = ActualsSummarySerializer(help_text=gettext_lazy("What the good rows do (dry run) or did (apply)."))
-
-
-ACTUALS_SCHEMA: dict[str, Any] = {
-    "request": {"multipart/form-data": ActualsUploadSerializer},
-    "responses": {200: ActualsReportSerializer, 400: ActualsReportSerializer},
-    "tags": ["periods"],
-}
-
-
-DEADLINES = ("self_due", "scoring_due", "review_due", "publish_due")
-
-
-class GradingPolicyChoiceSerializer(serializers.Serializer):
-    grading_policy = ScopedRelatedField(GradingPolicy, allow_null=True)
-
-
-class TransitionSerializer(serializers.Serializer):
-    to = serializers.ChoiceField(choices=Period.State.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
-
-
-class JobSerializer(serializers.ModelSerializer):
-    percent = serializers.IntegerField(read_only=True, help_text=gettext_lazy("0–100."))
-    subject_type = serializers.SerializerMethodField(help_text=gettext_lazy(
-        "What the job works on: appraisal.period (a close, a pay computation) or payroll.payrun (an export)."))
-
-    class Meta:
-        model = Job
-        fields = ["id", "kind", "subject_type", "subject_id", "params", "state", "total", "done", "percent",
-                  "message", "created_at", "started_at", "finished_at"]
-        read_only_fields = fields
-
-    def get_subject_type(self, job: Job) -> str:
-        subject_type = ContentType.objects.get_for_id(job.subject_type_id)
-        return f"{subject_type.app_label}.{subject_type.model}"
-
-
-class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet):
-    """Appraisal periods. HR creates a period as a draft with its templates and opens it; opening
-    generates every sheet in the background, once the change is committed."""
-
-    model = Period
-    permission_resource = "period"
-    serializer_class = PeriodSerializer
-    filterset_class = PeriodFilter
-
-    def scoped_queryset(self) -> QuerySet[Period]:
-        return selectors.periods()
-
-    def perform_create(self, serializer: Any) -> None:
-        values = dict(serializer.validated_data)
-        deadlines = {key: values.pop(key) for key in DEADLINES if key in values}
-        period = services.create_period(
-            organization=self.tenant.organization, acting_user=self.actor, deadlines=deadlines, **values
-        )
-        serializer.instance = self.get_queryset().get(pk=period.pk)
-
-    @extend_schema(request=None, responses={200: PeriodSerializer, 409: CONFLICT},
-                   summary="Open a draft period and generate its sheets")
-    @action(detail=True, methods=["post"])
-    def open(self, request: Request, pk: str | None = None) -> Response:
-        return self._open(self.get_object())
-
-    def _open(self, period: Period) -> Response:
-        try:
-            services.open_period(period=period, acting_user=self.actor)
-        except services.IllegalTransition as refused:
-            return conflict(refused)
-        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
-
-    @extend_schema(request=GradingPolicyChoiceSerializer, responses={200: PeriodSerializer, 409: CONFLICT},
-                   summary="Choose the grading policy version the period is closed with")
-    @action(detail=True, methods=["post"], url_path="grading-policy")
-    def grading_policy(self, request: Request, pk: str | None = None) -> Response:
-        period = self.get_object()
-        data = GradingPolicyChoiceSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            services.set_grading_policy(period=period, policy=data.validated_data.get("grading_policy"),
-                                        acting_user=self.actor)
-        except services.IllegalTransition as refused:
-            return conflict(refused)
-        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
-
-    @extend_schema(request=TransitionSerializer, responses={200: PeriodSerializer, 409: CONFLICT},
-                   summary="Move a period to its next state (self-assessment, scoring, calibration, …)")
-    @action(detail=True, methods=["post"])
-    def transition(self, request: Request, pk: str | None = None) -> Response:
-        period = self.get_object()
-        data = TransitionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if data.validated_data["to"] == Period.State.OPEN:
-            return self._open(period)  # opening also generates the sheets
-        try:
-            services.transition(period=period, to=data.validated_data["to"], acting_user=self.actor,
-                                reason=data.validated_data.get("reason", ""))
-        except services.IllegalTransition as refused:
-            return conflict(refused)
-        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
-
-    @extend_schema(request=None, responses={202: JobSerializer, 409: CONFLICT},
-                   summary="Close a period in calibration (a background job)",
-                   description="Checks the period can be closed and starts the close: every sheet is rescored, each "
-                               "population graded against the quotas and the results written. Answers the job; poll "
-                               "GET /api/jobs/{id}/ for its progress. A second request while it runs answers the same "
-                               "job.")
-    @action(detail=True, methods=["post"])
-    def close(self, request: Request, pk: str | None = None) -> Response:
-        period = self.get_object()
-        try:
-            job = closing.start_close(period=period, acting_user=self.actor)
-        except (services.IllegalTransition, closing.ClosureRefused) as refused:
-            return conflict(refused)
-        return Response(JobSerializer(Job.objects.get(pk=job.pk)).data, status=status.HTTP_202_ACCEPTED)
-
-    @extend_schema(request=None, responses={200: PeriodSerializer, 409: CONFLICT},
-                   summary="Publish a closed period's results and open the review window",
-                   description="Refused (409) while a result waits for calibration (a tie at a quota line, an "
-                               "unenforceable cap). The answer carries window_ends_at.")
-    @action(detail=True, methods=["post"])
-    def publish(self, request: Request, pk: str | None = None) -> Response:
-        period = self.get_object()
-        try:
-            window.publish(period=period, acting_user=self.actor)
-        except (services.IllegalTransition, closing.ClosureRefused, CalendarYearMissing) as refused:
-            return conflict(refused)
-        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
-
-    @extend_schema(
-        operation_id="periods_actuals_dry_run",
-        summary="Check an upload of actuals without writing",
-        description="Reads the sheet 实际值 (对象编码, 指标编码, 实际值, 目标值, 说明) and reports every problem with "
-                    "its row, column and value. Writes nothing.",
-        **ACTUALS_SCHEMA,
-    )
-    @action(detail=True, methods=["post"], url_path="actuals/dry-run", url_name="actuals-dry-run",
-            parser_classes=[MultiPartParser])
-    def actuals_dry_run(self, request: Request, pk: str | None = None) -> Response:
-        period = self.get_object()
-        try:
-            plan = actuals.validate_actuals(period=period, parsed=_parse_upload(request))
-        except actuals.ActualsRejected as rejected:
-            return _actuals_report(rejected.errors, rejected.summary, status.HTTP_400_BAD_REQUEST)
-        return _actuals_report(plan.errors, plan.summary, status.HTTP_200_OK)
-
-    @extend_schema(
-        operation_id="periods_actuals_apply",
-        summary="Upload actuals, all or nothing",
-        description="Writes the actuals (and targets) of the period's data lines, rescores them and keeps an audit "
-                    "row each, in one transaction. With any problem nothing is written and the answer is 400 with "
-                    "every problem.",
-        **ACTUALS_SCHEMA,
-    )
-    @action(detail=True, methods=["post"], url_path="actuals/apply", url_name="actuals-apply",
-            parser_classes=[MultiPartParser])
-    def actuals_apply(self, request: Request, pk: str | None = None) -> Response:
-        period = self.get_object()
-        try:
-            plan = actuals.apply_actuals(period=period, parsed=_parse_upload(request), acting_user=self.actor)
-        except actuals.ActualsRejected as rejected:
-            return _actuals_report(rejected.errors, rejected.summary, status.HTTP_400_BAD_REQUEST)
-        return _actuals_report([], plan.summary, status.HTTP_200_OK)
-
-
-def _parse_upload(request: Request) -> actuals.ActualsRows:
-    upload = ActualsUploadSerializer(data=request.data)
-    if not upload.is_valid():
-        raise actuals.ActualsRejected([actuals.ImportIssue(
-            sheet="", row=None, column="", value="", code="no_file",
-            message=_("Attach the .xlsx file in the form field “file”."),
-        )])
-    return actuals.parse_actuals(upload.validated_data["file"])
-
-
-def _actuals_report(errors: list[actuals.ImportIssue], summary: actuals.ActualsSummary, code: int) -> Response:
-    body = ActualsReportSerializer({
-        "valid": not errors,
-        "errors": [error.as_dict() for error in errors],
-        "summary": summary.as_dict(),
-    }).data
-    return Response(body, status=code)
 
 
 # --- sheets -------------------------------------------------------------------------------------
@@ -322,8 +76,15 @@ class SheetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Sheet
         fields = ["id", "period", "template", "subject_kind", "person", "team", "department", "subject", "score",
-                  "explanation", "lines", "raters"]
+                  "explanation", "special_status", "special_reason", "lines", "raters"]
         read_only_fields = fields
+
+
+class SpecialStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=SpecialStatus.choices,
+        help_text=gettext_lazy("exempt (免考), long_leave (长期请假), refused (拒不参加), or normal to clear it."))
+    reason = serializers.CharField(max_length=REASON_MAX, help_text=REASON_HELP)
 
 
 class SheetFilter(filters.FilterSet):
@@ -346,6 +107,28 @@ class SheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
 
     def scoped_queryset(self) -> QuerySet[Sheet]:
         return selectors.sheets_with_lines(self.tenant)
+
+    @extend_schema(request=SpecialStatusSerializer, responses={200: SheetSerializer, 403: FORBIDDEN, 409: CONFLICT},
+                   summary="Set the sheet's special status (HR), with a reason",
+                   description="Exempt, long leave or refused (what each means at close is the grading policy's), or "
+                               "normal again. The reason is kept on the sheet and in its audit trail. A sheet with a "
+                               "special status no longer blocks the close. 409 once the period is closed, naming its "
+                               "state.")
+    @action(detail=True, methods=["post"])
+    def status(self, request: Request, pk: str | None = None) -> Response:
+        sheet: Sheet = self.get_object()  # 404 before 403
+        if not can(self.tenant, "period", "change"):
+            raise exceptions.PermissionDenied(_("Only HR may set a special status."))
+        data = SpecialStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.set_special_status(sheet=sheet, status=data.validated_data["status"],
+                                        reason=data.validated_data["reason"], acting_user=self.actor)
+        except services.IllegalTransition as refused:
+            return conflict(refused)
+        except services.StatusRefused as refused:
+            raise exceptions.ValidationError({"reason": [str(refused)]}) from None
+        return Response(SheetSerializer(self.get_queryset().get(pk=sheet.pk)).data)
 
 
 # --- lines --------------------------------------------------------------------------------------
@@ -554,3 +337,6 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
             field = "evidence" if data.validated_data["item_code"] in items else "item_code"
             raise exceptions.ValidationError({field: [str(error)]}) from None
         return Response(DeductionRecordSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+__all__ = ["REASON_HELP", "JobSerializer", "LineViewSet", "PeriodViewSet", "SheetViewSet", "value_field"]

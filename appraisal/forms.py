@@ -22,8 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from appraisal.models import GradingPolicy, Period, Sheet, SheetLine
+from appraisal.models import GradingPolicy, Period, Sheet, SheetLine, SpecialStatus
 from appraisal.periods import MONTHS_PER_PERIOD, PERIODS_PER_YEAR, period_code
+from appraisal.selectors import INCOMPLETE, NO_DATA, PROVISIONAL, UNRATED, completeness_filter
+from appraisal.services.statuses import REASON_MAX
 from indicators import scoring
 from indicators.models import BaselineSource, Template
 from indicators.services import plain
@@ -119,6 +121,8 @@ class PeriodForm(forms.Form):
 
 # --- sheets -------------------------------------------------------------------------------------
 
+SPECIAL = "special"
+
 
 def _periods(request: HttpRequest | None) -> QuerySet[Period]:
     # A callable: the options are read inside the request's tenant scope.
@@ -136,9 +140,24 @@ class SheetFilter(django_filters.FilterSet):
                                       "type": "search", "class": "form-control"}),
     )
 
+    completeness = django_filters.ChoiceFilter(
+        label=gettext_lazy("Progress"), method="filter_completeness", empty_label=gettext_lazy("All sheets"),
+        choices=[(INCOMPLETE, gettext_lazy("Incomplete: blocks the close")),
+                 (UNRATED, gettext_lazy("A rater has not rated")),
+                 (NO_DATA, gettext_lazy("A line has no data")),
+                 (PROVISIONAL, gettext_lazy("Provisional: not all entered or rated")),
+                 (SPECIAL, gettext_lazy("With a special status"))],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
     class Meta:
         model = Sheet
-        fields = ["period", "q"]
+        fields = ["period", "q", "completeness"]
+
+    def filter_completeness(self, queryset: QuerySet[Sheet], name: str, value: str) -> QuerySet[Sheet]:
+        if value == SPECIAL:
+            return queryset.exclude(special_status=SpecialStatus.NORMAL)
+        return queryset.filter(completeness_filter(value)) if value else queryset
 
     def filter_search(self, queryset: QuerySet[Sheet], name: str, value: str) -> QuerySet[Sheet]:
         value = value.strip()
@@ -148,6 +167,16 @@ class SheetFilter(django_filters.FilterSet):
             Q(person__name__icontains=value) | Q(person__employee_no__icontains=value)
             | Q(team__name__icontains=value) | Q(department__name__icontains=value)
         )
+
+
+class SpecialStatusForm(forms.Form):
+    """HR's special status for a sheet (免考, 长期请假, 拒不参加, or back to normal), with a reason."""
+
+    status = forms.ChoiceField(label=gettext_lazy("Special status"),
+                               choices=[("", gettext_lazy("Choose")), *SpecialStatus.choices],
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX,
+                             widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
 
 
 # --- one line's data ----------------------------------------------------------------------------

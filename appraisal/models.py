@@ -57,6 +57,14 @@ class Period(TenantOwned):
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     window_ends_at = models.DateTimeField(_("review window ends at"), null=True, blank=True)
     finalised_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
+    # HR closed with incomplete sheets ("close anyway"): why, and how many sheets were incomplete.
+    # Kept on the period and in its audit trail; cleared when the period goes back to calibration.
+    close_anyway_reason = models.CharField(_("reason for closing with incomplete sheets"), max_length=300,
+                                           blank=True)
+    incomplete_at_close = models.PositiveIntegerField(_("sheets incomplete at close"), default=0)
+    # The last time HR sent the closed period back to calibration (退回校准), and why.
+    reopened_at = models.DateTimeField(_("sent back to calibration at"), null=True, blank=True)
+    reopen_reason = models.CharField(_("reason for sending back to calibration"), max_length=300, blank=True)
 
     history = TenantHistory()
 
@@ -91,7 +99,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Period.State.SCORING: frozenset({Period.State.CALIBRATION}),
     # HR may send a period back to the heads from calibration when scores are missing.
     Period.State.CALIBRATION: frozenset({Period.State.SCORING, Period.State.CLOSED}),
-    Period.State.CLOSED: frozenset({Period.State.PUBLISHED}),
+    # Before publication HR may send a closed period back to calibration (退回校准): its own service,
+    # appraisal.services.closing.reopen_period, which retires the results and tells payroll.
+    Period.State.CLOSED: frozenset({Period.State.PUBLISHED, Period.State.CALIBRATION}),
     Period.State.PUBLISHED: frozenset({Period.State.FINAL}),
     Period.State.FINAL: frozenset(),
 }
@@ -441,7 +451,8 @@ class Appeal(TenantOwned):
     """An employee's appeal against a line or the grade, filed inside the review window (S1-4).
 
     It goes to the supervisor for an opinion, then to HR or the supervision group, whose answer
-    is final (S1-3). Upheld: the score changes and the population is regraded."""
+    is final (S1-3). Upheld: the score changes (against a line: the line takes its new data and is
+    rescored with its sheet, ``line_change`` keeping old → new) and the population is regraded."""
 
     class State(models.TextChoices):
         FILED = "filed", _("waiting for the supervisor")
@@ -464,6 +475,9 @@ class Appeal(TenantOwned):
                                      related_name="+")
     decision_reason = models.TextField(_("reason for the decision"), blank=True)
     new_score = models.DecimalField(_("new score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    # An upheld appeal against a line: what its decision changed, old → new (appraisal.appeal_lines):
+    # the line's data, the line's score, the sheet's score and the final score.
+    line_change = models.JSONField(_("change to the line"), default=dict, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

@@ -3,9 +3,38 @@ queryset the caller may refine; which rows a role sees is decided here, once."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from dataclasses import dataclass
 
-from appraisal.models import Appeal, GradingPolicy, Period, Rater, Result, Sheet, SheetLine
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from appraisal.models import (
+    Appeal,
+    GradingPolicy,
+    Period,
+    Rater,
+    Rating,
+    Result,
+    Sheet,
+    SheetLine,
+    SpecialStatus,
+)
+from indicators import scoring
+from indicators.models import LineSource
 from organizations.context import TenantContext
 from organizations.permissions import can
 from organizations.roles import Role
@@ -166,3 +195,147 @@ def appeals_for_display(tenant: TenantContext) -> QuerySet[Appeal]:
 
 def grading_policies() -> QuerySet[GradingPolicy]:
     return GradingPolicy.objects.select_related("appeal_group")
+
+
+# --- completeness: one definition for the close, the period page, the sheet lists and the sheet ----
+
+
+def _missing_rating(*, blocking: bool) -> Exists:
+    """Whether a line (the outer SheetLine) has a rater on its sheet, not recused, who has not rated
+    it; with ``blocking`` only the raters whose missing rating does not count as 0 at close."""
+    rated = Rating.objects.filter(line_id=OuterRef(OuterRef("pk")), rater_id=OuterRef("pk"), score__isnull=False)
+    raters = Rater.objects.filter(sheet_id=OuterRef("sheet_id"), recused=False).filter(~Exists(rated))
+    if blocking:
+        raters = raters.filter(missing_counts_as_zero=False)
+    return Exists(raters)
+
+
+def line_done() -> Q:
+    """A line is done when all it needs is in: a data line has its data (a score), a rated line a
+    rating from each of its raters (recused ones aside). Until then its score is provisional (暂计):
+    a missing rating counts 0 (appraisal.services.scoring.combine_ratings)."""
+    return Q(score__isnull=False) & (Q(source=LineSource.DATA) | ~Q(_missing_rating(blocking=False)))
+
+
+RECORDED = (scoring.Method.DEDUCTION, scoring.Method.BONUS)  # scored from records: none is no deduction
+
+
+def line_without_score() -> Q:
+    """A line that has no score to close with: no data (or data it cannot be scored from), or a
+    rated line nobody may rate. A stale sheet (never scored yet, or data written outside the
+    services) has not been scored from its data: until the close rescores it, its data line counts
+    as without a score only when nothing at all is entered on it."""
+    fresh = Q(sheet__scored_version__gte=F("sheet__data_version"))
+    nothing_entered = (Q(source=LineSource.DATA, actual__isnull=True, inputs={}, rating="", accepted__isnull=True)
+                       & ~Q(method__in=RECORDED))
+    return Q(score__isnull=True) & (fresh | nothing_entered)
+
+
+def line_blocking() -> Q:
+    """A line keeps its sheet from being closed when it has no score (line_without_score) or when
+    a rater whose missing rating does not count as 0 has not rated it. A missing rating that
+    counts as 0 (missing_counts_as_zero) does not block."""
+    return line_without_score() | (Q(source=LineSource.RATERS) & Q(_missing_rating(blocking=True)))
+
+
+def lines_with_completeness(lines: QuerySet[SheetLine]) -> QuerySet[SheetLine]:
+    """Lines annotated with ``is_done`` and ``is_blocking`` (see line_done, line_blocking)."""
+    return lines.annotate(
+        is_done=Case(When(line_done(), then=Value(True)), default=Value(False), output_field=BooleanField()),
+        is_blocking=Case(When(line_blocking(), then=Value(True)), default=Value(False), output_field=BooleanField()),
+    )
+
+
+def _line_count(condition: Q | None = None) -> Coalesce:
+    lines = SheetLine.objects.filter(sheet_id=OuterRef("pk"))
+    if condition is not None:
+        lines = lines.filter(condition)
+    counted = lines.order_by().values("sheet_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def with_progress(sheets: QuerySet[Sheet]) -> QuerySet[Sheet]:
+    """Sheets with their subject, period and template, and counted in the same query: their lines
+    (``line_total``), the lines done (``line_done``: what is really entered and rated) and the lines
+    that block the close (``line_blocking``)."""
+    return sheets.select_related("person", "team", "department", "period", "template").annotate(
+        line_total=_line_count(), line_done=_line_count(line_done()), line_blocking=_line_count(line_blocking()),
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One sheet's lines: how many, how many done, how many block the close."""
+
+    total: int
+    done: int
+    blocking: int
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= self.total
+
+
+def sheet_progress(sheet: Sheet) -> Progress:
+    """with_progress for one sheet: one query."""
+    row = with_progress(Sheet.objects.filter(pk=sheet.pk)).get()
+    return Progress(getattr(row, "line_total"), getattr(row, "line_done"), getattr(row, "line_blocking"))  # noqa: B009
+
+
+def _blocking_lines() -> Exists:
+    return Exists(SheetLine.objects.filter(sheet_id=OuterRef("pk")).filter(line_blocking()))
+
+
+INCOMPLETE = "incomplete"
+UNRATED = "unrated"
+NO_DATA = "no_data"
+PROVISIONAL = "provisional"
+COMPLETENESS = (INCOMPLETE, UNRATED, NO_DATA, PROVISIONAL)
+
+
+def completeness_filter(kind: str) -> Q:
+    """Sheets of a kind: ``incomplete`` (they block the close: a normal sheet with a blocking
+    line), ``unrated`` (a rater whose missing rating does not count as 0 has not rated),
+    ``no_data`` (a line without a score), ``provisional`` (anything not entered or rated yet)."""
+    normal = Q(special_status=SpecialStatus.NORMAL)
+    lines = SheetLine.objects.filter(sheet_id=OuterRef("pk"))
+    if kind == UNRATED:
+        return normal & Q(Exists(lines.filter(source=LineSource.RATERS).filter(_missing_rating(blocking=True))))
+    if kind == NO_DATA:
+        return normal & Q(Exists(lines.filter(line_without_score())))
+    if kind == PROVISIONAL:
+        return normal & Q(Exists(lines.exclude(line_done())))
+    return normal & Q(_blocking_lines())
+
+
+def incomplete_sheets(sheets: QuerySet[Sheet]) -> QuerySet[Sheet]:
+    """The sheets that keep a period from being closed: no special status, and a line without a
+    score or with a missing rating that does not count as 0."""
+    return sheets.filter(completeness_filter(INCOMPLETE))
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """How far a period's sheets are: all of them, those with a special status, those that block
+    the close (as unrated and no-data: a sheet may be both), and those still provisional."""
+
+    total: int
+    special: int
+    incomplete: int
+    unrated: int
+    no_data: int
+    provisional: int
+
+    @property
+    def complete(self) -> int:
+        return self.total - self.special - self.provisional
+
+
+def completeness(sheets: QuerySet[Sheet]) -> Completeness:
+    """One query for any number of sheets."""
+    counts = sheets.aggregate(
+        total=Count("pk"),
+        special=Count("pk", filter=~Q(special_status=SpecialStatus.NORMAL)),
+        **{kind: Count("pk", filter=completeness_filter(kind)) for kind in COMPLETENESS},
+    )
+    return Completeness(**counts)

@@ -1,7 +1,8 @@
 """Tables of the appraisal pages (django-tables2): periods, and the sheets of a period or a user.
 
-Counts come from annotations on the queryset (sheet_count, line_total, line_scored), so a page of
-sheets costs the same number of queries whatever its length.
+Counts come from annotations on the queryset (sheet_count; line_total, line_done and line_blocking
+from appraisal.selectors.with_progress), so a page of sheets costs the same number of queries
+whatever its length.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from appraisal.models import Period, Sheet
+from appraisal.models import Period, Sheet, SpecialStatus
 
 STATE_BADGES: dict[str, str] = {
     Period.State.DRAFT: "secondary",
@@ -56,14 +57,23 @@ class PeriodTable(tables.Table):
         return state_badge(record)
 
 
-def progress(scored: int, total: int) -> SafeString:
-    share = round(100 * scored / total) if total else 0
+def progress(done: int, total: int, *, blocking: int = 0, special: bool = False) -> SafeString:
+    """Lines entered and rated out of all (what is really done: appraisal.selectors.line_done),
+    with a badge when the sheet blocks the close."""
+    share = round(100 * done / total) if total else 0
+    badge = SafeString("")
+    if special:
+        badge = format_html('<span class="badge text-bg-info sheet-special">{}</span>', _("special status"))
+    elif blocking:
+        badge = format_html('<span class="badge text-bg-danger sheet-incomplete">{}</span>', _("incomplete"))
+    elif done < total:
+        badge = format_html('<span class="badge text-bg-warning sheet-provisional">{}</span>', _("provisional"))
     return format_html(
         '<div class="d-flex align-items-center gap-2 sheet-progress">'
         '<div class="progress flex-grow-1" style="height: .4rem; min-width: 4rem;" role="progressbar" '
-        'aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100"><div class="progress-bar" style="width: {}%"></div>'
-        '</div><span class="small text-nowrap">{} / {}</span></div>',
-        share, share, scored, total,
+        'aria-label="{}" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100"><div class="progress-bar" '
+        'style="width: {}%"></div></div><span class="small text-nowrap">{} / {}</span>{}</div>',
+        _("Lines entered and rated"), share, share, done, total, badge,
     )
 
 
@@ -74,7 +84,7 @@ class SheetTable(tables.Table):
     period = tables.Column(order_by=("period__start",))
     template = tables.Column(order_by=("template__code", "template__version"))
     score = tables.Column(attrs={"td": {"class": "text-end sheet-score"}, "th": {"class": "text-end"}})
-    progress = tables.Column(verbose_name=_("Lines scored"), accessor="line_scored", orderable=False)
+    progress = tables.Column(verbose_name=_("Lines entered and rated"), accessor="line_done", orderable=False)
 
     class Meta:
         model = Sheet
@@ -88,4 +98,6 @@ class SheetTable(tables.Table):
         return "—" if value is None else str(value)
 
     def render_progress(self, record: Sheet) -> SafeString:
-        return progress(int(record.line_scored), int(record.line_total))  # type: ignore[attr-defined]
+        return progress(int(record.line_done), int(record.line_total),  # type: ignore[attr-defined]
+                        blocking=int(record.line_blocking),  # type: ignore[attr-defined]
+                        special=record.special_status != SpecialStatus.NORMAL)

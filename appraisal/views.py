@@ -1,5 +1,5 @@
-"""Pages for periods and score sheets: HR creates and opens periods, heads enter data and rate,
-employees see their own sheet and assess themselves.
+"""Pages for score sheets: heads enter data and rate, employees see their own sheet and assess
+themselves, HR sets a sheet's special status. (The period pages are appraisal.period_views.)
 
 House style (organizations.views): the matrix decides who may open a page (403); the selectors
 decide which rows a user sees, so another organisation's sheet, or a colleague's, is a 404
@@ -20,19 +20,21 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_POST, require_safe
 from django_tables2 import RequestConfig
 
 from appraisal import permissions, selectors, services
 from appraisal.forms import (
     DataField,
-    PeriodForm,
     RecordForm,
     SheetFilter,
+    SpecialStatusForm,
     data_fields,
     parse_line_data,
     parse_rating,
@@ -42,8 +44,7 @@ from appraisal.forms import (
     takes_records,
 )
 from appraisal.models import DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
-from appraisal.result_views import grading_policies, period_page_context
-from appraisal.tables import PeriodTable, SheetTable, state_badge
+from appraisal.tables import SheetTable, state_badge
 from core.web import acting_user, is_htmx
 from indicators import scoring
 from indicators.models import LineSource, RaterRole, TemplatePart
@@ -54,91 +55,7 @@ from organizations.permissions import can, require
 from organizations.roles import Role
 from organizations.views import tenant_page
 
-PERIODS_PER_PAGE = 50
 SHEETS_PER_PAGE = 50
-
-
-def with_progress(sheets: QuerySet[Sheet]) -> QuerySet[Sheet]:
-    """Sheets with their subject, period and template, and lines scored / total counted in the same query."""
-    return sheets.select_related("person", "team", "department", "period", "template").annotate(
-        line_total=Count("lines"), line_scored=Count("lines", filter=Q(lines__score__isnull=False))
-    )
-
-
-# --- periods ------------------------------------------------------------------------------------
-
-
-@tenant_page("period")
-@require_safe
-def period_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
-    visible = selectors.visible_sheets(tenant).values("pk")
-    rows = selectors.visible_periods(tenant).annotate(sheet_count=Count("sheets", filter=Q(sheets__in=visible)))
-    may_change = can(tenant, "period", "change")
-    table = PeriodTable(rows, exclude=() if may_change else ("actions",))
-    RequestConfig(request, paginate={"per_page": PERIODS_PER_PAGE}).configure(table)
-    return render(request, "appraisal/periods.html", {"table": table, "may_change": may_change})
-
-
-@tenant_page("period")
-@require_http_methods(["GET", "POST"])
-def period_create(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
-    require(tenant, "period")
-    form = PeriodForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                period = services.create_period(organization=tenant.organization, acting_user=acting_user(request),
-                                                **form.values())
-            except (ValidationError, ValueError) as error:
-                problems = error.messages if isinstance(error, ValidationError) else [str(error)]
-                for problem in problems:
-                    form.add_error(None, problem)
-            else:
-                messages.success(request, _("Period %(code)s created as a draft. Open it to generate its sheets.")
-                                 % {"code": period.code})
-                return redirect("period-detail", pk=period.pk)
-        return render(request, "appraisal/period_form.html", {"form": form}, status=400)
-    return render(request, "appraisal/period_form.html", {"form": form})
-
-
-@tenant_page("period")
-@require_POST
-def period_open(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
-    period = get_visible_or_404(selectors.visible_periods(tenant), pk=pk)
-    require(tenant, "period")
-    try:
-        services.open_period(period=period, acting_user=acting_user(request))
-    except services.IllegalTransition as refused:
-        messages.error(request, str(refused))
-    else:
-        count = Sheet.objects.filter(period=period).count()
-        messages.success(request, _("Period %(code)s is open: %(count)s sheets so far (they are generated in the "
-                                    "background).") % {"code": period.code, "count": count})
-    return redirect("period-detail", pk=period.pk)
-
-
-@tenant_page("period")
-@require_safe
-def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
-    """The period and its sheets (those the user may see), each with its score and progress; a
-    fixed number of queries whatever the number of sheets."""
-    period = get_visible_or_404(selectors.visible_periods(tenant).select_related("grading_policy"), pk=pk)
-    sheets = selectors.visible_sheets(tenant).filter(period=period)
-    summary = sheets.aggregate(total=Count("pk"), scored=Count("pk", filter=Q(score__isnull=False)))
-    table = SheetTable(with_progress(sheets), exclude=("period",))
-    RequestConfig(request, paginate={"per_page": SHEETS_PER_PAGE}).configure(table)
-    context = {
-        "period": period,
-        "state": state_badge(period),
-        "templates": list(period.templates.all()),
-        "summary": summary,
-        "table": table,
-        "may_change": can(tenant, "period", "change"),
-    }
-    context.update(period_page_context(tenant, period))
-    if context["may_change"]:
-        context["grading_policies"] = grading_policies()
-    return render(request, "appraisal/period_detail.html", context)
 
 
 # --- sheet lists --------------------------------------------------------------------------------
@@ -150,12 +67,12 @@ def sheet_list(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
     """My own sheets first, then every sheet the user may see (selectors.visible_sheets), by period."""
     visible = selectors.visible_sheets(tenant).exclude(period__state=Period.State.DRAFT)
     own = (
-        list(with_progress(visible.filter(person_id=tenant.person_id)).order_by("-period__start"))
+        list(selectors.with_progress(visible.filter(person_id=tenant.person_id)).order_by("-period__start"))
         if tenant.person_id else []
     )
     sheet_filter = SheetFilter(request.GET or None, queryset=visible, request=request)
     rows = sheet_filter.qs if not sheet_filter.is_bound or sheet_filter.is_valid() else visible.none()
-    table = SheetTable(with_progress(rows))
+    table = SheetTable(selectors.with_progress(rows))
     RequestConfig(request, paginate={"per_page": SHEETS_PER_PAGE}).configure(table)
     context = {"own": own, "filter": sheet_filter, "table": table}
     template = "appraisal/_sheet_table.html" if is_htmx(request) else "appraisal/sheets.html"
@@ -176,6 +93,7 @@ class RatingRow:
     value: str
     score: str
     mine: bool
+    counts_zero: bool = False  # a missing rating counts 0 at close (the template rater's rule)
 
 
 @dataclass(frozen=True)
@@ -202,6 +120,15 @@ class LineView:
     recused: list[str] = field(default_factory=list)  # the user's own recused roles
     alert: str = ""
     alert_level: str = "warning"
+    # appraisal.selectors.line_done / line_blocking; ``open``: the period still takes figures, so a
+    # line not done is provisional (暂计) rather than closed with its missing ratings at 0.
+    done: bool = True
+    blocking: bool = False
+    open: bool = True
+
+    @property
+    def provisional(self) -> bool:
+        return self.open and not self.done and self.line.score is not None
 
     @property
     def target_fields(self) -> list[DataField]:
@@ -284,7 +211,8 @@ def _line_views(tenant: TenantContext, sheet: Sheet, lines: list[SheetLine], rat
 
 def _line_view(line: SheetLine, raters: list[Rater], ratings: dict[int, Rating], records: list[DeductionRecord],
                rules: SheetRules, record_form: RecordForm | None) -> LineView:
-    view = LineView(line=line)
+    view = LineView(line=line, done=getattr(line, "is_done", True), blocking=getattr(line, "is_blocking", False),
+                    open=line.sheet.period.accepts_entries())
     if line.source == LineSource.DATA:
         if takes_records(line):
             names = dict(record_items(line.config))
@@ -309,7 +237,7 @@ def _line_view(line: SheetLine, raters: list[Rater], ratings: dict[int, Rating],
             who=who, recused=rater.recused, reason=rater.recusal_reason,
             value=(rating.rating or shown(rating.actual)) if rating else "",
             score="" if rating is None or rating.score is None else str(rating.score),
-            mine=rater.pk in own,
+            mine=rater.pk in own, counts_zero=rater.missing_counts_as_zero,
         ))
     labels = scale_labels(line.config) if line.method == scoring.Method.RATING else []
     for rater in rules.own:
@@ -345,22 +273,70 @@ def _sheets_for_page(tenant: TenantContext) -> QuerySet[Sheet]:
     )
 
 
+def _lines(sheet: Sheet) -> list[SheetLine]:
+    """The sheet's lines with their completeness (appraisal.selectors.lines_with_completeness)."""
+    lines = list(selectors.lines_with_completeness(SheetLine.objects.filter(sheet=sheet)).select_related("indicator"))
+    for line in lines:
+        line.sheet = sheet
+    return lines
+
+
+def total_context(sheet: Sheet) -> dict[str, object]:
+    """What the sheet's total says besides the score: provisional (暂计) while the period takes
+    figures and a line is not done, and whether the sheet would block the close."""
+    progress = selectors.sheet_progress(sheet)
+    return {
+        "sheet": sheet,
+        "progress": progress,
+        "total_provisional": sheet.period.accepts_entries() and sheet.score is not None and not progress.complete,
+    }
+
+
 @tenant_page("sheet")
 @require_safe
 def sheet_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
     sheet = get_visible_or_404(_sheets_for_page(tenant), pk=pk)
-    lines = list(SheetLine.objects.filter(sheet=sheet).select_related("indicator"))
     raters = _raters(sheet)
-    views = _line_views(tenant, sheet, lines, raters)
+    views = _line_views(tenant, sheet, _lines(sheet), raters)
     context = {
-        "sheet": sheet,
+        **total_context(sheet),
         "state": state_badge(sheet.period),
         "parts": _parts(sheet, views),
         "raters": raters,
         "may_enter_data": _rules(tenant, sheet, raters).enter_data,
         "is_own": sheet.person_id is not None and sheet.person_id == tenant.person_id,
+        "may_set_status": can(tenant, "period", "change") and sheet.period.accepts_entries(),
+        "status_form": SpecialStatusForm(initial={"status": sheet.special_status, "reason": sheet.special_reason}),
     }
     return render(request, "appraisal/sheet_detail.html", context)
+
+
+@tenant_page("sheet")
+@require_POST
+def sheet_status(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """HR sets the sheet's special status (免考, 长期请假, 拒不参加, or back to normal) with a reason;
+    back to where the form was (the sheet, or the list of incomplete sheets of the close)."""
+    sheet = get_visible_or_404(selectors.visible_sheets(tenant).select_related("period"), pk=pk)
+    require(tenant, "period")
+    form = SpecialStatusForm(request.POST)
+    if not form.is_valid():
+        for problems in form.errors.values():
+            for problem in problems:
+                messages.error(request, str(problem))
+    else:
+        try:
+            services.set_special_status(sheet=sheet, status=form.cleaned_data["status"],
+                                        reason=form.cleaned_data["reason"], acting_user=acting_user(request))
+        except (services.StatusRefused, services.IllegalTransition) as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, _("%(subject)s: %(status)s.") % {
+                "subject": sheet.subject_label, "status": sheet.get_special_status_display()})
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                                require_https=request.is_secure()):
+        return redirect(back)
+    return redirect(reverse("sheet-detail", args=[sheet.pk]) + "#sheet-status")
 
 
 # --- line endpoints (htmx) ----------------------------------------------------------------------
@@ -377,8 +353,9 @@ def _line_for(tenant: TenantContext, pk: int) -> SheetLine:
 def _line_response(request: HttpRequest, tenant: TenantContext, line_id: int, *, alert: str = "",
                    level: str = "warning", record_form: RecordForm | None = None) -> HttpResponse:
     """The line as it now is (fresh from the database) and the sheet's total, out of band."""
-    line = SheetLine.objects.select_related("indicator", "sheet__period", "sheet__template", "sheet__person",
-                                            "sheet__team", "sheet__department").get(pk=line_id)
+    line = selectors.lines_with_completeness(SheetLine.objects.select_related(
+        "indicator", "sheet__period", "sheet__template", "sheet__person", "sheet__team", "sheet__department")
+    ).get(pk=line_id)
     sheet = line.sheet
     if not is_htmx(request):
         # Without JavaScript the forms post normally: back to the sheet, the alert as a message.
@@ -387,7 +364,7 @@ def _line_response(request: HttpRequest, tenant: TenantContext, line_id: int, *,
         return redirect("sheet-detail", pk=sheet.pk)
     view = _line_views(tenant, sheet, [line], _raters(sheet), {line.pk: record_form} if record_form else None)[0]
     view.alert, view.alert_level = alert, level
-    return render(request, "appraisal/_line_response.html", {"view": view, "sheet": sheet})
+    return render(request, "appraisal/_line_response.html", {"view": view, **total_context(sheet)})
 
 
 def _version(request: HttpRequest) -> int | None:

@@ -189,7 +189,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"PeriodStateEnum": "appraisal.models.Period.State",
                             "AppealStateEnum": "appraisal.models.Appeal.State",
                             "JobStateEnum": "organizations.models.Job.State",
-                            "JobKindEnum": "organizations.models.Job.Kind"},
+                            "JobKindEnum": "organizations.models.Job.Kind",
+                            "SpecialStatusEnum": "appraisal.choices.SpecialStatus"},
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -168,7 +168,8 @@ class PayRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = PayRun
         fields = ["id", "period", "version", "state", "reason", "policies", "people", "total", "components", "notes",
-                  "computed_at", "computed_by", "confirmed_at", "confirmed_by"]
+                  "computed_at", "computed_by", "confirmed_at", "confirmed_by", "provisional", "waiting",
+                  "waiting_names", "superseded_at", "superseded_reason"]
         read_only_fields = fields
 
 
@@ -261,7 +262,9 @@ class PayRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     @extend_schema(request=None, responses={200: PayRunSerializer, 409: CONFLICT},
                    summary="Confirm and lock the run",
                    description="Only the latest computed version may be confirmed; otherwise 409 naming its state "
-                               "or the version that supersedes it.")
+                               "or the version that supersedes it. Also 409 while the run is provisional (people's "
+                               "results of the period still wait for calibration: the answer names them) or "
+                               "superseded (the period went back to calibration after it was computed).")
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         run = self.get_object()

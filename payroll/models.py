@@ -119,6 +119,17 @@ class PayRun(TenantOwned):
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     confirmed_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
+    # Computed while people's results of the period still wait for calibration (a tie at a quota
+    # line, a cap exceeded): finance may not confirm it. ``waiting`` counts those results and
+    # ``waiting_names`` names the first of them. Kept current by payroll.services.compute_pay_run;
+    # confirm_pay_run looks at the results again.
+    provisional = models.BooleanField(_("provisional pay"), default=False)
+    waiting = models.PositiveIntegerField(_("results waiting for calibration"), default=0)
+    waiting_names = models.JSONField(_("first results waiting for calibration"), default=list, blank=True)
+    # The period went back to calibration after this run was computed: its results are no longer
+    # current, so the run may not be confirmed; the next close computes a new version.
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+    superseded_reason = models.CharField(_("why superseded"), max_length=300, blank=True)
 
     history = TenantHistory()
 

@@ -6,6 +6,11 @@ is all or nothing: the first PayError (a division by zero, a missing input) fail
 person, the component and the inputs named, and nothing is written. Computing again with nothing
 changed returns the latest version instead of writing an identical one, so a redelivered task or a
 double click leaves one result; a real change writes version n + 1, paid as a delta.
+
+A run computed while people's results still wait for calibration (ties at a quota line, caps
+exceeded) is provisional: finance's confirmation is refused, naming them, until HR calibrates
+(which regrades and recomputes). A period sent back to calibration retires its results: the runs
+computed from them are superseded and can no longer be confirmed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, eva
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
 
 ZERO = Decimal("0.00")
+NAMED = 10  # results a refusal and a provisional run name before "…"
+# results_changed's reason when a closed period is sent back to calibration (its results retired).
+RESULTS_RETIRED = "reopened"
 
 
 class PayRunFailed(Exception):
@@ -174,6 +182,9 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
     latest version unchanged when the computation gives the same slips (a rerun, a redelivery)."""
     with transaction.atomic(), no_cyclic_gc():
         locked = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
+        if locked.results_at is None and reason == RESULTS_RETIRED:
+            supersede_pay_runs(period=locked, acting_user=acting_user)
+            return None
         if locked.results_at is None:
             raise IllegalTransition(_("Period %(period)s has no results yet: it is %(state)s.")
                                     % {"period": locked.code, "state": locked.get_state_display()})
@@ -194,8 +205,9 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
             for row, pay in zip(mine, computed, strict=True):
                 pays[row.person_id] = pay
         latest = PayRun.objects.filter(period=locked).order_by("-version").first()
-        if latest is not None and _same(latest, pays):
-            return latest
+        count, names = waiting_for_calibration(locked)
+        if latest is not None and latest.superseded_at is None and _same(latest, pays):
+            return _keep_provisional_current(latest, count, names, acting_user=acting_user, reason=reason)
         columns: list[list[str]] = []
         for policy in policies:
             for component in policy.components:
@@ -207,7 +219,8 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
                      policies={p.department_type.code if p.department_type else "*": f"{p.code} v{p.version}"
                                for p in policies},
                      people=len(pays), total=sum((p.total for p in pays.values()), ZERO), components=columns,
-                     notes="\n".join(notes), computed_by=acting_user)
+                     notes="\n".join(notes), computed_by=acting_user, provisional=bool(count), waiting=count,
+                     waiting_names=names)
         run._history_user = acting_user  # type: ignore[attr-defined]
         run._change_reason = reason  # type: ignore[attr-defined]
         run.save()
@@ -228,11 +241,54 @@ def _same(run: PayRun, pays: Mapping[int, PersonPay]) -> bool:
     return stored == fresh
 
 
+def waiting_for_calibration(period: Period) -> tuple[int, list[str]]:
+    """How many people's results of the period wait for calibration (Result.needs_calibration: a
+    tie at a quota line, a cap exceeded), and the first of them as "employee no. name"."""
+    waiting = Result.objects.filter(period=period, needs_calibration=True, person__isnull=False)
+    count = waiting.count()
+    if not count:
+        return 0, []
+    names = [f"{number} {name}" for number, name in waiting.order_by("person__employee_no").values_list(
+        "person__employee_no", "person__name")[:NAMED]]
+    return count, names
+
+
+def _keep_provisional_current(run: PayRun, count: int, names: list[str], *, acting_user: User | None,
+                              reason: str) -> PayRun:
+    """The latest run computed again with the same slips: only whether it is provisional may have
+    changed (HR calibrated without changing anyone's pay). Audited when it did."""
+    if (run.provisional, run.waiting, run.waiting_names) == (bool(count), count, names):
+        return run
+    run.provisional, run.waiting, run.waiting_names = bool(count), count, names
+    run._history_user = acting_user  # type: ignore[attr-defined]
+    run._change_reason = (reason or "recomputed")[:100]  # type: ignore[attr-defined]
+    run.save(update_fields=["provisional", "waiting", "waiting_names"])
+    return run
+
+
+def supersede_pay_runs(*, period: Period, acting_user: User | None) -> list[PayRun]:
+    """The period was sent back to calibration: its results are retired, so the computed runs not
+    confirmed yet can no longer be (confirmed ones were paid: the next close's version pays the
+    delta against them). Audited with the period's reason."""
+    why = (_("the period was sent back to calibration: %(reason)s") % {"reason": period.reopen_reason})[:300]
+    runs = list(PayRun.objects.select_for_update(of=("self",)).filter(
+        period=period, state=PayRun.State.COMPUTED, superseded_at__isnull=True))
+    now = timezone.now()
+    for run in runs:
+        run.superseded_at, run.superseded_reason = now, why
+        run._history_user = acting_user  # type: ignore[attr-defined]
+        run._change_reason = why[:100]  # type: ignore[attr-defined]
+        run.save(update_fields=["superseded_at", "superseded_reason"])
+    return runs
+
+
 def confirm_pay_run(*, run: PayRun, acting_user: User | None) -> PayRun:
     """Finance confirms a version, which locks it: it is what was paid. Only the latest version
-    may be confirmed; a later change makes a new version, paid as the delta."""
+    may be confirmed; a later change makes a new version, paid as the delta. Refused while the run
+    is provisional (results wait for calibration, named) or superseded (the period went back to
+    calibration)."""
     with transaction.atomic():
-        current = PayRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
+        current = PayRun.objects.select_for_update(of=("self",)).select_related("period").get(pk=run.pk)
         if current.state != PayRun.State.COMPUTED:
             raise IllegalTransition(_("Pay run version %(version)s cannot be confirmed: it is %(state)s.")
                                     % {"version": current.version, "state": current.get_state_display()})
@@ -240,13 +296,43 @@ def confirm_pay_run(*, run: PayRun, acting_user: User | None) -> PayRun:
         if newest != current.version:
             raise IllegalTransition(_("Pay run version %(version)s is superseded by version %(newest)s.")
                                     % {"version": current.version, "newest": newest})
+        _refuse_unsettled(current)
         current.state = PayRun.State.CONFIRMED
+        current.provisional = False
         current.confirmed_at = timezone.now()
         current.confirmed_by = acting_user
         current._history_user = acting_user  # type: ignore[attr-defined]
         current._change_reason = "confirmed"  # type: ignore[attr-defined]
         current.save()
     return current
+
+
+def _refuse_unsettled(run: PayRun) -> None:
+    """Refuses to confirm a run whose results are not settled: superseded (the period went back to
+    calibration) or provisional (people's results still wait for calibration, looked up now)."""
+    period = run.period
+    if run.superseded_at is not None or period.results_at is None:
+        raise IllegalTransition(
+            _("Pay run version %(version)s cannot be confirmed: period %(period)s was sent back to calibration "
+              "(it is %(state)s) after it was computed; its next close computes a new version.")
+            % {"version": run.version, "period": period.code, "state": period.get_state_display()})
+    count, names = waiting_for_calibration(period)
+    if count:
+        shown = ", ".join(names) + (" …" if count > len(names) else "")
+        raise IllegalTransition(
+            _("Pay run version %(version)s is provisional: %(count)s result(s) of period %(period)s still wait for "
+              "calibration (%(names)s). Once HR calibrates them the pay is computed again.")
+            % {"version": run.version, "count": count, "period": period.code, "names": shown})
+
+
+def confirm_refusal(run: PayRun) -> str:
+    """Why finance may not confirm ``run`` now (provisional, superseded), or "" (the pages show it
+    in place of the button; the state and version checks stay confirm_pay_run's)."""
+    try:
+        _refuse_unsettled(run)
+    except IllegalTransition as refused:
+        return str(refused)
+    return ""
 
 
 @dataclass(frozen=True)

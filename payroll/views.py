@@ -169,6 +169,7 @@ def run_context(tenant: TenantContext, run: PayRun, request: HttpRequest) -> dic
         "computed_at": shanghai(run.computed_at),
         "confirmed_at": shanghai(run.confirmed_at),
         "may_change": can(tenant, "pay", "change"),
+        "confirm_refusal": services.confirm_refusal(run) if run.state == PayRun.State.COMPUTED else "",
         "exports": export_context(run),
         "export_choices": [ExportChoice(kind, str(KIND_LABELS[kind])) for kind in KINDS],
         "formats": FORMATS,

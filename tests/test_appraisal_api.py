@@ -409,8 +409,10 @@ def test_it_lets_an_employee_rate_their_self_assessment(api_for: Any, employee: 
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["rating"]["role"], body["rating"]["score"]) == ("self", "100.00")
-    # Only the self-assessment so far: the supervisor's missing rating is left out of the weighting.
-    assert body["line"]["score"] == "100.00"
+    # Only the self-assessment so far: the supervisor's missing rating counts 0 until given (one rule
+    # for a missing rating; the line is provisional meanwhile), never left out to inflate the line:
+    # 0.2 × 100 + 0.8 × 0.
+    assert body["line"]["score"] == "20.00"
     with scope(organization=scheme_a.world.org):
         assert Rating.objects.get(line=line).history.get().history_user == employee
 

@@ -296,10 +296,12 @@ def test_it_lists_a_periods_sheets_with_score_and_progress(client: Client, hr: U
     with scope(organization=scheme.world.org):
         services.update_line(line_id=line.pk, expected_version=line.version, acting_user=None, actual=Decimal("190"))
     html = _html(_signed_in(client, hr).get(reverse("period-detail", args=[scheme.period.pk])))
-    # Entering the output rescored the employee's sheet: the work line too (the missing self-rating
-    # counts as 0), so both lines have a score and the sheet a total; nobody else's sheet moved.
+    # Entering the output rescored the employee's sheet: the work line too (its missing ratings count
+    # as 0), so the sheet has a provisional total; but only the output is really entered: the work
+    # line waits for its raters, and the supervisor's missing rating blocks the close. Nobody else's
+    # sheet moved.
     row = re.search(rf'id="sheet-{scheme.sheet("employee").pk}".*?</tr>', html, re.S)
-    assert row is not None and "2 / 2" in row.group(0)
+    assert row is not None and "1 / 2" in row.group(0) and "sheet-incomplete" in row.group(0)
     assert str(scheme.sheet("employee").score) in row.group(0)
     other = re.search(rf'id="sheet-{scheme.sheet("colleague").pk}".*?</tr>', html, re.S)
     assert other is not None and "0 / 2" in other.group(0)

@@ -10,9 +10,10 @@ The scheme, scores by hand: part kpi (weight 0.6) has OUTPUT, completion against
 from a benchmark, 100 points; part work (weight 0.4) has WORK, rated 优秀 100 / 良好 80 / 合格 60 /
 差 0 by self 0.2 (missing counts as zero) and the supervisor 0.8, 100 points.
 
-* actual 190 → OUTPUT 190/200 × 100 = 95.00; WORK has only the missing self-assessment: 0.00;
-  total 100 × (0.6 × 95/100 + 0.4 × 0/100) = 57.00
-* supervisor 良好 → WORK 0.2 × 0 + 0.8 × 80 = 64.00; total 57 + 0.4 × 64 = 82.60
+* actual 190 → OUTPUT 190/200 × 100 = 95.00; WORK is not rated yet: both missing ratings count 0
+  (shown 待评分, the line and the total 暂计): 0.00; total 100 × (0.6 × 95/100 + 0.4 × 0/100) = 57.00
+* supervisor 良好 → WORK 0.2 × 0 + 0.8 × 80 = 64.00 (暂计 until the self-assessment); total 57 + 0.4 × 64
+  = 82.60
 * self 优秀 → WORK 0.2 × 100 + 0.8 × 80 = 84.00; total 57 + 0.4 × 84 = 90.60
 """
 
@@ -203,7 +204,8 @@ def test_it_walks_an_appeal_from_publication_to_the_upheld_grade(
     page = _sign_in(browser, base, "hr")
     page.goto(f"/periods/{closed_period.pk}/")
     expect(page.locator("#result-table tbody tr")).to_have_count(5)
-    page.click("#period-publish")
+    page.click("#period-publish")  # the period page's step, then its confirmation
+    page.click("#step-confirm")
     window_end = page.locator("#period-window-end .window-end")
     expect(window_end).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
     end = window_end.inner_text()

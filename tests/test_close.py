@@ -228,14 +228,17 @@ def test_it_leaves_nothing_when_the_close_dies_mid_write(world_a, thirty, monkey
 
 
 def test_it_refuses_to_close_with_an_unscored_sheet_naming_it_and_writes_nothing(world_a):
+    # The refusal comes when HR asks, before any job starts (it used to come from the job): the
+    # incomplete sheets are counted and the first ones named (appraisal.selectors.incomplete_sheets).
     people = add_people(world_a.org, world_a.production, 3)
     period = scored_period(world_a.org, dict(zip(people, ["80", None, "70"], strict=True)),
                            policy=make_policy(world_a.org))
-    job = close(period)
-    assert job.state == Job.State.FAILED
-    assert people[1].name in job.message
+    with scope(organization=world_a.org), pytest.raises(closing.IncompleteSheets, match=people[1].name) as refused:
+        closing.start_close(period=period, acting_user=None)
+    assert refused.value.count == 1
     with scope(organization=world_a.org):
         assert not Result.objects.filter(period=period).exists()
+        assert not Job.objects.filter(kind=closing.CLOSE_JOB).exists()
         assert Period.objects.get(pk=period.pk).state == Period.State.CALIBRATION
 
 

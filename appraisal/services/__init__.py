@@ -2,13 +2,15 @@
 
 * :mod:`appraisal.services.periods` — create a period, choose its grading policy, move it along its
   states, open it;
+* :mod:`appraisal.services.statuses` — a sheet's special status (exempt, long leave, refused);
 * :mod:`appraisal.services.sheets` — generate an open period's sheets (and the task that does it);
 * :mod:`appraisal.services.entry` — enter actuals and ratings, record deductions;
 * :mod:`appraisal.services.scoring` — score a line and a sheet in memory;
 * :mod:`appraisal.services.rescoring` — rescore lines, sheets and a period's stale sheets, and save
   what changed;
 * :mod:`appraisal.services.rollup` — periods made of weighted child periods;
-* :mod:`appraisal.services.closing` — close a period (and its task), regrade, calibrate;
+* :mod:`appraisal.services.closing` — close a period (and its task; incomplete sheets refuse it
+  unless HR closes anyway), regrade, calibrate, send a closed period back to calibration;
 * :mod:`appraisal.services.window` — publish, finalise, and the periodic tick (and their tasks);
 * :mod:`appraisal.services.common` — what they share (IllegalTransition, the entry guard, the sheet
   lock).
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from appraisal.services.common import ZERO, IllegalTransition, lock_sheet, require_entries
 from appraisal.services.entry import LINE_FIELDS, LineConflict, rate_line, record_deduction, update_line
-from appraisal.services.periods import create_period, open_period, set_grading_policy, transition
+from appraisal.services.periods import create_period, move, open_period, set_grading_policy, transition
 from appraisal.services.rescoring import (
     RESCORE_BATCH,
     RescoreCount,
@@ -46,6 +48,7 @@ from appraisal.services.scoring import (
     score_sheet,
 )
 from appraisal.services.sheets import ANALYZE_AFTER, generate_sheets
+from appraisal.services.statuses import StatusRefused, set_special_status
 
 __all__ = [
     "ANALYZE_AFTER",
@@ -60,12 +63,14 @@ __all__ = [
     "RescoreCount",
     "RolledUp",
     "SheetScore",
+    "StatusRefused",
     "baseline_from_inputs",
     "combine_ratings",
     "create_period",
     "generate_sheets",
     "line_input",
     "lock_sheet",
+    "move",
     "open_period",
     "rate_line",
     "record_deduction",
@@ -79,6 +84,7 @@ __all__ = [
     "score_sheet",
     "set_grading_policy",
     "set_rollup",
+    "set_special_status",
     "transition",
     "update_line",
 ]

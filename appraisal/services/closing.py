@@ -13,9 +13,17 @@ The close runs as a task (:func:`run_close`) in two phases:
    results with their history and moves the period to "closed". A task killed in phase 2 leaves
    nothing; the unique (organization, sheet) constraint on Result is the last guard.
 
+Incomplete sheets (appraisal.selectors.incomplete_sheets: a rater whose missing rating does not
+count as 0 has not rated, or a line has no score) refuse the close when HR asks for it and again in
+phase 2, unless HR closes anyway with a reason: then every missing rating counts 0 (as the
+provisional totals showed it while the period ran), a line without data scores 0 points, the
+results of those sheets carry the flag "incomplete", and the reason is kept on the period and in its
+audit trail. A sheet with a special status is never incomplete.
+
 After that, scores change only through calibration (before publication, within the policy's cap)
 or an upheld appeal (appraisal.appeals); both regrade the subject's whole population, because a
-quota line can move when one score moves.
+quota line can move when one score moves. Before publication HR may also send the period back to
+calibration (reopen_period): the results are retired to their history and payroll is told.
 """
 
 from __future__ import annotations
@@ -31,17 +39,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from appraisal import grading
+from appraisal import grading, selectors
 from appraisal import rules as rule_engine
-from appraisal.models import GradingPolicy, Period, Result, Sheet, SpecialStatus
+from appraisal.models import GradingPolicy, Period, Result, Sheet, SheetLine, SpecialStatus
 from appraisal.services.common import IllegalTransition
-from appraisal.services.periods import transition
+from appraisal.services.periods import move, transition
 from appraisal.services.rescoring import rescore_period
+from appraisal.services.scoring import SheetScore, score_sheet
 from appraisal.signals import results_changed
 from core.bulk import HISTORY_COLUMNS, insert_rows, no_cyclic_gc
 from core.translation import cached_translations
-from indicators.models import SubjectKind
-from organizations.jobs import jobs_of, start_job
+from indicators.models import SubjectKind, TemplatePart
+from organizations.jobs import ACTIVE, jobs_of, start_job
 from organizations.models import Department, DepartmentType, Job, Organization, User
 from organizations.tasks import TenantTask, enqueue
 from organizations.tenancy import BULK_BATCH_SIZE
@@ -51,18 +60,51 @@ CLOSE_JOB = Job.Kind.CLOSE_PERIOD
 GRADED_STATUSES = (SpecialStatus.NORMAL, SpecialStatus.REFUSED)
 GRADE_FIELDS = ["final_score", "rank", "band_grade", "grade", "grade_label", "coefficient", "needs_calibration",
                 "explanation", "flags"]
+# The flag a result carries when its sheet was incomplete and HR closed anyway; grading keeps it.
+INCOMPLETE_FLAG = "incomplete"
+NAMED = 5  # sheets a refusal names before "…"
+REASON_MAX = 300
 
 
 class ClosureRefused(Exception):
     """The period cannot be closed (or published, finalised) as it stands; the message says why."""
 
 
+class IncompleteSheets(ClosureRefused):
+    """The close is refused because sheets are incomplete (appraisal.selectors.incomplete_sheets):
+    ``count`` of them, the first few named in the message; ``sheet_ids`` the first ones, in order."""
+
+    def __init__(self, period: Period, count: int, sheet_ids: list[int], names: list[str]) -> None:
+        shown = ", ".join(names) + (" …" if count > len(names) else "")
+        super().__init__(
+            _("Period %(period)s cannot be closed: %(count)s sheet(s) are incomplete (a rater has not rated, or a "
+              "line has no data): %(names)s. Complete them, set a special status on them, or close anyway with a "
+              "reason.") % {"period": period.code, "count": count, "names": shown}
+        )
+        self.count, self.sheet_ids = count, sheet_ids
+
+
+def refuse_incomplete(period: Period) -> list[int]:
+    """Raises IncompleteSheets when the period has incomplete sheets; else returns []."""
+    incomplete = selectors.incomplete_sheets(Sheet.objects.filter(period=period))
+    count = incomplete.count()
+    if not count:
+        return []
+    first = list(incomplete.select_related("person", "team", "department").order_by("pk")[:NAMED])
+    raise IncompleteSheets(period, count, [s.pk for s in first], [s.subject_label for s in first])
+
+
 # --- the close ----------------------------------------------------------------------------------
 
 
-def start_close(*, period: Period, acting_user: User | None) -> Job:
+def start_close(*, period: Period, acting_user: User | None, anyway: bool = False, reason: str = "") -> Job:
     """Asks for the period to be closed: checks it can be, records a job and sends the task after
-    commit. A second request while a close is queued or running returns the same job."""
+    commit. A second request while a close is queued or running returns the same job.
+
+    Incomplete sheets refuse the close (IncompleteSheets, naming how many and the first ones)
+    unless HR closes ``anyway`` with a ``reason``: the reason is kept on the period and in its
+    audit trail, every missing rating counts 0 and a line without data scores 0 points, and the
+    results of those sheets carry the flag "incomplete"."""
     current = Period.objects.get(pk=period.pk)
     if current.state != Period.State.CALIBRATION:
         raise IllegalTransition(
@@ -72,7 +114,19 @@ def start_close(*, period: Period, acting_user: User | None) -> Job:
     if current.grading_policy_id is None:
         raise ClosureRefused(_("Period %(period)s has no grading policy: choose one before closing.")
                              % {"period": current.code})
-    return start_job(subject=current, kind=CLOSE_JOB, acting_user=acting_user,
+    running = jobs_of(current, CLOSE_JOB).filter(state__in=ACTIVE).first()
+    if running is not None:
+        return running
+    reason = reason.strip()
+    if anyway and not reason:
+        raise ClosureRefused(_("Give a reason for closing with incomplete sheets: it is kept on the period and in "
+                               "the audit trail."))
+    params: dict[str, Any] = {}
+    if not anyway:
+        refuse_incomplete(current)
+    elif selectors.incomplete_sheets(Sheet.objects.filter(period=current)).exists():
+        params = {"anyway": True, "reason": reason[:REASON_MAX]}
+    return start_job(subject=current, kind=CLOSE_JOB, acting_user=acting_user, params=params,
                      send=lambda job: enqueue(close_period_task, organization_id=current.organization_id,
                                               job_id=job.pk))
 
@@ -85,6 +139,8 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
     """The close task's body (see the module docstring). Returns counts for the task result."""
     period = Period.objects.get(pk=job.subject_id)
     acting_user = acting_user or job.created_by
+    if Job.objects.filter(pk=job.pk, state__in=[Job.State.DONE, Job.State.FAILED]).exists():
+        return {"results": 0}  # redelivered after it finished: the period may have been sent back since
     Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
     total = Sheet.objects.filter(period=period).count()
     Job.objects.filter(pk=job.pk).update(total=total, done=0)
@@ -101,7 +157,7 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
             if locked.results_at is not None:
                 written = 0  # a redelivered or repeated task: the results are there already
             else:
-                ids = _write_results(locked, acting_user=acting_user)
+                ids = _write_results(locked, acting_user=acting_user, anyway=_anyway(job))
                 written = len(ids)
                 transaction.on_commit(lambda: results_changed.send(sender=Period, period=locked, reason="closed",
                                                                    result_ids=ids))
@@ -113,6 +169,12 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
         message=_("%(count)s results written.") % {"count": written} if written else _("The results were there "
                                                                                         "already."))
     return {"results": written}
+
+
+def _anyway(job: Job) -> str:
+    """HR's reason for closing with incomplete sheets, when the job closes anyway (start_close)."""
+    params = job.params or {}
+    return str(params.get("reason", "")) if params.get("anyway") else ""
 
 
 @shared_task(base=TenantTask, bind=True, name="appraisal.close_period", acks_late=True)
@@ -205,15 +267,25 @@ def _drafts(period: Period, policy: GradingPolicy) -> tuple[list[_Draft], list[i
     return drafts, unscored
 
 
-def _write_results(period: Period, *, acting_user: User | None) -> list[int]:
-    """Grades every population and writes the results with their audit rows; returns their ids."""
+def _write_results(period: Period, *, acting_user: User | None, anyway: str = "") -> list[int]:
+    """Grades every population and writes the results with their audit rows; returns their ids.
+    ``anyway``: HR's reason for closing with incomplete sheets (see start_close)."""
     policy = period.grading_policy
     if policy is None:
         raise ClosureRefused(_("Period %(period)s has no grading policy: choose one before closing.")
                              % {"period": period.code})
+    incomplete: list[int] = []
+    if anyway:
+        incomplete = list(selectors.incomplete_sheets(Sheet.objects.filter(period=period)).order_by("pk")
+                          .values_list("pk", flat=True))
+        anyway = anyway if incomplete else ""  # completed meanwhile: an ordinary close
+    else:
+        refuse_incomplete(period)
     with cached_translations(), no_cyclic_gc():
         drafts, unscored = _drafts(period, policy)
-        if unscored:
+        if unscored and anyway:
+            _count_missing_as_zero(period, drafts)
+        elif unscored:
             names = [s.subject_label for s in Sheet.objects.filter(pk__in=unscored[:10]).select_related(
                 "person", "team", "department").order_by("pk")]
             shown = ", ".join(names) + (" …" if len(unscored) > 10 else "")
@@ -221,6 +293,7 @@ def _write_results(period: Period, *, acting_user: User | None) -> list[int]:
                 _("Period %(period)s cannot be closed: %(count)s sheet(s) have no score yet: %(names)s.")
                 % {"period": period.code, "count": len(unscored), "names": shown}
             )
+        _flag_incomplete(drafts, set(incomplete), anyway)
         by_population: dict[str, list[_Draft]] = defaultdict(list)
         for draft in drafts:
             by_population[draft.population].append(draft)
@@ -228,9 +301,42 @@ def _write_results(period: Period, *, acting_user: User | None) -> list[int]:
         for members in by_population.values():
             _grade(policy, period, members, history, changes=False)
         ids = _insert_results(period, drafts, acting_user=acting_user)
-    transition(period=period, to=Period.State.CLOSED, acting_user=acting_user, reason="closed")
+    reason = "closed"
+    if anyway:
+        Period.objects.filter(pk=period.pk).update(close_anyway_reason=anyway[:REASON_MAX],
+                                                   incomplete_at_close=len(incomplete))
+        reason = (_("closed with %(count)s incomplete sheet(s): %(reason)s")
+                  % {"count": len(incomplete), "reason": anyway})[:100]
+    transition(period=period, to=Period.State.CLOSED, acting_user=acting_user, reason=reason)
     Period.objects.filter(pk=period.pk).update(results_at=timezone.now())
     return ids
+
+
+def _flag_incomplete(drafts: Sequence[_Draft], incomplete: set[int], reason: str) -> None:
+    for draft in drafts:
+        if draft.sheet_id in incomplete:
+            draft.flags = [{"rule": INCOMPLETE_FLAG, "outcome": "closed_anyway",
+                            "message": _("Incomplete at close; missing ratings and data counted as 0. Closed anyway: "
+                                         "%(reason)s") % {"reason": reason}}]
+
+
+def _count_missing_as_zero(period: Period, drafts: Sequence[_Draft]) -> None:
+    """The score at close of the normal sheets without a total (a line without data) when HR closes
+    anyway: their lines without a score count 0 points (scoring.score_sheet). Three queries."""
+    missing = Sheet.objects.filter(period=period, special_status=SpecialStatus.NORMAL, score__isnull=True)
+    lines: dict[int, list[SheetLine]] = defaultdict(list)
+    for line in SheetLine.objects.filter(sheet__in=missing).select_related("indicator").order_by("sort_order", "pk"):
+        lines[line.sheet_id].append(line)
+    sheets = list(missing.values_list("pk", "template_id", "template__base_score"))
+    parts: dict[int, list[TemplatePart]] = defaultdict(list)
+    for part in TemplatePart.objects.filter(template_id__in={t for _pk, t, _base in sheets}).order_by("sort_order",
+                                                                                                     "pk"):
+        parts[part.template_id].append(part)
+    scores: dict[int, SheetScore] = {pk: score_sheet(base, lines[pk], parts[template], missing_as_zero=True)
+                                     for pk, template, base in sheets}
+    for draft in drafts:
+        if draft.sheet_id in scores:
+            draft.raw_score = scores[draft.sheet_id].score
 
 
 def _insert_results(period: Period, drafts: Sequence[_Draft], *, acting_user: User | None) -> list[int]:
@@ -340,7 +446,8 @@ def _grade(policy: GradingPolicy, period: Period, members: Sequence[Gradable], h
     for flag in flags_found:
         flags[flag.key].append({"rule": flag.rule_code, "outcome": flag.outcome, "message": flag.message})
     for result in members:
-        result.flags = flags.get(result.subject_key, [])
+        kept = [f for f in result.flags if f.get("rule") == INCOMPLETE_FLAG]  # set at close, not by a rule
+        result.flags = kept + flags.get(result.subject_key, [])
     if not changes:
         return []
     return [r for r in members if tuple(getattr(r, f) for f in GRADE_FIELDS) != before[id(r)]]
@@ -399,3 +506,46 @@ def calibrate(*, result: Result, score: Decimal, reason: str, acting_user: User 
     result.refresh_from_db()
     return result
 
+
+
+# --- sending a closed period back to calibration (退回校准) ---------------------------------------
+
+
+def reopen_period(*, period: Period, reason: str, acting_user: User | None) -> Period:
+    """closed → calibration, before publication, with a reason (kept on the period and in its audit
+    trail): the results are retired — removed from the current results, each with a history row
+    that keeps every value and the reason — and ``results_changed`` tells payroll, which
+    supersedes the pay runs computed from them. The next close writes new results."""
+    reason = reason.strip()
+    if not reason:
+        raise ClosureRefused(_("Give a reason for sending the period back to calibration: it is kept in the audit "
+                               "trail."))
+    with transaction.atomic():
+        current = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
+        if current.state != Period.State.CLOSED:
+            raise IllegalTransition(
+                _("Period %(period)s cannot be sent back to calibration: it is %(state)s (only a closed period "
+                  "that is not published yet can).") % {"period": current.code, "state": current.get_state_display()}
+            )
+        if current.results_at is None:
+            raise ClosureRefused(_("Period %(period)s is still closing.") % {"period": current.code})
+        why = (_("sent back to calibration: %(reason)s") % {"reason": reason})[:100]
+        ids = _retire_results(current, acting_user=acting_user, reason=why)
+        Period.objects.filter(pk=current.pk).update(results_at=None, close_anyway_reason="", incomplete_at_close=0,
+                                                    reopened_at=timezone.now(), reopen_reason=reason[:REASON_MAX])
+        reopened = move(period=current, to=Period.State.CALIBRATION, acting_user=acting_user, reason=why)
+        transaction.on_commit(lambda: results_changed.send(sender=Period, period=reopened, reason="reopened",
+                                                           result_ids=ids))
+    period.state, period.results_at = reopened.state, None
+    return reopened
+
+
+def _retire_results(period: Period, *, acting_user: User | None, reason: str) -> list[int]:
+    """Writes a deletion row ("-", with every value and the reason) to each result's history, then
+    removes the results: one COPY and one DELETE, whatever the head count. Appeals cannot exist yet
+    (they are filed after publication)."""
+    rows = list(Result.objects.filter(period=period).order_by("pk").values_list("pk", *RESULT_COLUMNS))
+    audit = (timezone.now(), reason, "-", acting_user.pk if acting_user else None)
+    insert_rows(Result.history.model, ["id", *RESULT_COLUMNS, *HISTORY_COLUMNS], (row + audit for row in rows))
+    Result.objects.filter(period=period)._raw_delete(Result.objects.db)
+    return [row[0] for row in rows]

@@ -1,8 +1,9 @@
 """Writes for a period's life: create it, choose its grading policy, move it along TRANSITIONS, and
 open it (which sends sheet generation, :mod:`appraisal.services.sheets`, after commit).
 
-Closing, publishing and finalising are in :mod:`appraisal.services.closing` and
-:mod:`appraisal.services.window`.
+Closing, sending back to calibration, publishing and finalising are in
+:mod:`appraisal.services.closing` and :mod:`appraisal.services.window`; they take their step with
+:func:`move`, which :func:`transition` also uses after refusing the steps that have their own service.
 """
 
 from __future__ import annotations
@@ -60,7 +61,23 @@ def set_grading_policy(*, period: Period, policy: GradingPolicy | None, acting_u
 
 
 def transition(*, period: Period, to: str, acting_user: User | None, reason: str = "") -> Period:
-    """Moves a period one step along TRANSITIONS, or refuses naming the state it is in.
+    """Moves a period one step along TRANSITIONS, or refuses naming the state it is in. Sending a
+    closed period back to calibration has its own service (closing.reopen_period: it retires the
+    results and needs a reason), so it is refused here."""
+    if to == Period.State.CALIBRATION:
+        current = Period.objects.get(pk=period.pk)
+        if current.state == Period.State.CLOSED:
+            raise IllegalTransition(
+                _("Period %(period)s is %(state)s: sending it back to calibration retires its results; do it with "
+                  "“send back to calibration”, giving a reason.")
+                % {"period": current.code, "state": current.get_state_display()}
+            )
+    return move(period=period, to=to, acting_user=acting_user, reason=reason)
+
+
+def move(*, period: Period, to: str, acting_user: User | None, reason: str = "") -> Period:
+    """The step itself, for :func:`transition` and the services that own a step (close, publish,
+    finalise, reopen).
 
     The conditional UPDATE is the claim: of two concurrent requests for the same step, one
     changes the row and the other is refused, so a step's side effects happen once.
@@ -84,7 +101,7 @@ def transition(*, period: Period, to: str, acting_user: User | None, reason: str
             )
         current.refresh_from_db()
         current._history_user = acting_user  # type: ignore[attr-defined]
-        current._change_reason = reason or f"{previous} → {to}"  # type: ignore[attr-defined]
+        current._change_reason = (reason or f"{previous} → {to}")[:100]  # type: ignore[attr-defined]
         current.save(update_fields=["state"])
     period.state = current.state
     return current

@@ -134,9 +134,17 @@ def score_line(line: SheetLine | LineRow, *, ratings: list[Rating] | None,
 
 def combine_ratings(raters: Sequence[Rater | RaterRow],
                     ratings: Sequence[Rating | RatingRow]) -> tuple[Decimal | None, str]:
-    """Weighted mean of the raters' scores. A role's weight is shared among its raters; recused
-    raters do not count; a missing rating counts as 0 where the template says so (S1-9 self-
-    assessment), otherwise the remaining weights are scaled up to 1."""
+    """Weighted mean of the raters' scores, with one rule for a missing rating wherever ratings are
+    combined (entering a rating, rescoring, the close).
+
+    A role's weight is shared among its raters; recused raters do not count (the others' weights
+    scale up to 1). A rating not given counts 0, and the explanation says so ("not rated"): it is
+    never left out, so a line never looks better for a rater who has not rated yet. While the
+    period runs such a line is provisional (appraisal.selectors.line_done); at close the 0 stands
+    when the template rater says missing_counts_as_zero (S1-9 self-assessment), and any other
+    missing rating makes the sheet incomplete (appraisal.selectors.line_blocking): the close is
+    refused unless HR sets a special status or closes anyway, which keeps the 0. None when no
+    rater is left to rate the line."""
     by_rater = {r.rater_id: r for r in ratings if r.score is not None}
     per_role: dict[str, list[Rater | RaterRow]] = defaultdict(list)
     for rater in raters:
@@ -147,14 +155,15 @@ def combine_ratings(raters: Sequence[Rater | RaterRow],
         share = members[0].weight / len(members)
         for rater in members:
             rating = by_rater.get(rater.pk)
-            if rating is None and not rater.missing_counts_as_zero:
-                continue
-            value = rating.score if rating is not None and rating.score is not None else ZERO
             total_weight += share
-            weighted += share * value
-            parts.append(f"{RaterRole(role).label} {quantize(share * 100)}% × {value}")
+            label = f"{RaterRole(role).label} {quantize(share * 100)}%"
+            if rating is None or rating.score is None:
+                parts.append(f"{label} × {_('not rated')} 0")
+                continue
+            weighted += share * rating.score
+            parts.append(f"{label} × {rating.score}")
     if total_weight == 0:
-        return None, _("No ratings yet.")
+        return None, _("No rater may rate this line.")
     score = quantize(weighted / total_weight)
     return score, "; ".join(parts) + f" → {score}"
 
@@ -167,9 +176,13 @@ class SheetScore:
     missing: list[str]
 
 
-def score_sheet(base: Decimal, lines: Sequence[SheetLine | LineRow], template_parts: Sequence[Any]) -> SheetScore:
+def score_sheet(base: Decimal, lines: Sequence[SheetLine | LineRow], template_parts: Sequence[Any], *,
+                missing_as_zero: bool = False) -> SheetScore:
     """final = base score × Σ part weight × (part points / part full marks); a part with
-    cap_positive earns at most its full marks but may go below zero (S1-8 security)."""
+    cap_positive earns at most its full marks but may go below zero (S1-8 security).
+
+    A line without a score leaves the sheet without one, unless ``missing_as_zero`` (a close HR
+    makes anyway): then it counts 0 points and the explanation names it."""
     by_part: dict[str, Decimal] = defaultdict(lambda: ZERO)
     missing = []
     for line in lines:
@@ -177,7 +190,7 @@ def score_sheet(base: Decimal, lines: Sequence[SheetLine | LineRow], template_pa
             missing.append(_indicator_name(line))
         else:
             by_part[line.part_code] += line.score
-    if missing:
+    if missing and not missing_as_zero:
         return SheetScore(None, dict(by_part), _("Not scored yet: %(lines)s") % {"lines": ", ".join(missing)}, missing)
     total, pieces = ZERO, []
     for part in template_parts:
@@ -188,7 +201,10 @@ def score_sheet(base: Decimal, lines: Sequence[SheetLine | LineRow], template_pa
         total += contribution
         pieces.append(f"{part.name} {quantize(points)}/{quantize(part.full_marks)} × {plain(part.weight)}")
     score = quantize(total)
-    return SheetScore(score, dict(by_part), f"{quantize(base)} × (" + " + ".join(pieces) + f") = {score}", [])
+    explanation = f"{quantize(base)} × (" + " + ".join(pieces) + f") = {score}"
+    if missing:
+        explanation = _("no score, counted as 0: %(lines)s") % {"lines": ", ".join(missing)} + "; " + explanation
+    return SheetScore(score, dict(by_part), explanation, missing)
 
 
 def _indicator_name(line: SheetLine | LineRow) -> str:
