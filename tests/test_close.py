@@ -443,3 +443,15 @@ def test_it_refuses_another_organisations_grading_policy_through_the_api(world_a
     response = api_for(hr).post(f"/api/periods/{period.pk}/grading-policy/", {"grading_policy": foreign.pk},
                                 format="json")
     assert response.status_code == 400
+
+
+def test_it_says_a_bottom_n_rule_cannot_apply_to_a_population_of_n(world_a):
+    # S0-2: bottom 3 of the plant's three shifts would flag the best shift too (seen: 104.02).
+    people = add_people(world_a.org, world_a.production, 3)
+    bottom = {"code": "bottom3", "kind": "bottom_n", "config": {"n": 3}, "outcome": "no_award"}
+    period = scored_period(world_a.org, dict(zip(people, ["95", "90", "85"], strict=True)),
+                           policy=make_policy(world_a.org, quotas=[], rules=[bottom]))
+    close(period)
+    for result in results(period).values():
+        assert [(f["rule"], f["outcome"]) for f in result.flags] == [("bottom3", "not_applied")]
+        assert "3" in result.flags[0]["message"]

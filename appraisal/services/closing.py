@@ -57,6 +57,7 @@ from organizations.tenancy import BULK_BATCH_SIZE
 
 ZERO = Decimal("0.00")
 CLOSE_JOB = Job.Kind.CLOSE_PERIOD
+NOT_APPLIED = "not_applied"  # a rule's outcome in a result's flags when the rule could not apply
 GRADED_STATUSES = (SpecialStatus.NORMAL, SpecialStatus.REFUSED)
 GRADE_FIELDS = ["final_score", "rank", "band_grade", "grade", "grade_label", "coefficient", "needs_calibration",
                 "explanation", "flags"]
@@ -445,6 +446,12 @@ def _grade(policy: GradingPolicy, period: Period, members: Sequence[Gradable], h
                                            period=period.code, year=period.year)
     for flag in flags_found:
         flags[flag.key].append({"rule": flag.rule_code, "outcome": flag.outcome, "message": flag.message})
+    # A rule that could not apply (a bottom-N over a population no larger than N) flags nobody; each
+    # member's result says so, so the page and the employee see why nobody got the outcome.
+    for notice in getattr(flags_found, "notices", ()):
+        for result in members:
+            flags[result.subject_key].append({"rule": notice.rule_code, "outcome": NOT_APPLIED,
+                                              "message": notice.message})
     for result in members:
         kept = [f for f in result.flags if f.get("rule") == INCOMPLETE_FLAG]  # set at close, not by a rule
         result.flags = kept + flags.get(result.subject_key, [])
