@@ -302,6 +302,52 @@ def test_it_normalises_a_completion_config_with_defaults_and_string_decimals() -
     }
 
 
+def test_it_keeps_28_digits_of_a_rate_in_the_trace() -> None:
+    steps = score("completion", {}, line(actual=D(2), target=D(3))).steps
+    assert steps[0]["rate"] == "0.6666666666666666666666666667"
+
+
+def test_it_traces_the_rate_rounding_when_it_changes_the_rate() -> None:
+    steps = score("completion", {"rate_places": 0}, line(actual=D(2), target=D(3))).steps
+    rounded = {
+        "rule": "rate.rounded",
+        "rate_places": "0",
+        "rate_before": "0.6666666666666666666666666667",
+        "rate": "0.67",
+    }
+    assert rounded in steps
+
+
+def test_it_traces_no_rounding_of_a_rate_that_is_already_round() -> None:
+    steps = score("completion", {"rate_places": 2}, line(actual=D(95), target=D(100))).steps
+    assert [step["rule"] for step in steps] == ["rate.higher", "points"]
+
+
+def test_it_names_the_limit_of_rate_places() -> None:
+    assert str(config_error("completion", {"rate_places": 11})) == "Must be at most 10."
+
+
+def test_it_explains_a_rate_under_a_cap_without_a_floor() -> None:
+    explanation = completion("95", cap_rate="1.2", floor_rate=None).explanation
+    assert (
+        explanation
+        == "actual 95.00 ÷ target 100.00 = 95.00%; not above the cap of 120.00%; score 15.00 × 95.00% = 14.25"
+    )
+
+
+def test_it_explains_a_rate_above_the_default_floor() -> None:
+    explanation = completion("95").explanation
+    assert (
+        explanation
+        == "actual 95.00 ÷ target 100.00 = 95.00%; not below the floor of 0.00%; score 15.00 × 95.00% = 14.25"
+    )
+
+
+def test_it_explains_a_rate_with_neither_floor_nor_cap() -> None:
+    explanation = completion("95", floor_rate=None).explanation
+    assert explanation == "actual 95.00 ÷ target 100.00 = 95.00%; score 15.00 × 95.00% = 14.25"
+
+
 # --- banded -----------------------------------------------------------------------------------
 
 LADDER = [
@@ -422,6 +468,72 @@ def test_it_sorts_bands_listed_out_of_order() -> None:
     normalised = validate_config("banded", {"bands": [LADDER[2], LADDER[0], LADDER[1]]})
     assert [b["from"] for b in normalised["bands"]] == [None, "60", "80"]
     assert banded("70", bands=[LADDER[2], LADDER[0], LADDER[1]]).points == D(6)
+
+
+def test_it_explains_the_closed_bottom_of_the_first_band_when_upper_inclusive() -> None:
+    bands = [{"from": "0", "to": "60", "points": "1"}, {"from": "60", "to": "100", "points": "2"}]
+    explanation = banded("0", bands=bands, boundary="upper_inclusive").explanation
+    assert explanation == "actual 0.00 is in the band 0.00 ≤ actual ≤ 60.00; score 1.00"
+
+
+def test_it_explains_an_open_lower_edge_when_upper_inclusive() -> None:
+    bands = [{"from": "0", "to": "60", "points": "1"}, {"from": "60", "to": "100", "points": "2"}]
+    explanation = banded("70", bands=bands, boundary="upper_inclusive").explanation
+    assert explanation == "actual 70.00 is in the band 60.00 < actual ≤ 100.00; score 2.00"
+
+
+def test_it_traces_the_band_by_its_place_in_the_config() -> None:
+    assert banded("75").steps == (
+        {"rule": "band", "value": "75", "band": "2", "band_from": "60", "band_to": "80", "amount": "6"},
+        {"rule": "points", "points": "6.00"},
+    )
+
+
+def test_it_names_open_ends_when_bands_overlap() -> None:
+    bands = [{"from": None, "to": "70", "points": "0"}, {"from": "60", "to": None, "points": "10"}]
+    assert str(config_error("banded", {"bands": bands})) == "Bands overlap: −∞–70 and 60–+∞."
+
+
+def test_it_refuses_a_band_that_overlaps_its_previous_band_not_only_the_first() -> None:
+    # ends 10, 30, then a band from 20: each band is checked against the one before it
+    bands = [
+        {"from": None, "to": "10", "points": "0"},
+        {"from": "10", "to": "30", "points": "5"},
+        {"from": "20", "to": None, "points": "10"},
+    ]
+    error = config_error("banded", {"bands": bands})
+    assert error.field == "bands[2]"
+    assert str(error) == "Bands overlap: 10–30 and 20–+∞."
+
+
+def test_it_refuses_a_band_whose_end_falls_below_its_start() -> None:
+    bands = [
+        {"from": None, "to": "10", "points": "0"},
+        {"from": "10", "to": "30", "points": "5"},
+        {"from": "30", "to": "20", "points": "10"},
+    ]
+    assert config_error("banded", {"bands": bands}).field == "bands[2]"
+
+
+def test_it_suggests_the_banded_setting_meant() -> None:
+    error = config_error("banded", {"bands": LADDER, "boundry": "upper_inclusive"})
+    assert (error.field, str(error)) == ("boundry", 'Unknown setting "boundry"; did you mean "boundary"?')
+
+
+def test_it_suggests_the_band_setting_meant() -> None:
+    error = config_error("banded", {"bands": [{"from": None, "too": None, "points": "1"}]})
+    assert (error.field, str(error)) == ("bands[0].too", 'Unknown setting "too"; did you mean "to"?')
+
+
+def test_it_requires_a_value_in_each_band() -> None:
+    error = config_error("banded", {"bands": [{"from": None, "to": None}]})
+    assert (error.field, str(error)) == ("bands[0].points", "This setting is required.")
+
+
+def test_it_refuses_a_band_with_both_points_and_a_share() -> None:
+    error = config_error("banded", {"bands": [{"from": None, "to": None, "points": "1", "share": "1"}]})
+    assert error.field == "bands[0].share"
+    assert str(error).startswith('Unknown setting "share"')
 
 
 # --- deduction --------------------------------------------------------------------------------
@@ -618,6 +730,70 @@ def test_it_normalises_deduction_items() -> None:
     assert normalised["money_per_point"] == "20"
 
 
+def test_it_refuses_tier_counts_that_fall_back_below_an_earlier_tier() -> None:
+    # ends 10, 30, 20: the third tier is checked against the second, not the first
+    tiers = [{"from_count": 10, "points": "1"}, {"from_count": 30, "points": "2"}, {"from_count": 20, "points": "3"}]
+    error = config_error("deduction", {"items": [{"code": "a", "name": "A", "points": "1", "tiers": tiers}]})
+    assert error.field == "items[0].tiers[2].from_count"
+    assert str(error) == "Tiers must start at increasing counts: 20 does not come after 30."
+
+
+def test_it_refuses_a_tier_count_given_twice() -> None:
+    tiers = [{"from_count": 10, "points": "1"}, {"from_count": "10", "points": "2"}]
+    error = config_error("deduction", {"items": [{"code": "a", "name": "A", "points": "1", "tiers": tiers}]})
+    assert error.field == "items[0].tiers[1].from_count"
+
+
+def test_it_refuses_tier_money_next_to_money_per_point() -> None:
+    tiers = [{"from_count": 3, "points": "1", "money": "10"}]
+    config = {"items": [{"code": "a", "name": "A", "points": "1", "tiers": tiers}], "money_per_point": "20"}
+    assert config_error("deduction", config).field == "items[0].tiers[0].money"
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "meant"),
+    [
+        ({"items": [{"code": "a", "name": "A", "points": "1"}], "floors": "0"}, "floors", "floor"),
+        ({"items": [{"code": "a", "name": "A", "points": "1", "cap_point": "1"}]}, "items[0].cap_point", "cap_points"),
+        (
+            {"items": [{"code": "a", "name": "A", "points": "1", "tiers": [{"from_counts": 2, "points": "1"}]}]},
+            "items[0].tiers[0].from_counts",
+            "from_count",
+        ),
+    ],
+)
+def test_it_suggests_the_deduction_setting_meant(config: dict[str, Any], field: str, meant: str) -> None:
+    error = config_error("deduction", config)
+    assert error.field == field
+    assert str(error).endswith(f'did you mean "{meant}"?')
+
+
+def test_it_explains_occurrences_before_the_first_tier_without_the_tier() -> None:
+    assert "柜台内烟头 × 3: 3 × 5.00 = 15.00 points, 300.00 CNY;" in deduct(SMOKING, smoke=3).explanation
+
+
+def test_it_explains_an_item_money_cap() -> None:
+    config = {"items": [{"code": "late", "name": "迟到", "points": "1", "money": "50", "cap_money": "100"}]}
+    explanation = deduct(config, late=3).explanation
+    assert "迟到 × 3: 3 × 1.00 = 3.00 points, 100.00 CNY (capped at 100.00 CNY)" in explanation
+
+
+def test_it_does_not_mention_total_caps_reached_exactly() -> None:
+    config = {
+        "items": [{"code": "a", "name": "A", "points": "1", "money": "15"}],
+        "total_cap_points": "20",
+        "total_cap_money": "300",
+    }
+    result = deduct(config, a=20)
+    assert (result.points, result.money) == (D("80.00"), D("-300.00"))
+    assert "capped" not in result.explanation
+
+
+def test_it_does_not_mention_the_floor_reached_exactly() -> None:
+    result = deduct({"items": [{"code": "x", "name": "违规", "points": "25"}]}, "25", x=1)
+    assert result.explanation == "违规 × 1: 1 × 25.00 = 25.00 points; score 25.00 − 25.00 = 0.00"
+
+
 # --- bonus ------------------------------------------------------------------------------------
 
 # S1-3: praise from a customer or the media +3 points; here capped at 6 a month.
@@ -657,6 +833,11 @@ def test_it_refuses_a_floor_on_a_bonus() -> None:
     assert config_error("bonus", {**PRAISE, "floor": "0"}).field == "floor"
 
 
+def test_it_explains_a_bonus_without_occurrences() -> None:
+    result = score("bonus", PRAISE, line(max_points=D(0)))
+    assert result.explanation == "no bonus items; bonus 0.00 points"
+
+
 # --- rating -----------------------------------------------------------------------------------
 
 SCALE = {"scale": [{"label": "优秀", "points": "10"}, {"label": "良好", "points": "8"}, {"label": "差", "points": "0"}]}
@@ -687,6 +868,24 @@ def test_it_needs_a_rating() -> None:
 def test_it_refuses_duplicate_labels() -> None:
     config = {"scale": [{"label": "优秀", "points": "10"}, {"label": " 优秀 ", "points": "9"}]}
     assert config_error("rating", config).field == "scale[1].label"
+
+
+def test_it_suggests_the_rating_setting_meant() -> None:
+    error = config_error("rating", {"scales": []})
+    assert str(error) == 'Unknown setting "scales"; did you mean "scale"?'
+
+
+def test_it_traces_a_rating() -> None:
+    assert score("rating", SCALE, line(rating="良好")).steps == (
+        {"rule": "rating", "rating": "良好", "amount": "8"},
+        {"rule": "points", "points": "8.00"},
+    )
+
+
+def test_it_traces_a_rating_share() -> None:
+    config = {"unit": "share", "scale": [{"label": "5", "share": "1"}, {"label": "4", "share": "0.8"}]}
+    steps = score("rating", config, line(max_points=D(20), rating="4")).steps
+    assert steps[-1] == {"rule": "points", "max_points": "20", "share": "0.8", "points": "16.00"}
 
 
 # --- pass / fail ------------------------------------------------------------------------------
@@ -733,6 +932,16 @@ def test_it_refuses_round_zero() -> None:
 
 def test_it_refuses_no_round_shares() -> None:
     assert config_error("pass_fail", {"round_shares": []}).field == "round_shares"
+
+
+def test_it_names_the_last_listed_round_plainly() -> None:
+    result = score("pass_fail", ACCEPTANCE, line(max_points=D(10), accepted=True, acceptance_round=3))
+    assert result.explanation == "accepted at round 3; score 10.00 × 60.00% = 6.00"
+
+
+def test_it_suggests_the_pass_fail_setting_meant() -> None:
+    error = config_error("pass_fail", {"round_shares": ["1"], "fail_shares": "0"})
+    assert str(error) == 'Unknown setting "fail_shares"; did you mean "fail_share"?'
 
 
 # --- formula ----------------------------------------------------------------------------------
@@ -787,6 +996,38 @@ def test_it_names_the_formula_and_subject_when_a_formula_divides_by_zero() -> No
 def test_it_reports_a_missing_formula_input() -> None:
     with pytest.raises(ScoringError, match='Missing input "target"'):
         score("formula", {"expression": "actual / target"}, line(actual=D(1)))
+
+
+@pytest.mark.parametrize("config", [{}, {"expression": ""}, {"expression": " \n "}, {"expression": 5}])
+def test_it_asks_for_a_formula(config: dict[str, Any]) -> None:
+    error = config_error("formula", config)
+    assert (error.field, str(error)) == ("expression", "Enter a formula.")
+
+
+def test_it_suggests_the_formula_setting_meant() -> None:
+    error = config_error("formula", {"expresion": "actual"})
+    assert str(error) == 'Unknown setting "expresion"; did you mean "expression"?'
+
+
+def test_it_refuses_an_input_declared_twice() -> None:
+    error = config_error("formula", {"expression": "k", "inputs": ["k", "k"]})
+    assert (error.field, str(error)) == ("inputs[1]", 'The input "k" is declared twice.')
+
+
+def test_it_refuses_a_function_name_as_an_input() -> None:
+    assert str(config_error("formula", {"expression": "1", "inputs": ["ROUND"]})) == '"ROUND" is a reserved name.'
+
+
+def test_it_traces_a_formula() -> None:
+    assert score("formula", {"expression": "actual / 3"}, line(actual=D(2))).steps == (
+        {
+            "rule": "formula",
+            "expression": "actual / 3",
+            "input.actual": "2",
+            "value": "0.6666666666666666666666666667",
+            "points": "0.67",
+        },
+    )
 
 
 # --- normalised configs -----------------------------------------------------------------------
