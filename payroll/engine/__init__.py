@@ -36,14 +36,16 @@ inputs: the standard grade, level and role plus those declared with ``text_input
 before it exists, a typo or a formula syntax error is refused by compile_policy with the path
 ("components[2].config.quantity"). Names are identifiers; a code may not repeat an input, another
 code or a signal. Inputs a person is given that the policy does not know are ignored; an input a
-component needs but the person lacks raises PayError.
+component needs but the person lacks (or was given as None: an input left empty) raises PayError
+naming the person, the component and the input.
 
 EVALUATION. Components run in order, each for everyone (set-based: formulas are compiled once per
 policy). A component's amount is the kind's unrounded result × factor, rounded to ``places`` with
 its ``rounding``; that rounded amount becomes its name. ``PersonPay.total`` is the exact sum of the
-paid lines. Explanations are built in the active language. A runtime problem (division by zero,
-missing input, unknown grade/level/role, negative weights …) raises PayError naming the person,
-the component and the values of the names the component reads.
+paid lines. Every amount is written to its places (money to the fen: nothing paid is 0.00, never 0),
+and so are totals and balance movements. Explanations are built in the active language. A runtime
+problem (division by zero, missing input, unknown grade/level/role, negative weights …) raises
+PayError naming the person, the component and the values of the names the component reads.
 
 Stage 2: the group kinds (pool_split, population_average, leader_bonus) see everyone's results of
 the earlier components; components after them see their amounts in turn. evaluate_person refuses a
@@ -60,8 +62,9 @@ grade_coefficient   S1-9. amount = quota × coefficient. Coefficient: "coefficie
                     looked up by the text input "grade_input" (default grade), or "coefficient"
                     (formula, e.g. "score / 100"). Quota: "quota" (formula) or "quota_bands"
                     {"input": "base_salary", "to_inclusive": true, "bands": [{"to": "1500", "quota":
-                    "200"}, {"to": "2500", "quota": "400"}, {"to": null, "quota": "600"}]}: bands by
-                    their upper ends, the last open; to_inclusive true: ≤ to (S1-9 含1500), false: < to.
+                    "200"}, {"to": "2500", "quota": "400"}, {"to": null, "quota": "600"}]}: two bands
+                    or more by their upper ends, each above the one before, the last open;
+                    to_inclusive true: ≤ to (S1-9 含1500), false: < to.
 fixed_floating_split S1-4 固浮比. "total" formula split by "splits" {level: "4:6"} of the text input
                     "level_input" (default level); floating × "coefficient" (default 1); "part":
                     "total" (fixed + floating × coefficient), "fixed" or "floating".
@@ -75,7 +78,7 @@ tiered              S1-2, S1-6. "quantity" formula, "mode" "whole" (every unit a
 quota_saving        S1-2 fuel / repair. saving = ("quota" − "actual") × "price" (default 1); a saving
                     earns "reward_share" (0–1) of it, an excess is deducted × "excess_rate" (default 1).
 penalty_points      S1-1, S1-10. "items": [{"label", "input", "amount"}] → −Σ count × amount, at most
-                    "cap" (optional). Stand-by etc. as envelope signals: {"standby": "tier1 >= 2"}.
+                    "cap" (optional, above 0). Stand-by etc. as envelope signals: {"standby": "tier1 >= 2"}.
 withheld            S1-2. "amount" withheld this period (line negative); "release_when" pays the whole
                     balance back on the line; optional "forfeit_when" forfeits it. Both at once: PayError.
 accrual             S1-2 safety bonus, S0-4 assessed monthly paid quarterly. "amount" accrued;

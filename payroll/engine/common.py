@@ -21,7 +21,7 @@ from core.translation import _
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
-FEN = Decimal("0.01")
+ZERO_FEN = Decimal("0.00")  # nothing, written to the fen: a line shows 0.00, never 0
 
 ROUNDINGS: dict[str, str] = {
     "half_up": ROUND_HALF_UP,
@@ -303,17 +303,17 @@ class Person:
         subject: str,
         numbers: dict[str, Decimal],
         texts: dict[str, str],
-        unit: str = "",
-        leads: tuple[str, ...] = (),
-        balances: Mapping[str, Decimal] | None = None,
-        index: int = 0,
+        unit: str,
+        leads: tuple[str, ...],
+        balances: Mapping[str, Decimal],
+        index: int,
     ) -> None:
         self.subject = subject
         self.numbers = numbers
         self.texts = texts
         self.unit = unit
         self.leads = leads
-        self.balances: Mapping[str, Decimal] = balances or {}
+        self.balances = balances
         self.lines: list[PayLine] = []
         self.movements: list[BalanceMovement] = []
         self.index = index

@@ -21,6 +21,7 @@ from core.numbers import quantize
 
 from .common import (
     ZERO,
+    ZERO_FEN,
     Component,
     Kind,
     Outcome,
@@ -211,7 +212,7 @@ class PoolSplit(Kind):
                     raise component.error(
                         people[0], _("The factors in unit %(unit)s add up to zero") % {"unit": unit or "—"}
                     )
-                amounts = [ZERO] * len(people)
+                amounts = [ZERO_FEN] * len(people)
             else:
                 amounts = split_fen(part, factors, [person.subject for person in people])
             for person, factor, amount in zip(people, factors, amounts, strict=True):

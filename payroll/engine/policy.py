@@ -19,6 +19,7 @@ from .common import (
     ONE,
     ROUNDINGS,
     ZERO,
+    ZERO_FEN,
     BalanceMovement,
     Component,
     Kind,
@@ -246,6 +247,8 @@ def _person(
     policy_numbers = policy.numbers
     policy_texts = policy.texts
     for name, value in inputs.items():
+        if value is None:
+            continue  # given without a value (a pay input left empty): missing, named by the component that needs it
         if name in policy_numbers:
             if type(value) is Decimal:
                 numbers[name] = value
@@ -266,12 +269,13 @@ def _person(
     return Person(subject, numbers, texts, unit, leads, opening, index)  # positional: no keyword dict per person
 
 
-Finish = Callable[[Person, bool, Outcome | None], None]
+Finish = Callable[[Person, Outcome | None], None]
 
 
 def _finisher(component: Component) -> Finish:
-    """``finish(person, applies, outcome)`` for ``component``: round the outcome, record the amount
-    (and signals) under the component's names and add the person's line.
+    """``finish(person, outcome)`` for ``component``: round the outcome, record the amount (and
+    signals) under the component's names and add the person's line; no outcome (None) when the
+    component does not apply to the person.
 
     Made once per component and evaluation and then run for every person: the component's settings
     are read into the closure here instead of from the component for each person."""
@@ -289,10 +293,10 @@ def _finisher(component: Component) -> Finish:
     uses = component.uses
     reads_texts = component.reads_texts
 
-    def finish(person: Person, applies: bool, outcome: Outcome | None) -> None:
-        if not applies or outcome is None:
+    def finish(person: Person, outcome: Outcome | None) -> None:
+        applies = outcome is not None
+        if outcome is None:
             amount, explanation, movement = _not_applicable(component, person)
-            applies = False
         else:
             raw, explanation, movement = outcome
             if factor_formula is not None:
@@ -329,8 +333,8 @@ def _not_applicable(component: Component, person: Person) -> Outcome:
     explanation = _("not applicable: %(condition)s does not hold") % {"condition": condition_text(component.when)}
     movement = None
     if component.has_balance:
-        opening = person.balances.get(component.code, ZERO)
-        movement = BalanceMovement(component.code, opening, ZERO, ZERO, ZERO, opening)
+        opening = person.balances.get(component.code, ZERO_FEN)
+        movement = BalanceMovement(component.code, opening, ZERO_FEN, ZERO_FEN, ZERO_FEN, opening)
     return quantize(ZERO, component.places), explanation, movement
 
 
@@ -360,7 +364,7 @@ def _run(policy: Policy, people: list[Person], *, population: bool) -> list[Pers
     results = []
     for person in people:
         # The paid lines added up in line order, as sum() would, without a generator per person.
-        total = ZERO
+        total = ZERO_FEN
         for line in person.lines:
             if line.paid:
                 total += line.amount
@@ -385,18 +389,15 @@ def _components(policy: Policy, people: list[Person], *, population: bool) -> No
             active = [when is None or bool(component.value(when, person)) for person in people]
             outcomes = spec.run_group(people, active, component)
             for person, on, outcome in zip(people, active, outcomes, strict=True):
-                finish(person, on, outcome)
+                finish(person, outcome if on else None)
             continue
         run = spec.run  # looked up once per component, not once per person
         if when is None:
             for person in people:
-                finish(person, True, run(person, component))
+                finish(person, run(person, component))
             continue
         for person in people:
-            if component.value(when, person):
-                finish(person, True, run(person, component))
-            else:
-                finish(person, False, None)
+            finish(person, run(person, component) if component.value(when, person) else None)
 
 
 def evaluate_person(

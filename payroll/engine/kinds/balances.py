@@ -13,7 +13,7 @@ from core.formula import Formula
 from core.numbers import quantize
 
 from ..common import (
-    ZERO,
+    ZERO_FEN,
     BalanceMovement,
     Component,
     Kind,
@@ -47,7 +47,7 @@ class _Balance(Kind):
 
     @staticmethod
     def opening(person: Person, component: Component) -> Decimal:
-        return person.balances.get(component.code, ZERO)
+        return person.balances.get(component.code, ZERO_FEN)
 
     def added(self, formula: Formula, person: Person, component: Component) -> Decimal:
         amount = quantize(component.value(formula, person), 2, component.rounding)
@@ -87,8 +87,8 @@ class Withheld(_Balance):
         withheld = self.added(self.amount, person, component)
         release, forfeit = self.settle("release_when", person, component)
         pot = opening + withheld
-        paid = pot if release else ZERO
-        forfeited = pot if forfeit else ZERO
+        paid = pot if release else ZERO_FEN
+        forfeited = pot if forfeit else ZERO_FEN
         closing = pot - paid - forfeited
         phrases = [
             _("withheld %(amount)s (balance %(opening)s → %(pot)s)")
@@ -142,8 +142,8 @@ class Accrual(_Balance):
                 _("accrued %(amount)s (balance %(opening)s → %(pot)s)")
                 % {"amount": money(added), "opening": money(opening), "pot": money(pot)}
             )
-        paid = pot if pay else ZERO
-        forfeited = (added if skipped else ZERO) + (pot if forfeit else ZERO)
+        paid = pot if pay else ZERO_FEN
+        forfeited = (added if skipped else ZERO_FEN) + (pot if forfeit else ZERO_FEN)
         if pay:
             phrases.append(
                 _("paid %(amount)s because %(condition)s")

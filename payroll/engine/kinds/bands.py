@@ -43,7 +43,8 @@ class Bands:
         self.result_key = result_key
         self.uppers: list[Decimal | None] = []
         self.results: list[Decimal] = []
-        entries = items(config["bands"], at(where, "bands"))
+        # Two at least: one open band is no band at all (a "quota" formula says the same).
+        entries = items(config["bands"], at(where, "bands"), minimum=2)
         for index, entry in enumerate(entries):
             here = at(at(where, "bands"), index)
             entry = mapping(entry, here)
@@ -80,10 +81,15 @@ class Bands:
 
     def find(self, value: Decimal) -> tuple[Decimal, str, str]:
         """The result for ``value``, the band as text and the result as money."""
-        for index, upper in enumerate(self.uppers):
-            if upper is None or value < upper or (self.inclusive and value == upper):
-                return self.results[index], self.band_texts.get()[index], self.shown[index]
-        raise AssertionError("the last band is open")  # pragma: no cover
+        last = len(self.uppers) - 1
+        index = 0
+        while index < last:
+            upper = self.uppers[index]
+            assert upper is not None  # only the last band is open
+            if value < upper or (self.inclusive and value == upper):
+                break
+            index += 1
+        return self.results[index], self.band_texts.get()[index], self.shown[index]
 
 
 def _band_texts(uppers: tuple[Decimal | None, ...], inclusive: bool) -> tuple[str, ...]:

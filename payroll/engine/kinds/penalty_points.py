@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from core.configs import ConfigError
 from core.explain import money, plain, sep
 
 from ..common import (
@@ -43,7 +44,13 @@ class PenaltyPoints(Kind):
             label = text(entry.get("label", name), at(here, "label"))
             self.items.append((label, name, number(entry["amount"], at(here, "amount"), minimum=ZERO)))
         cap = config.get("cap")
-        self.cap = None if cap is None else number(cap, at(where, "cap"), minimum=ZERO)
+        self.cap: Decimal | None = None
+        if cap is not None:
+            self.cap = number(cap, at(where, "cap"))
+            if self.cap <= 0:
+                # A cap of 0 would silently cancel every deduction: leaving it out means "no cap".
+                message = _("A cap must be more than 0, not %(value)s; leave it out for no cap.")
+                raise ConfigError(at(where, "cap"), message % {"value": plain(self.cap)})
         self.normalised = {
             "items": [{"label": label, "input": name, "amount": str(each)} for label, name, each in self.items],
             "cap": None if self.cap is None else str(self.cap),
