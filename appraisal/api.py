@@ -28,13 +28,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appraisal import selectors, services
-from appraisal.models import DeductionRecord, Rater, Rating, Sheet, SheetLine, SpecialStatus
+from appraisal.models import AcceptanceRound, DeductionRecord, Rater, Rating, Sheet, SheetLine, SpecialStatus
 from appraisal.period_api import REASON_HELP, JobSerializer, PeriodViewSet
 from appraisal.services.statuses import REASON_MAX
 from core.api import CONFLICT, FORBIDDEN, conflict
 from core.numbers import to_decimal
 from indicators import scoring
-from indicators.models import LineSource, RaterRole, SubjectKind
+from indicators.models import Indicator, LineSource, RaterRole, SubjectKind
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.models import Department, Person
 from organizations.permissions import can
@@ -48,16 +48,28 @@ def value_field(**kwargs: Any) -> serializers.DecimalField:
 # --- sheets -------------------------------------------------------------------------------------
 
 
+class AcceptanceRoundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AcceptanceRound
+        fields = ["number", "passed", "reason", "inspected_by", "inspected_on", "recorded_at"]
+        read_only_fields = fields
+
+
 class SheetLineSerializer(serializers.ModelSerializer):
     indicator_code = serializers.CharField(source="indicator.code", read_only=True)
     indicator_name = serializers.CharField(source="indicator.name", read_only=True)
     unit = serializers.CharField(source="indicator.unit", read_only=True)
+    is_added = serializers.BooleanField(read_only=True, help_text=gettext_lazy(
+        "A work item added to this sheet alone (label is its name), not a line of the template."))
+    acceptance_rounds = AcceptanceRoundSerializer(many=True, read_only=True, help_text=gettext_lazy(
+        "Every acceptance inspection of a pass/fail line, in order: failed with the reason, then re-inspected."))
 
     class Meta:
         model = SheetLine
         fields = ["id", "sheet", "indicator", "indicator_code", "indicator_name", "unit", "part_code", "source",
                   "method", "config", "direction", "max_points", "target", "actual", "inputs", "rating", "accepted",
-                  "acceptance_round", "score", "money", "explanation", "version", "sort_order"]
+                  "acceptance_round", "score", "money", "explanation", "version", "sort_order", "label", "is_added",
+                  "raw_score", "acceptance_rounds"]
         read_only_fields = fields
 
 
@@ -87,6 +99,20 @@ class SpecialStatusSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX, help_text=REASON_HELP)
 
 
+class AddLineSerializer(serializers.Serializer):
+    indicator = ScopedRelatedField(Indicator, help_text=gettext_lazy("An active indicator of the catalogue."))
+    max_points = value_field(help_text=gettext_lazy("The work item's full marks."))
+    target = value_field(required=False, allow_null=True, default=None, help_text=gettext_lazy(
+        "Blank: the benchmark or baseline a template line would start from."))
+    # "label" is also Field.label in DRF; the metaclass moves declared fields away, so it is safe.
+    label = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, default="", max_length=200,
+        help_text=gettext_lazy("The work item's name (the indicator's when blank)."))
+    part = serializers.CharField(required=False, allow_blank=True, default="", max_length=30, help_text=gettext_lazy(
+        "The per-person part's code; only needed when the template has several."))
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=100, help_text=REASON_HELP)
+
+
 class SheetFilter(filters.FilterSet):
     period = id_filter("period")
     template = id_filter("template")
@@ -106,7 +132,7 @@ class SheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
     filterset_class = SheetFilter
 
     def scoped_queryset(self) -> QuerySet[Sheet]:
-        return selectors.sheets_with_lines(self.tenant)
+        return selectors.sheets_with_lines(self.tenant).prefetch_related("lines__acceptance_rounds")
 
     @extend_schema(request=SpecialStatusSerializer, responses={200: SheetSerializer, 403: FORBIDDEN, 409: CONFLICT},
                    summary="Set the sheet's special status (HR), with a reason",
@@ -129,6 +155,32 @@ class SheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
         except services.StatusRefused as refused:
             raise exceptions.ValidationError({"reason": [str(refused)]}) from None
         return Response(SheetSerializer(self.get_queryset().get(pk=sheet.pk)).data)
+
+
+    @extend_schema(request=AddLineSerializer, responses={201: SheetLineSerializer, 403: FORBIDDEN, 409: CONFLICT},
+                   summary="Add a work item (a line from the catalogue) to this sheet alone",
+                   description="HR, or the head of the subject's department, adds a line for one subject (S0-1: "
+                               "each person's own work items with targets) to a per-person part of the sheet's "
+                               "template; the part keeps its weight, its points scaled to its full marks by the "
+                               "sheet's lines. Audited. 400 naming why (no per-person part, the item is there "
+                               "already …), 409 once the period no longer takes data.")
+    @action(detail=True, methods=["post"], url_path="lines")
+    def add_line(self, request: Request, pk: str | None = None) -> Response:
+        sheet: Sheet = self.get_object()  # 404 before 403
+        if not selectors.may_enter_data(self.tenant, sheet):
+            raise exceptions.PermissionDenied(_("Only HR and the head of the department may enter this sheet's data."))
+        data = AddLineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        try:
+            line = services.add_sheet_line(sheet_id=sheet.pk, acting_user=self.actor, part_code=values.pop("part"),
+                                           **values)
+        except services.IllegalTransition as refused:
+            return conflict(refused)
+        except (TypeError, ValueError) as error:
+            raise exceptions.ValidationError({"indicator": [str(error)]}) from None
+        fresh = selectors.visible_lines(self.tenant).prefetch_related("acceptance_rounds").get(pk=line.pk)
+        return Response(SheetLineSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
 
 # --- lines --------------------------------------------------------------------------------------
@@ -164,6 +216,20 @@ class LineUpdateSerializer(serializers.Serializer):
             except (TypeError, ValueError) as error:
                 raise serializers.ValidationError(str(error)) from None
         return values
+
+
+class AcceptanceSerializer(serializers.Serializer):
+    passed = serializers.BooleanField(help_text=gettext_lazy("Whether the item passed this acceptance inspection."))
+    reason = serializers.CharField(required=False, allow_blank=True, default="", help_text=gettext_lazy(
+        "Why it failed (required then): what is sent back for remediation."))
+    inspected_on = serializers.DateField(required=False, allow_null=True, default=None,
+                                         help_text=gettext_lazy("Blank: today."))
+    round = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=32767,
+                                     help_text=gettext_lazy("Blank: the next round. An earlier one corrects it."))
+
+
+class RemoveLineSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=100, help_text=REASON_HELP)
 
 
 class RateSerializer(serializers.Serializer):
@@ -228,7 +294,7 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
     filterset_class = LineFilter
 
     def scoped_queryset(self) -> QuerySet[SheetLine]:
-        return selectors.visible_lines(self.tenant)
+        return selectors.visible_lines(self.tenant).prefetch_related("acceptance_rounds")
 
     def _line_for_data_entry(self) -> SheetLine:
         line: SheetLine = self.get_object()  # 404 before 403: an invisible line does not exist
@@ -244,7 +310,8 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
         request=LineUpdateSerializer,
         responses={200: SheetLineSerializer, 403: FORBIDDEN, 409: CONFLICT},
         description="Enters data on a line scored from data and rescores it. Send the version you read; if someone "
-                    "saved the line since, the answer is 409 naming who and when.",
+                    "saved the line since, the answer is 409 naming who and when. 409 too once the period no longer "
+                    "takes data (closed, published …), naming its state.",
     )
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         line = self._line_for_data_entry()
@@ -260,7 +327,7 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
         try:
             services.update_line(line_id=line.pk, expected_version=version, acting_user=self.actor, reason=reason,
                                  **changes)
-        except services.LineConflict as refused:
+        except (services.IllegalTransition, services.LineConflict) as refused:  # a closed period, a stale version
             return conflict(refused)
         return Response(SheetLineSerializer(self._fresh(line)).data)
 
@@ -291,6 +358,52 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
         body = RateResultSerializer({"rating": rating, "line": self._fresh(line)}).data
         return Response(body)
 
+    @extend_schema(
+        request=AcceptanceSerializer,
+        responses={200: SheetLineSerializer, 403: FORBIDDEN, 409: CONFLICT},
+        summary="Record an acceptance round of a pass/fail line (验收)",
+        description="The next round (or an earlier one, to correct it): passed, or failed with the reason, which "
+                    "sends the item back for remediation. The caller's person is kept as the inspector. The line "
+                    "is scored on its latest round and its acceptance_rounds list every round. 400 naming why (not "
+                    "a pass/fail line, passed already, no reason for a failure), 409 once the period is closed.",
+    )
+    @action(detail=True, methods=["post"])
+    def acceptance(self, request: Request, pk: str | None = None) -> Response:
+        line = self._line_for_data_entry()
+        data = AcceptanceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            services.record_acceptance(line_id=line.pk, passed=values["passed"], reason=values["reason"],
+                                       inspected_on=values["inspected_on"], number=values["round"],
+                                       acting_user=self.actor)
+        except services.IllegalTransition as refused:
+            return conflict(refused)
+        except ValueError as error:
+            field = "reason" if not values["passed"] and not values["reason"].strip() else "passed"
+            raise exceptions.ValidationError({field: [str(error)]}) from None
+        return Response(SheetLineSerializer(self._fresh(line)).data)
+
+    @extend_schema(
+        request=RemoveLineSerializer,
+        responses={204: None, 403: FORBIDDEN, 409: CONFLICT},
+        summary="Take a work item added to one sheet off it again",
+        description="Only a line added to the sheet (is_added); the template's lines stay. Audited; the sheet is "
+                    "rescored. 400 for a template line, 409 once the period no longer takes data.",
+    )
+    @action(detail=True, methods=["post"])
+    def remove(self, request: Request, pk: str | None = None) -> Response:
+        line = self._line_for_data_entry()
+        data = RemoveLineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.remove_sheet_line(line_id=line.pk, acting_user=self.actor, reason=data.validated_data["reason"])
+        except services.IllegalTransition as refused:
+            return conflict(refused)
+        except ValueError as error:
+            raise exceptions.ValidationError({"line": [str(error)]}) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     def _own_rater(self, line: SheetLine, role: str | None) -> Rater:
         person_id = self.tenant.person_id
         if person_id is None:
@@ -309,10 +422,10 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
 
     @extend_schema(
         request=RecordCreateSerializer,
-        responses={201: DeductionRecordSerializer, 403: FORBIDDEN},
+        responses={201: DeductionRecordSerializer, 403: FORBIDDEN, 409: CONFLICT},
         summary="Record a deduction or bonus occurrence",
         description="Adds an occurrence of one of the line's items (with its evidence) and rescores the line; the "
-                    "caller is kept as who recorded it.",
+                    "caller is kept as who recorded it. 409 once the period no longer takes data, naming its state.",
     )
     @action(detail=True, methods=["post"])
     def records(self, request: Request, pk: str | None = None) -> Response:
@@ -325,13 +438,18 @@ class LineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
         data.is_valid(raise_exception=True)
         person_id = self.tenant.person_id
         recorded_by = Person.objects.filter(pk=person_id).first() if person_id else None
+        values = dict(data.validated_data)
+        # An inspector records for their inspecting department; anyone else may name the department.
+        named = values.pop("recorder_department", None)
+        inspecting = self.tenant.inspecting_department_id
         try:
-            inspecting = self.tenant.inspecting_department_id
             record = services.record_deduction(
                 line=line, acting_user=self.actor, recorded_by=recorded_by,
-                recorder_department=Department.objects.filter(pk=inspecting).first() if inspecting else None,
-                **data.validated_data,
+                recorder_department=Department.objects.filter(pk=inspecting).first() if inspecting else named,
+                **values,
             )
+        except services.IllegalTransition as refused:
+            return conflict(refused)
         except ValueError as error:
             items = {item.get("code") for item in (line.config or {}).get("items", [])}
             field = "evidence" if data.validated_data["item_code"] in items else "item_code"

@@ -5,11 +5,10 @@ Included under ``api/`` next to organizations.api_urls; the root view stays the 
 router's, so this router has none.
 """
 
-from rest_framework.routers import DefaultRouter
-
 from appraisal import api, results_api
+from core.api import Router
 
-router = DefaultRouter()
+router = Router()
 router.include_root_view = False
 router.register("periods", api.PeriodViewSet, basename="period")
 router.register("sheets", api.SheetViewSet, basename="sheet")

@@ -27,7 +27,7 @@ from appraisal import actuals, period_steps, selectors, services
 from appraisal.models import GradingPolicy, Period
 from appraisal.periods import PERIODS_PER_YEAR
 from appraisal.services import closing, window
-from core.api import CONFLICT, conflict
+from core.api import CONFLICT, conflict, readable_data
 from indicators.models import Template
 from organizations.api import ScopedRelatedField, TenantViewSet
 from organizations.calendar import CalendarYearMissing
@@ -58,10 +58,10 @@ class PeriodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Period
-        fields = ["id", "code", "name", "kind", "year", "number", "start_day", "start", "end", "state", "self_due",
-                  "scoring_due", "review_due", "publish_due", "templates", "sheets_generated_at", "grading_policy",
-                  "results_at", "published_at", "window_ends_at", "finalised_at", "close_anyway_reason",
-                  "incomplete_at_close", "reopened_at", "reopen_reason"]
+        fields = ["id", "code", "name", "kind", "year", "number", "start_day", "start_month", "start", "end", "state",
+                  "self_due", "scoring_due", "review_due", "publish_due", "templates", "sheets_generated_at",
+                  "grading_policy", "results_at", "published_at", "window_ends_at", "finalised_at",
+                  "close_anyway_reason", "incomplete_at_close", "reopened_at", "reopen_reason"]
         read_only_fields = ["id", "code", "start", "end", "state", "sheets_generated_at",
                             "results_at", "published_at", "window_ends_at", "finalised_at", "close_anyway_reason",
                             "incomplete_at_close", "reopened_at", "reopen_reason"]
@@ -70,6 +70,9 @@ class PeriodSerializer(serializers.ModelSerializer):
             "number": {"min_value": 1, "help_text": gettext_lazy("Month 1–12, quarter 1–4, half 1–2, or 1.")},
             "start_day": {"min_value": 1, "max_value": 28,
                           "help_text": gettext_lazy("The day periods start on: 26 for books closed on the 25th.")},
+            "start_month": {"min_value": 1, "max_value": 12, "help_text": gettext_lazy(
+                "The month the year starts in: 9 for a school year (annual 2026 = 2026-09-01 to 2027-08-31, quarter 1 "
+                "= September to November), 4 for an April fiscal year; 1 for calendar years.")},
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +142,9 @@ class IncompleteSheetSerializer(serializers.Serializer):
 
 class IncompleteRefusalSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text=gettext_lazy("Names the period, the count and the first sheets."))
-    incomplete = serializers.IntegerField(help_text=gettext_lazy("How many sheets are incomplete."))
-    sheets = IncompleteSheetSerializer(many=True, help_text=gettext_lazy("The first of them."))
+    # Only when sheets are incomplete; any other refusal (the period's state) is just the detail.
+    incomplete = serializers.IntegerField(required=False, help_text=gettext_lazy("How many sheets are incomplete."))
+    sheets = IncompleteSheetSerializer(many=True, required=False, help_text=gettext_lazy("The first of them."))
 
 
 class BlockerSerializer(serializers.Serializer):
@@ -364,7 +368,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
 
 
 def _parse_upload(request: Request) -> actuals.ActualsRows:
-    upload = ActualsUploadSerializer(data=request.data)
+    upload = ActualsUploadSerializer(data=readable_data(request))
     if not upload.is_valid():
         raise actuals.ActualsRejected([actuals.ImportIssue(
             sheet="", row=None, column="", value="", code="no_file",

@@ -21,17 +21,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appraisal import appeal_lines, appeals, grading, selectors, services
 from appraisal.api import REASON_HELP, JobSerializer
-from appraisal.models import Appeal, GradingPolicy, Result, SheetLine
+from appraisal.models import Appeal, GradingPolicy, OutcomeDecision, Result, SheetLine
 from appraisal.policies import PolicyRejected, save_grading_policy
-from appraisal.services import closing
-from core.api import CONFLICT, FORBIDDEN, conflict
+from appraisal.services import closing, outcomes
+from core.api import CONFLICT, FORBIDDEN, MAX_ID, NOT_FOUND, conflict
+from organizations.access import get_visible_or_404
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
+from organizations.jobs import NotRestartable
 from organizations.models import Job, Person, ReviewGroup
 from organizations.roles import Role
 
@@ -48,6 +50,7 @@ class FlagSerializer(serializers.Serializer):
     rule = serializers.CharField()
     outcome = serializers.CharField()
     message = serializers.CharField()
+    grade = serializers.CharField(required=False, help_text=gettext_lazy("The grade a set_grade rule set."))
 
 
 class ResultSerializer(serializers.ModelSerializer):
@@ -74,6 +77,39 @@ class ResultFilter(filters.FilterSet):
 class CalibrateSerializer(serializers.Serializer):
     score = score_field(help_text=gettext_lazy("The new final score, within the policy's cap of the score at close."))
     reason = serializers.CharField(max_length=300, help_text=REASON_HELP)
+
+
+class PersonOutcomeSerializer(serializers.Serializer):
+    result = serializers.IntegerField()
+    person = serializers.IntegerField()
+    subject = serializers.CharField()
+    rule = serializers.CharField()
+    rule_name = serializers.CharField()
+    outcome = serializers.CharField()
+    message = serializers.CharField()
+    state = serializers.ChoiceField(choices=[outcomes.PENDING, *OutcomeDecision.State.values])
+    change = serializers.DictField(help_text=gettext_lazy('{"field": "salary_grade", "old": 5, "new": 4}: what '
+                                                          "confirming writes, or wrote."))
+    reason = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class OutcomeQuerySerializer(serializers.Serializer):
+    period = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=gettext_lazy("The period's id."))
+
+
+class DecideOutcomeSerializer(serializers.Serializer):
+    rule = serializers.CharField(max_length=60, help_text=gettext_lazy("The rule's code, from the result's flags."))
+    confirm = serializers.BooleanField(help_text=gettext_lazy("true: confirm; false: decline (with a reason)."))
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+def outcome_row(row: outcomes.PersonOutcome) -> dict[str, Any]:
+    decision = row.decision
+    return {"result": row.result.pk, "person": row.person.pk, "subject": str(row.person), "rule": row.rule,
+            "rule_name": row.rule_name, "outcome": row.outcome, "message": row.message, "state": row.state,
+            "change": decision.change if decision else row.proposed(), "reason": decision.reason if decision else "",
+            "decided_at": decision.decided_at if decision else None}
 
 
 class ResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -121,6 +157,44 @@ class ResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         return Response(ResultSerializer(self.get_queryset().get(pk=result.pk)).data)
 
 
+    @extend_schema(parameters=[OutcomeQuerySerializer],
+                   responses={200: PersonOutcomeSerializer(many=True), 403: FORBIDDEN, 404: NOT_FOUND},
+                   summary="A period's person outcomes: salary grade ±1, unfit, eliminated (HR)",
+                   description="Listed once the period is published; each pending, confirmed or declined, with "
+                               "the change to the person (field, old → new).")
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def outcomes(self, request: Request) -> Response:
+        if not self.tenant.has(Role.HR_ADMIN):
+            raise exceptions.PermissionDenied(_("Only HR may confirm outcomes."))
+        query = OutcomeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        period = get_visible_or_404(selectors.visible_periods(self.tenant).select_related("grading_policy"),
+                                    pk=query.validated_data["period"])
+        return Response(PersonOutcomeSerializer([outcome_row(row) for row in outcomes.person_outcomes(period)],
+                                                many=True).data)
+
+    @extend_schema(request=DecideOutcomeSerializer,
+                   responses={200: PersonOutcomeSerializer, 403: FORBIDDEN, 409: CONFLICT},
+                   summary="Confirm (the change is written to the person) or decline an outcome (HR)",
+                   description="Only once the period is final; once per result and rule. Declining needs a reason. "
+                               "409 names why not (the state, an answer given already, no salary grade).")
+    @action(detail=True, methods=["post"], url_path="decide-outcome")
+    def decide_outcome(self, request: Request, pk: str | None = None) -> Response:
+        result: Result = self.get_object()
+        if not self.tenant.has(Role.HR_ADMIN):
+            raise exceptions.PermissionDenied(_("Only HR may confirm outcomes."))
+        data = DecideOutcomeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = data.validated_data["rule"]
+        try:
+            outcomes.decide_outcome(result=result, rule=rule, confirm=data.validated_data["confirm"],
+                                    reason=data.validated_data["reason"], acting_user=self.actor)
+        except (outcomes.OutcomeRefused, services.IllegalTransition) as refused:
+            return conflict(refused)
+        row = next(r for r in outcomes.person_outcomes(result.period) if r.result.pk == result.pk and r.rule == rule)
+        return Response(PersonOutcomeSerializer(outcome_row(row)).data)
+
+
 def _own_person(person_id: int | None, subject_id: int | None) -> Person:
     if person_id is None or person_id != subject_id:
         raise exceptions.PermissionDenied(_("Only the person a result concerns may do this."))
@@ -141,13 +215,33 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     def scoped_queryset(self) -> Any:
         return Job.objects.all()
 
+    @extend_schema(request=None, responses={202: JobSerializer, 409: CONFLICT},
+                   summary="Restart a dead or failed close",
+                   description="A job is dead when it has given no sign of life for JOB_DEAD_AFTER_SECONDS (its "
+                               "worker was stopped or killed). The dead close is marked failed, saying since when it "
+                               "was silent, and a new close starts with the same options; the sheets it rescored "
+                               "and committed are not rescored again. Answers the new job. 409 when the job is "
+                               "running or done, when the period can no longer be closed, or for a pay job (restart "
+                               "those at /api/pay-jobs/{id}/restart/).")
+    @action(detail=True, methods=["post"])
+    def restart(self, request: Request, pk: str | None = None) -> Response:
+        job: Job = self.get_object()
+        if job.kind != Job.Kind.CLOSE_PERIOD:
+            return conflict(NotRestartable(_("Pay computations and exports are restarted by finance: POST "
+                                             "/api/pay-jobs/%(id)s/restart/.") % {"id": job.pk}))
+        try:
+            started = closing.restart_close(job=job, acting_user=self.actor)
+        except (NotRestartable, services.IllegalTransition, closing.ClosureRefused) as refused:
+            return conflict(refused)
+        return Response(JobSerializer(Job.objects.get(pk=started.pk)).data, status=status.HTTP_202_ACCEPTED)
+
 
 # --- appeals ------------------------------------------------------------------------------------
 
 
 class AppealSerializer(serializers.ModelSerializer):
-    attachment = serializers.SerializerMethodField()
-    line_data = serializers.SerializerMethodField()
+    attachment = serializers.SerializerMethodField(allow_null=True)
+    line_data = serializers.SerializerMethodField(allow_null=True)
 
     class Meta:
         model = Appeal
@@ -156,7 +250,7 @@ class AppealSerializer(serializers.ModelSerializer):
                   "decided_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri-reference"})
     def get_attachment(self, appeal: Appeal) -> str | None:
         """Where to download the attachment (only for those who may see the appeal)."""
         if not appeal.attachment:
@@ -279,14 +373,18 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     permission_resource = "appeal"
     serializer_class = AppealSerializer
     filterset_class = AppealFilter
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    # Filing an appeal may upload its attachment (multipart); without one it is JSON. Forward and
+    # decide read JSON only (decide's line_data is nested, which a form cannot carry).
+    parser_classes = [JSONParser, MultiPartParser]
 
     def scoped_queryset(self) -> Any:
         return selectors.appeals_for_display(self.tenant)
 
-    @extend_schema(request={"multipart/form-data": AppealCreateSerializer, "application/json": AppealCreateSerializer},
+    # Documented as multipart only (it carries the attachment): one body type per operation is what
+    # generated clients handle. A JSON body without an attachment is read too.
+    @extend_schema(request={"multipart/form-data": AppealCreateSerializer},
                    responses={201: AppealSerializer, 409: CONFLICT},
-                   summary="File an appeal against one's own result (multipart for an attachment)")
+                   summary="File an appeal against one's own result (multipart, with an optional attachment)")
     def create(self, request: Request) -> Response:
         data = AppealCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -307,7 +405,7 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     @extend_schema(request=ForwardSerializer, responses={200: AppealSerializer, 403: FORBIDDEN, 409: CONFLICT},
                    summary="Forward an appeal with the supervisor's opinion")
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def forward(self, request: Request, pk: str | None = None) -> Response:
         appeal: Appeal = self.get_object()
         if self.actor.pk not in appeals.supervisor_user_ids(appeal):
@@ -329,7 +427,7 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
                                "grade takes ``new_score``. Data that does not fit the line is 400 naming the "
                                "field; an appeal answered already (naming who decided) or a period that no longer "
                                "takes decisions is 409 naming the state.")
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def decide(self, request: Request, pk: str | None = None) -> Response:
         appeal: Appeal = self.get_object()
         if not appeals.may_decide(appeal, is_hr=self.tenant.has(Role.HR_ADMIN), user=self.actor):

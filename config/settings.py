@@ -163,7 +163,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["organizations.permissions.HasMatrixPermission"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The API reads JSON; the few uploads (Excel imports, actuals, appeal attachments) set their own
+    # multipart parser. One body type keeps the schema's request bodies one each, which generated
+    # clients can send (nested bodies as a form could not be).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The test client sends what a client of this API sends; uploads say format="multipart".
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Adds the answers every operation gives (400, 401, 403, 404, 415, 429) and the id bounds.
+    "DEFAULT_SCHEMA_CLASS": "organizations.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -185,12 +192,20 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema is generated in English whatever the caller's language, so enum names, operation ids
+    # and descriptions are the same for everyone (a generated client does not change with the browser).
+    "DEFAULT_GENERATOR_CLASS": "organizations.schema.EnglishSchemaGenerator",
     # One name for the period states wherever they appear (a period's state, a transition's target).
     "ENUM_NAME_OVERRIDES": {"PeriodStateEnum": "appraisal.models.Period.State",
                             "AppealStateEnum": "appraisal.models.Appeal.State",
                             "JobStateEnum": "organizations.models.Job.State",
                             "JobKindEnum": "organizations.models.Job.Kind",
-                            "SpecialStatusEnum": "appraisal.choices.SpecialStatus"},
+                            "SpecialStatusEnum": "appraisal.choices.SpecialStatus",
+                            # A team's kind, also a template's team_kind; a grading policy's quota
+                            # rounding and a template's score rounding are different choice sets.
+                            "TeamKindEnum": "organizations.models.Team.Kind",
+                            "RoundingEnum": "appraisal.models.GradingPolicy.Rounding",
+                            "TemplateRoundingEnum": "indicators.models.Rounding"},
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -217,6 +232,26 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for redelivery
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands a message that was delivered and never acknowledged (its worker was killed: tasks
+# are acknowledged late) to another worker once it is this old. Longer than the longest task (a
+# close of 100,000 employees with every sheet stale takes ~40 s), or a task still running would be
+# delivered a second time (harmless: every task is safe to run twice, but it is work for nothing);
+# short enough that a killed close resumes by itself within minutes. Each worker looks for such
+# messages every few seconds (kombu's default is every 100 s).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=5)
+if _broker_url is not None and _broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+                                       "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 5)),
+                                       "unacked_restore_throttle": 1}
+# The queue tasks are sent to (a worker consumes it with -Q); the services tests use one of their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# A running job records a heartbeat at least this often (organizations.jobs.running); an unfinished
+# job silent for JOB_DEAD_AFTER_SECONDS is dead: shown as stopped, restartable, and no longer in the
+# way of starting the same job again.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 15, minimum=1)
+# At least two beats long, or a live job passes for dead.
+JOB_DEAD_AFTER_SECONDS = env_int("JOB_DEAD_AFTER_SECONDS", max(120, 4 * JOB_HEARTBEAT_SECONDS),
+                                 minimum=2 * JOB_HEARTBEAT_SECONDS)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -15,7 +15,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from indicators.models import (
     Indicator,
     LineSource,
     RaterRole,
+    Rounding,
     SubjectKind,
     Template,
     TemplateLine,
@@ -51,7 +52,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
     # "parent" is also Field.parent in DRF; the metaclass moves declared fields away, so it is safe.
     parent = ScopedRelatedField(Indicator, allow_null=True, required=False)  # type: ignore[assignment]
     method = serializers.ChoiceField(choices=scoring.Method.choices)
-    config = serializers.JSONField(
+    config = serializers.DictField(  # a JSON object; a list or a number is 400, not a crash
         required=False,
         help_text=gettext_lazy("The scoring method's parameters; numbers as strings (\"1.2\"), never floats."),
     )
@@ -184,7 +185,7 @@ class TemplatePartSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TemplatePart
-        fields = ["id", "code", "name", "weight", "full_marks", "cap_positive", "sort_order", "lines"]
+        fields = ["id", "code", "name", "weight", "full_marks", "cap_positive", "per_person", "sort_order", "lines"]
         read_only_fields = fields
 
 
@@ -202,7 +203,7 @@ class TemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Template
         fields = ["id", "code", "version", "name", "subject_kind", "department_type", "position", "base_score",
-                  "is_active", "parts", "raters"]
+                  "is_active", "parts", "raters", "team_kind", "applies_to", "rounding"]
         read_only_fields = fields
 
 
@@ -228,6 +229,9 @@ class TemplatePartSpecSerializer(serializers.Serializer):
     weight = serializers.CharField(help_text=NUMBER_HELP)
     full_marks = serializers.CharField(required=False, help_text=NUMBER_HELP)
     cap_positive = serializers.BooleanField(required=False)
+    per_person = serializers.BooleanField(
+        required=False, help_text=gettext_lazy("Each sheet gets its own lines in this part (individual work items), "
+                                               "scaled to the part's full marks; the part may have no lines here."))
     lines = TemplateLineSpecSerializer(many=True)
 
 
@@ -247,7 +251,18 @@ class TemplateSpecSerializer(serializers.Serializer):
     department_type = serializers.CharField(required=False, allow_blank=True,
                                             help_text=gettext_lazy("A department type's code."))
     position = serializers.CharField(required=False, allow_blank=True)
+    applies_to = serializers.JSONField(
+        required=False, help_text=gettext_lazy(
+            'Who the template is for, instead of department_type / position / team_kind: a list of rules, each a '
+            'conjunction of "people" (employee numbers), "department" (code; "sub_departments": false for that '
+            'department only), "department_type" (code), "position" and "team_kind". Most specific wins: people > '
+            'department (the nearest) > department type > position or team kind > none; a tie refuses to open the '
+            'period.'))
     base_score = serializers.CharField(required=False, help_text=NUMBER_HELP)
+    rounding = serializers.ChoiceField(
+        choices=Rounding.choices, required=False,
+        help_text=gettext_lazy("Where scores are rounded to 0.01: line (each line, the default), part, or final "
+                               "(only the final score)."))
     parts = TemplatePartSpecSerializer(many=True)
     raters = TemplateRaterSpecSerializer(many=True, required=False)
 
@@ -306,7 +321,11 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
                     "up, unknown indicators, raters missing …) is refused with every problem and nothing is written.",
     )
     def create(self, request: Request) -> Response:
-        shape = TemplateSpecSerializer(data=request.data)
+        try:
+            body = request.data
+        except exceptions.ParseError as unreadable:  # this operation's 400 is always {"problems": […]}
+            return Response({"problems": [str(unreadable.detail)]}, status=status.HTTP_400_BAD_REQUEST)
+        shape = TemplateSpecSerializer(data=body)
         if not shape.is_valid():
             return Response({"problems": flatten_errors(shape.errors)}, status=status.HTTP_400_BAD_REQUEST)
         spec = request.data

@@ -4,11 +4,10 @@ Included under ``api/`` next to the other routers (namespace ``api-indicators``)
 stays the organisations' router's, so this router has none.
 """
 
-from rest_framework.routers import DefaultRouter
-
+from core.api import Router
 from indicators import api
 
-router = DefaultRouter()
+router = Router()
 router.include_root_view = False
 router.register("indicators", api.IndicatorViewSet, basename="indicator")
 router.register("benchmarks", api.BenchmarkViewSet, basename="benchmark")

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api import ID_SCHEMA, MAX_ID
 from organizations import selectors, services
 from organizations.context import TenantContext
 from organizations.models import (
@@ -47,12 +48,10 @@ def _tenant(request: Request) -> TenantContext:
     return request._request.tenant  # type: ignore[attr-defined,no-any-return]
 
 
-# The largest id: PostgreSQL's bigint, and SQLite's integer, end here.
-MAX_ID = 2**63 - 1
 _ID_MESSAGE = _("Enter an id: a whole number from 1 to 9223372036854775807.")
 
 
-@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
+@extend_schema_field(ID_SCHEMA)
 class IdFilter(filters.NumberFilter):
     """A filter on a primary or foreign key: a whole number from 1 to MAX_ID, else 400 naming the
     parameter (django-filter's backend turns the form error into {"person": ["…"]}). A plain
@@ -151,6 +150,12 @@ class OrganizationViewSet(
 # --- departments and teams ----------------------------------------------------------------------
 
 
+def _not_created_with(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The fields a create service does not take, popped from ``values``: set by an update right
+    after the create, in the same transaction (a department created inactive, say)."""
+    return {name: values.pop(name) for name in names if name in values}
+
+
 class DepartmentSerializer(serializers.ModelSerializer):
     # "parent" is also Field.parent in DRF; the metaclass moves declared fields away, so it is safe.
     parent = ScopedRelatedField(Department, allow_null=True, required=False)  # type: ignore[assignment]
@@ -179,9 +184,15 @@ class DepartmentViewSet(
         return selectors.departments()
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.create_department(
-            organization=self.tenant.organization, acting_user=self.actor, **serializer.validated_data
-        )
+        values = dict(serializer.validated_data)
+        later = _not_created_with(values, "is_active", "inspects_others")
+        with transaction.atomic():
+            department = services.create_department(
+                organization=self.tenant.organization, acting_user=self.actor, **values
+            )
+            if later:
+                department = services.update_department(department=department, acting_user=self.actor, **later)
+        serializer.instance = department
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.update_department(
@@ -217,9 +228,13 @@ class TeamViewSet(
         return selectors.teams()
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.create_team(
-            organization=self.tenant.organization, acting_user=self.actor, **serializer.validated_data
-        )
+        values = dict(serializer.validated_data)
+        later = _not_created_with(values, "is_active")
+        with transaction.atomic():
+            team = services.create_team(organization=self.tenant.organization, acting_user=self.actor, **values)
+            if later:
+                team = services.update_team(team=team, acting_user=self.actor, **later)
+        serializer.instance = team
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.update_team(
@@ -249,6 +264,9 @@ class PersonSerializer(serializers.ModelSerializer):
             "position",
             "level",
             "salary_band",
+            "salary_grade",
+            "standing",
+            "standing_note",
             "base_pay",
             "hire_date",
             "leave_date",
@@ -256,7 +274,8 @@ class PersonSerializer(serializers.ModelSerializer):
             "status",
             "reason",
         ]
-        read_only_fields = ["id"]
+        # The standing changes only when HR confirms a rule's outcome (appraisal.services.outcomes).
+        read_only_fields = ["id", "standing", "standing_note"]
 
 
 class PersonViewSet(
@@ -386,7 +405,8 @@ def _user_for(username: str, password: str | None, display_name: str) -> User:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Model validation and protected deletes from services become 400 / 409 with their messages."""
     if isinstance(exc, DjangoValidationError):
-        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        # Messages not tied to a field are DRF's non_field_errors, so a 400 has one shape (the schema's).
+        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, ProtectedError):
         return Response(

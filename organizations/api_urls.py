@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from core.api import Router
 from organizations import api, import_api
 
-router = DefaultRouter()
+router = Router()
 router.register("organizations", api.OrganizationViewSet, basename="organization")
 router.register("departments", api.DepartmentViewSet, basename="department")
 router.register("teams", api.TeamViewSet, basename="team")

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import readable_data
 from organizations import importing
 from organizations.context import TenantContext
 
@@ -69,7 +70,7 @@ class _ImportView(APIView):
         return tenant
 
     def _parse(self, request: Request) -> importing.ParsedWorkbook:
-        upload = ImportUploadSerializer(data=request.data)
+        upload = ImportUploadSerializer(data=readable_data(request))
         if not upload.is_valid():
             raise importing.ImportRejected([importing.ImportIssue(
                 sheet="", row=None, column="", value="", code="no_file",

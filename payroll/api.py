@@ -29,10 +29,15 @@ from appraisal.models import Period
 from appraisal.services import IllegalTransition
 from core.api import CONFLICT, DetailSerializer, conflict
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
+from organizations.jobs import NotRestartable
 from organizations.models import Department, DepartmentType, Job, Person
-from payroll import exports, selectors, services
+from payroll import exports, selectors, services, tasks
 from payroll.exports import FORMATS, KINDS, filename
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
+
+# What a finished export is sent as: the schema documents both, the download says which.
+EXPORT_MEDIA_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                      "csv": "text/csv; charset=utf-8"}
 
 
 def money_field(**kwargs: Any) -> serializers.DecimalField:
@@ -212,13 +217,15 @@ class ExportRequestSerializer(serializers.Serializer):
 
 
 class PayJobSerializer(JobSerializer):
-    download = serializers.SerializerMethodField()
+    # The schema is in English for everyone (organizations.schema), so this text needs no translation.
+    download = serializers.SerializerMethodField(allow_null=True, help_text=(
+        "Where to fetch a finished export's file (a path); null for a computation or an unfinished export."))
 
     class Meta(JobSerializer.Meta):
         fields = [*JobSerializer.Meta.fields, "download"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri-reference"})
     def get_download(self, job: Job) -> str | None:
         """Where to fetch the file once an export is done."""
         if job.kind != exports.EXPORT_JOB or job.state != Job.State.DONE or not job.file:
@@ -324,7 +331,8 @@ class PayJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     def scoped_queryset(self) -> QuerySet[Job]:
         return selectors.pay_jobs()
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+    @extend_schema(responses={(200, EXPORT_MEDIA_TYPES["xlsx"]): OpenApiTypes.BINARY,
+                              (200, "text/csv"): OpenApiTypes.BINARY,
                               404: OpenApiResponse(DetailSerializer, description="No such finished export.")},
                    summary="Download a finished export")
     @action(detail=True, methods=["get"])
@@ -336,7 +344,27 @@ class PayJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         run = selectors.pay_runs().filter(pk=job.subject_id).first()
         if run is None:
             raise Http404
-        return FileResponse(job.file.open("rb"), as_attachment=True, filename=filename(run, kind, fmt))
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=filename(run, kind, fmt),
+                            content_type=EXPORT_MEDIA_TYPES[fmt])
+
+    @extend_schema(request=None, responses={202: PayJobSerializer, 409: CONFLICT},
+                   summary="Restart a dead or failed pay computation or export",
+                   description="A job is dead when it has given no sign of life for JOB_DEAD_AFTER_SECONDS (its "
+                               "worker was stopped or killed). The dead job is marked failed, saying since when it "
+                               "was silent, and a new job starts: a computation computes from the results as they "
+                               "stand (a new version only if anything changed), an export writes its file again. "
+                               "Answers the new job. 409 when the job is running or done, naming why.")
+    @action(detail=True, methods=["post"])
+    def restart(self, request: Request, pk: str | None = None) -> Response:
+        job: Job = self.get_object()
+        try:
+            if job.kind == exports.EXPORT_JOB:
+                started = exports.restart_export(job=job, acting_user=self.actor)
+            else:
+                started = tasks.restart_computation(job=job, acting_user=self.actor)
+        except NotRestartable as refused:
+            return conflict(refused)
+        return Response(PayJobSerializer(Job.objects.get(pk=started.pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
 # --- computing a period's pay -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import xlsx
-from organizations.jobs import start_job
+from organizations.jobs import beat, restart_job, running, start_job
 from organizations.models import Department, Job, User
 from organizations.tasks import TenantTask, enqueue
 from payroll.models import PayRun, PaySlip
@@ -193,24 +193,37 @@ def start_export(*, run: PayRun, kind: str, fmt: str, acting_user: User | None) 
                      send=lambda job: enqueue(export_task, organization_id=run.organization_id, job_id=job.pk))
 
 
+def restart_export(*, job: Job, acting_user: User | None) -> Job:
+    """Starts a dead or failed export again (organizations.jobs.restart_job): a new job writes the
+    file from the start. NotRestartable when the export is alive or done."""
+    def start(dead: Job) -> Job:
+        run = PayRun.objects.get(pk=dead.subject_id)
+        return start_export(run=run, kind=dead.params["export"], fmt=dead.params["format"], acting_user=acting_user)
+
+    return restart_job(job=job, start=start)
+
+
 def run_export(*, job: Job) -> str:
+    current = Job.objects.get(pk=job.pk)
+    if current.finished:
+        return str(current.file.name)  # delivered again after it finished, or retired as dead and restarted
     kind, fmt = job.params["export"], job.params["format"]
     run = PayRun.objects.select_related("period").get(pk=job.subject_id)
-    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
 
     def progress(done: int) -> None:
-        Job.objects.filter(pk=job.pk).update(done=done)
+        beat(job.pk, done=done)
 
-    export = EXPORTERS[kind](run)
-    with tempfile.TemporaryFile() as handle:
-        if fmt == "xlsx":
-            rows = write_xlsx(export, handle, progress)
-        else:
-            text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
-            rows = write_csv(export, text, progress)
-            text.detach()
-        handle.seek(0)
-        job.file.save(filename(run, kind, fmt), File(handle), save=False)
+    with running(job):  # beats while it writes; dead once it stops beating
+        export = EXPORTERS[kind](run)
+        with tempfile.TemporaryFile() as handle:
+            if fmt == "xlsx":
+                rows = write_xlsx(export, handle, progress)
+            else:
+                text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+                rows = write_csv(export, text, progress)
+                text.detach()
+            handle.seek(0)
+            job.file.save(filename(run, kind, fmt), File(handle), save=False)
     Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, done=rows, file=job.file.name,
                                          finished_at=timezone.now())
     return str(job.file.name)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("pay/runs/<int:pk>/exports/", views.pay_run_export, name="pay-run-export"),
     path("pay/exports/<int:pk>/", views.pay_export_progress, name="pay-export-progress"),
     path("pay/exports/<int:pk>/download/", views.pay_export_download, name="pay-export-download"),
+    path("pay/jobs/<int:pk>/restart/", views.pay_job_restart, name="pay-job-restart"),
     path("pay/mine/", views.my_pay_slips, name="my-pay-slips"),
     # Pay policies and pay inputs (payroll.policy_views).
     path("pay/policies/", policy_views.pay_policies, name="pay-policies"),

@@ -28,7 +28,7 @@ from appraisal.services import IllegalTransition
 from core.web import acting_user, is_htmx
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
-from organizations.jobs import jobs_about, latest_by_subject
+from organizations.jobs import NotRestartable, jobs_about, latest_by_subject
 from organizations.models import Job
 from organizations.permissions import can, require
 from organizations.tasks import enqueue
@@ -37,7 +37,7 @@ from payroll import exports, selectors, services
 from payroll.exports import FORMATS, KINDS, filename
 from payroll.models import PayRun, PaySlip
 from payroll.selectors import PAY_JOB
-from payroll.tasks import compute_pay_run_task
+from payroll.tasks import compute_pay_run_task, restart_computation
 
 EXPORT_POLL_SECONDS = 2
 PERIODS_PER_PAGE = 50
@@ -240,7 +240,7 @@ def pay_run_export(request: HttpRequest, tenant: TenantContext, pk: int) -> Http
         messages.info(request, _("The export is being written; its download link appears below when it is done."))
         return redirect("pay-run-detail", pk=run.pk)
     return render(request, "payroll/_exports.html", {"run": run, "exports": export_context(run),
-                                                     "poll_seconds": EXPORT_POLL_SECONDS})
+                                                     "poll_seconds": EXPORT_POLL_SECONDS, "may_change": True})
 
 
 @tenant_page("pay")
@@ -249,7 +249,27 @@ def pay_export_progress(request: HttpRequest, tenant: TenantContext, pk: int) ->
     """One export's progress bar (htmx polls it every two seconds); when done, the download link."""
     job = get_visible_or_404(selectors.export_jobs(), pk=pk)
     return render(request, "payroll/_export_progress.html", {"export": _export_job(job),
-                                                             "poll_seconds": EXPORT_POLL_SECONDS})
+                                                             "poll_seconds": EXPORT_POLL_SECONDS,
+                                                             "may_change": can(tenant, "pay", "change")})
+
+
+@tenant_page("pay")
+@require_POST
+def pay_job_restart(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """重新开始: a pay computation or an export again after its job died (no heartbeat) or failed;
+    back to the page that shows the job."""
+    job = get_visible_or_404(selectors.pay_jobs(), pk=pk)
+    require(tenant, "pay")
+    try:
+        if job.kind == exports.EXPORT_JOB:
+            exports.restart_export(job=job, acting_user=acting_user(request))
+        else:
+            restart_computation(job=job, acting_user=acting_user(request))
+    except NotRestartable as refused:
+        messages.error(request, str(refused))
+    if job.kind == exports.EXPORT_JOB:
+        return redirect("pay-run-detail", pk=job.subject_id)
+    return redirect("period-pay-runs", pk=job.subject_id)
 
 
 @tenant_page("organization")

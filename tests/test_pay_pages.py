@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 
 from organizations.models import Job, User
 from payroll import exports, services
+from payroll.labels import explained
 from payroll.models import PayInput, PayRun, PaySlip
 from payroll.tasks import compute_pay_run_task
 from tests.conftest import World
@@ -92,7 +93,8 @@ def _foreign_targets(world: World, run: PayRun) -> dict[str, int]:
 
 PAGES = [("get", "period-pay-runs", "period"), ("post", "period-pay-compute", "period"),
          ("get", "pay-run-detail", "run"), ("post", "pay-run-confirm", "run"), ("post", "pay-run-export", "run"),
-         ("get", "pay-export-progress", "job"), ("get", "pay-export-download", "job")]
+         ("get", "pay-export-progress", "job"), ("get", "pay-export-download", "job"),
+         ("post", "pay-job-restart", "job")]
 
 
 @pytest.mark.parametrize("method,name,target", PAGES, ids=[p[1] for p in PAGES])
@@ -116,7 +118,7 @@ def test_it_lists_a_periods_runs_with_version_state_and_total(client: Client, fi
     html = _html(_signed_in(client, finance).get(reverse("period-pay-runs", args=[run_a.period_id])))
     row = re.search(rf'<tr id="pay-run-{run_a.pk}".*?</tr>', html, re.S)
     assert row is not None
-    assert 'data-state="computed"' in row.group(0) and str(run_a.total) in row.group(0)
+    assert 'data-state="computed"' in row.group(0) and f"{run_a.total:,.2f}" in row.group(0)  # money: #,##0.00
 
 
 def test_it_shows_the_failed_computations_message_on_the_pay_runs_page(client: Client, finance: User,
@@ -156,10 +158,12 @@ def test_it_computes_again_from_the_page_after_a_late_input(client: Client, fina
 def test_it_shows_department_subtotals_adding_up_to_the_run_total(client: Client, finance: User,
                                                                    run_a: PayRun) -> None:
     html = _html(_signed_in(client, finance).get(reverse("pay-run-detail", args=[run_a.pk])))
-    subtotals = re.findall(r'class="text-end pay-subtotal">([\d.]+)<', html)
-    grand = re.search(r'id="pay-grand-total">([\d.]+)<', html)
-    assert grand is not None and Decimal(grand.group(1)) == run_a.total
-    assert sum(Decimal(s) for s in subtotals) == run_a.total
+    # Money reads #,##0.00 everywhere (GLOSSARY.md): 1,680.00, never 1680.
+    money = r"(\d{1,3}(?:,\d{3})*\.\d{2})"
+    subtotals = re.findall(rf'class="text-end pay-subtotal">{money}<', html)
+    grand = re.search(rf'id="pay-grand-total">{money}<', html)
+    assert grand is not None and Decimal(grand.group(1).replace(",", "")) == run_a.total
+    assert subtotals and sum(Decimal(s.replace(",", "")) for s in subtotals) == run_a.total
 
 
 def test_it_pages_the_slips_instead_of_rendering_them_all(client: Client, finance: User, run_a: PayRun,
@@ -249,7 +253,7 @@ def test_it_shows_an_employee_only_their_own_slip_and_only_once_confirmed(client
         own = PaySlip.objects.get(run=run, person=people[0])
     html = _html(signed.get(reverse("my-pay-slips")))
     assert f'id="pay-slip-{own.pk}"' in html and str(own.total) in html
-    assert own.lines[0]["explanation"] in html
+    assert explained(own.lines[0]["explanation"]) in html  # the engine's input names shown by their labels
     assert html.count('class="card mb-4 my-pay-slip"') == 1
 
 

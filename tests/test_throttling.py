@@ -58,7 +58,7 @@ def test_it_counts_a_signed_in_browser_per_user(client: Client, hr: User, settin
 def test_it_throttles_anonymous_requests_per_address(client: Client, settings: Any) -> None:
     settings.API_ANON_THROTTLE_RATE = "1/min"
     # Its own address, so its own counter whatever other tests asked anonymously.
-    address = {"REMOTE_ADDR": "203.0.113.9", "HTTP_ACCEPT": "application/json"}
+    address: dict[str, Any] = {"REMOTE_ADDR": "203.0.113.9", "HTTP_ACCEPT": "application/json"}
     assert client.get("/api/schema/", **address).status_code == 200
 
     response = client.get("/api/schema/", **address)

@@ -7,7 +7,8 @@ The close runs as a task (:func:`run_close`) in two phases:
    database triggers) is rescored from its data, set-based (appraisal.services.rescoring.rescore_period:
    each table read once, in sheet order). What changed is saved in batches that commit on their own,
    and the job's progress moves every 5 %; rescoring is a pure function of the data, so a rerun
-   after a crash computes the same scores.
+   after a crash computes the same scores, and only for the sheets a committed batch did not cover
+   (a close whose worker died — no heartbeat, organizations.jobs — is restarted by restart_close).
 2. One transaction locks the period row, and unless the period already has results (a
    redelivered task), refuses when a sheet is unscored, grades every population, writes all the
    results with their history and moves the period to "closed". A task killed in phase 2 leaves
@@ -31,7 +32,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
@@ -40,16 +41,19 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from appraisal import grading, selectors
-from appraisal import rules as rule_engine
 from appraisal.models import GradingPolicy, Period, Result, Sheet, SheetLine, SpecialStatus
+from appraisal.services import populations
 from appraisal.services.common import IllegalTransition
 from appraisal.services.periods import move, transition
+from appraisal.services.populations import GRADE_FIELDS, GRADED_STATUSES, INCOMPLETE_FLAG
+from appraisal.services.populations import Draft as _Draft
 from appraisal.services.rescoring import rescore_period
 from appraisal.services.scoring import SheetScore, score_sheet
 from appraisal.signals import results_changed
 from core.bulk import HISTORY_COLUMNS, insert_rows, no_cyclic_gc
 from core.translation import cached_translations
 from indicators.models import SubjectKind, TemplatePart
+from organizations import jobs
 from organizations.jobs import ACTIVE, jobs_of, start_job
 from organizations.models import Department, DepartmentType, Job, Organization, User
 from organizations.tasks import TenantTask, enqueue
@@ -57,12 +61,6 @@ from organizations.tenancy import BULK_BATCH_SIZE
 
 ZERO = Decimal("0.00")
 CLOSE_JOB = Job.Kind.CLOSE_PERIOD
-NOT_APPLIED = "not_applied"  # a rule's outcome in a result's flags when the rule could not apply
-GRADED_STATUSES = (SpecialStatus.NORMAL, SpecialStatus.REFUSED)
-GRADE_FIELDS = ["final_score", "rank", "band_grade", "grade", "grade_label", "coefficient", "needs_calibration",
-                "explanation", "flags"]
-# The flag a result carries when its sheet was incomplete and HR closed anyway; grading keeps it.
-INCOMPLETE_FLAG = "incomplete"
 NAMED = 5  # sheets a refusal names before "…"
 REASON_MAX = 300
 
@@ -115,9 +113,9 @@ def start_close(*, period: Period, acting_user: User | None, anyway: bool = Fals
     if current.grading_policy_id is None:
         raise ClosureRefused(_("Period %(period)s has no grading policy: choose one before closing.")
                              % {"period": current.code})
-    running = jobs_of(current, CLOSE_JOB).filter(state__in=ACTIVE).first()
-    if running is not None:
-        return running
+    unfinished = jobs_of(current, CLOSE_JOB).filter(state__in=ACTIVE).first()
+    if unfinished is not None and not (unfinished.dead and jobs.retire(unfinished)):
+        return unfinished  # a dead one is retired (failed, saying since when) and a new close starts
     reason = reason.strip()
     if anyway and not reason:
         raise ClosureRefused(_("Give a reason for closing with incomplete sheets: it is kept on the period and in "
@@ -141,35 +139,63 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
     period = Period.objects.get(pk=job.subject_id)
     acting_user = acting_user or job.created_by
     if Job.objects.filter(pk=job.pk, state__in=[Job.State.DONE, Job.State.FAILED]).exists():
-        return {"results": 0}  # redelivered after it finished: the period may have been sent back since
-    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
+        return {"results": 0}  # redelivered after it finished or was retired: the period may have moved on
     total = Sheet.objects.filter(period=period).count()
-    Job.objects.filter(pk=job.pk).update(total=total, done=0)
-    try:
-        if period.results_at is None:
-            # A sheet edited while the close read it is skipped and stays stale: once more for those.
-            for _attempt in range(2):
-                rescored = rescore_period(period=period, acting_user=acting_user, reason="rescored at close",
-                                          progress=lambda done: Job.objects.filter(pk=job.pk).update(done=done))
-                if not rescored.skipped:
-                    break
-        with transaction.atomic():
-            locked = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
-            if locked.results_at is not None:
-                written = 0  # a redelivered or repeated task: the results are there already
-            else:
-                ids = _write_results(locked, acting_user=acting_user, anyway=_anyway(job))
-                written = len(ids)
-                transaction.on_commit(lambda: results_changed.send(sender=Period, period=locked, reason="closed",
-                                                                   result_ids=ids))
-    except (ClosureRefused, IllegalTransition, grading.GradingError, grading.ConfigError) as error:
-        Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED, message=str(error), finished_at=timezone.now())
-        return {"results": 0}
+    with jobs.running(job, total=total, done=0):  # beats while it works; dead once it stops beating
+        try:
+            if period.results_at is None:
+                # Batches commit as they go and their sheets are fresh after: a rerun rescores the rest.
+                # A sheet edited while the close read it is skipped and stays stale: once more for those.
+                for _attempt in range(2):
+                    rescored = rescore_period(period=period, acting_user=acting_user, reason="rescored at close",
+                                              progress=lambda done: jobs.beat(job.pk, done=done))
+                    if not rescored.skipped:
+                        break
+            with transaction.atomic():
+                # NO KEY: still one close (or calibration, pay run) at a time, but the foreign-key checks
+                # an entry's commit makes on the period pass, so it and the sheet lock below never deadlock.
+                locked = Period.objects.select_for_update(no_key=True, of=("self",)).get(pk=period.pk)
+                if locked.results_at is not None:
+                    written = 0  # a redelivered or repeated task: the results are there already
+                else:
+                    # An entry holding a sheet commits first and is read; a later one waits, then finds
+                    # the period closed (common.lock_sheet): no save is left out of the results.
+                    list(Sheet.objects.select_for_update(of=("self",)).filter(period=locked).order_by("pk")
+                         .values_list("pk", flat=True))
+                    ids = _write_results(locked, acting_user=acting_user, anyway=_anyway(job))
+                    written = len(ids)
+                    transaction.on_commit(lambda: results_changed.send(sender=Period, period=locked,
+                                                                       reason="closed", result_ids=ids))
+        except (ClosureRefused, IllegalTransition, grading.GradingError, grading.ConfigError) as error:
+            Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED, message=str(error),
+                                                 finished_at=timezone.now())
+            return {"results": 0}
     Job.objects.filter(pk=job.pk).update(
         state=Job.State.DONE, done=total, finished_at=timezone.now(),
         message=_("%(count)s results written.") % {"count": written} if written else _("The results were there "
                                                                                         "already."))
     return {"results": written}
+
+
+def restart_close(*, job: Job, acting_user: User | None) -> Job:
+    """Starts a dead or failed close again with its options (organizations.jobs.restart_job): the
+    batches it committed stay rescored, so the new close rescores only the rest. One that died after
+    committing the results, before it could say so, is done. NotRestartable when alive or done."""
+    if Period.objects.filter(pk=job.subject_id, results_at__isnull=False).exists():
+        dead = jobs.restartable(job)
+        if Job.objects.filter(pk=dead.pk, state__in=ACTIVE).update(
+                state=Job.State.DONE, done=dead.total, finished_at=timezone.now(),
+                message=_("The results were there already.")):
+            return Job.objects.get(pk=dead.pk)
+        raise jobs.NotRestartable(_("Period %(period)s has its results: there is nothing to restart.")
+                                  % {"period": Period.objects.get(pk=job.subject_id).code})
+
+    def start(dead: Job) -> Job:
+        params = dead.params or {}
+        return start_close(period=Period.objects.get(pk=dead.subject_id), acting_user=acting_user,
+                           anyway=bool(params.get("anyway")), reason=str(params.get("reason", "")))
+
+    return jobs.restart_job(job=job, start=start)
 
 
 def _anyway(job: Job) -> str:
@@ -182,47 +208,6 @@ def _anyway(job: Job) -> str:
 def close_period_task(self: TenantTask, *, organization_id: int, job_id: int) -> dict[str, int]:
     """Closes the period a job names. Safe to run twice: the second run finds the results written."""
     return run_close(job=Job.objects.get(pk=job_id))
-
-
-class _Draft:
-    """A result the close is about to write: the fields grading reads and sets, as a plain object.
-    A close builds one per subject; a model instance each would cost seconds at 100,000."""
-
-    __slots__ = (
-        "band_grade",
-        "coefficient",
-        "explanation",
-        "final_score",
-        "flags",
-        "grade",
-        "grade_label",
-        "needs_calibration",
-        "person_id",
-        "population",
-        "population_label",
-        "rank",
-        "raw_score",
-        "sheet_id",
-        "status",
-        "subject_key",
-        "subject_kind",
-    )
-
-    def __init__(self, *, sheet_id: int, subject_kind: str, subject_id: int | None, person_id: int | None,
-                 population: str, population_label: str, status: str, raw_score: Decimal | None) -> None:
-        self.sheet_id, self.subject_kind, self.person_id = sheet_id, subject_kind, person_id
-        self.subject_key = (subject_kind, subject_id)
-        self.population, self.population_label = population, population_label
-        self.status, self.raw_score = status, raw_score
-        self.final_score: Decimal | None = None
-        self.rank: int | None = None
-        self.band_grade = self.grade = self.grade_label = self.explanation = ""
-        self.coefficient: Decimal | None = None
-        self.needs_calibration = False
-        self.flags: list[dict[str, str]] = []
-
-    def graded_score(self) -> Decimal | None:
-        return self.raw_score  # no calibration or appeal yet: see Result.graded_score
 
 
 def _drafts(period: Period, policy: GradingPolicy) -> tuple[list[_Draft], list[int]]:
@@ -298,9 +283,9 @@ def _write_results(period: Period, *, acting_user: User | None, anyway: str = ""
         by_population: dict[str, list[_Draft]] = defaultdict(list)
         for draft in drafts:
             by_population[draft.population].append(draft)
-        history = _history(period, drafts)
+        given = populations.inputs(period, drafts, policy, Sheet.objects.filter(period=period))
         for members in by_population.values():
-            _grade(policy, period, members, history, changes=False)
+            populations.grade(policy, period, members, given, changes=False)
         ids = _insert_results(period, drafts, acting_user=acting_user)
     reason = "closed"
     if anyway:
@@ -328,13 +313,14 @@ def _count_missing_as_zero(period: Period, drafts: Sequence[_Draft]) -> None:
     lines: dict[int, list[SheetLine]] = defaultdict(list)
     for line in SheetLine.objects.filter(sheet__in=missing).select_related("indicator").order_by("sort_order", "pk"):
         lines[line.sheet_id].append(line)
-    sheets = list(missing.values_list("pk", "template_id", "template__base_score"))
+    sheets = list(missing.values_list("pk", "template_id", "template__base_score", "template__rounding"))
     parts: dict[int, list[TemplatePart]] = defaultdict(list)
-    for part in TemplatePart.objects.filter(template_id__in={t for _pk, t, _base in sheets}).order_by("sort_order",
-                                                                                                     "pk"):
+    for part in TemplatePart.objects.filter(template_id__in={t for _pk, t, _base, _r in sheets}).order_by(
+            "sort_order", "pk"):
         parts[part.template_id].append(part)
-    scores: dict[int, SheetScore] = {pk: score_sheet(base, lines[pk], parts[template], missing_as_zero=True)
-                                     for pk, template, base in sheets}
+    scores: dict[int, SheetScore] = {
+        pk: score_sheet(base, lines[pk], parts[template], missing_as_zero=True, rounding=rounding)
+        for pk, template, base, rounding in sheets}
     for draft in drafts:
         if draft.sheet_id in scores:
             draft.raw_score = scores[draft.sheet_id].score
@@ -363,110 +349,15 @@ RESULT_COLUMNS = ["organization_id", "period_id", "sheet_id", "subject_kind", "p
                   "needs_calibration", "explanation", "flags", "confirmed_at", "acknowledged_at"]
 
 
-History = dict[Any, list[rule_engine.Past]]  # by subject key: (subject kind, person, team or department id)
-
-
-def _history(period: Period, results: Sequence[Result | _Draft]) -> History:
-    """Each subject's results in the periods of the same kind before this one, oldest first: two
-    queries, whatever the number of subjects. A period the subject has no result in is given as
-    an empty Past, which breaks a streak."""
-    depth = 12
-    earlier = list(Period.objects.filter(kind=period.kind, start__lt=period.start, results_at__isnull=False)
-                   .order_by("-start")[:depth])
-    earlier.reverse()
-    if not earlier:
-        return {}
-    rows = Result.objects.filter(period__in=earlier).values_list(
-        "period_id", "subject_kind", "sheet__person_id", "sheet__team_id", "sheet__department_id", "final_score",
-        "grade")
-    found: dict[tuple[str, int | None], dict[int, tuple[Decimal | None, str]]] = defaultdict(dict)
-    for period_id, kind, person, team, department, score, grade in rows:
-        found[(kind, person or team or department)][period_id] = (score, grade)
-    history = {}
-    for result in results:
-        key = result.subject_key
-        mine = found.get(key, {})
-        history[key] = [
-            rule_engine.Past(p.code, *(mine[p.pk][0], mine[p.pk][1] or None) if p.pk in mine else (None, None),
-                             year=p.year)
-            for p in earlier
-        ]
-    return history
-
-
-Gradable = TypeVar("Gradable", Result, _Draft)
-
-
-def _grade(policy: GradingPolicy, period: Period, members: Sequence[Gradable], history: History, *,
-           changes: bool = True) -> list[Gradable]:
-    """Grades one population in memory: the graded ones by forced distribution, the special
-    statuses by the policy's set grades, then the rules. Returns the results that changed (none
-    looked for with ``changes=False``: a close writes every result anyway)."""
-    scale = policy.grade_scale()
-    before = {id(r): tuple(getattr(r, f) for f in GRADE_FIELDS) for r in members} if changes else {}
-    graded = [r for r in members if r.status in GRADED_STATUSES]
-    for result in graded:
-        result.final_score = result.graded_score()
-    distribution = grading.distribute([(index, r.final_score) for index, r in enumerate(graded)], scale,
-                                      policy.quotas, rounding=policy.rounding)
-    for index, result in enumerate(graded):
-        outcome = distribution.result(index)
-        result.rank = outcome.rank
-        result.band_grade = outcome.band_grade.code
-        result.grade = outcome.final_grade.code
-        result.grade_label = outcome.final_grade.label
-        result.coefficient = outcome.final_grade.coefficient
-        result.needs_calibration = outcome.needs_calibration
-        explanation = outcome.explanation
-        if result.status == SpecialStatus.REFUSED:
-            explanation = _("refused to be assessed → 0 points") + "; " + explanation
-        result.explanation = explanation
-    for result in members:
-        if result.status in GRADED_STATUSES:
-            continue
-        code = policy.status_grades.get(result.status)
-        status_label = SpecialStatus(result.status).label
-        result.final_score, result.rank, result.band_grade, result.needs_calibration = None, None, "", False
-        if code:
-            grade = scale.grade(code)
-            result.grade, result.grade_label, result.coefficient = grade.code, grade.label, grade.coefficient
-            result.explanation = _("%(status)s → set grade %(grade)s") % {"status": status_label, "grade": code}
-        else:
-            result.grade, result.grade_label, result.coefficient = "", "", None
-            result.explanation = _("%(status)s → not assessed") % {"status": status_label}
-    current = [
-        rule_engine.Outcome(key=r.subject_key, score=r.final_score, grade=r.grade or None, rank=r.rank,
-                            population=len(graded), status=r.status)
-        for r in members
-    ]
-    flags: dict[Any, list[dict[str, str]]] = defaultdict(list)
-    flags_found: list[rule_engine.Flag] = []
-    if members and policy.rules:
-        flags_found = rule_engine.evaluate(policy.rules, current, {o.key: history.get(o.key, []) for o in current},
-                                           period=period.code, year=period.year)
-    for flag in flags_found:
-        flags[flag.key].append({"rule": flag.rule_code, "outcome": flag.outcome, "message": flag.message})
-    # A rule that could not apply (a bottom-N over a population no larger than N) flags nobody; each
-    # member's result says so, so the page and the employee see why nobody got the outcome.
-    for notice in getattr(flags_found, "notices", ()):
-        for result in members:
-            flags[result.subject_key].append({"rule": notice.rule_code, "outcome": NOT_APPLIED,
-                                              "message": notice.message})
-    for result in members:
-        kept = [f for f in result.flags if f.get("rule") == INCOMPLETE_FLAG]  # set at close, not by a rule
-        result.flags = kept + flags.get(result.subject_key, [])
-    if not changes:
-        return []
-    return [r for r in members if tuple(getattr(r, f) for f in GRADE_FIELDS) != before[id(r)]]
-
-
 def regrade(*, period: Period, population: str, acting_user: User | None, reason: str) -> list[Result]:
     """Regrades one population from its current scores and saves what changed (with history)."""
     policy = period.grading_policy
     assert policy is not None  # a closed period always has one
     members = list(Result.objects.filter(period=period, population=population).select_related("sheet", "period")
                    .order_by("pk"))
-    changed = _grade(policy, period, members, _history(period, members))
+    given = populations.inputs(period, members, policy,
+                               Sheet.objects.filter(period=period, results__population=population))
+    changed = populations.grade(policy, period, members, given)
     if changed:
         bulk_update_with_history(changed, Result, GRADE_FIELDS, batch_size=BULK_BATCH_SIZE,
                                  default_user=acting_user, default_change_reason=reason)
