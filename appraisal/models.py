@@ -17,6 +17,8 @@ from appraisal.policy_checks import policy_problems
 from indicators.models import Indicator, LineSource, RaterRole, SubjectKind, Template, TemplateLine
 from organizations.tenancy import TenantHistory, TenantOwned
 
+RAW_PLACES = 8  # decimal places of SheetLine.raw_score, a line's score before rounding to 0.01
+
 
 class Period(TenantOwned):
     class Kind(models.TextChoices):
@@ -41,6 +43,7 @@ class Period(TenantOwned):
     year = models.PositiveSmallIntegerField(_("year"))
     number = models.PositiveSmallIntegerField(_("number in year"))  # month 1–12, quarter 1–4, half 1–2, 1
     start_day = models.PositiveSmallIntegerField(_("start day"), default=1)
+    start_month = models.PositiveSmallIntegerField(_("start month"), default=1)
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
@@ -76,6 +79,8 @@ class Period(TenantOwned):
             models.UniqueConstraint(fields=["organization", "code"], name="uniq_period_code"),
             models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="period_end_after_start"),
             models.CheckConstraint(condition=Q(start_day__gte=1) & Q(start_day__lte=28), name="period_start_day_1_28"),
+            models.CheckConstraint(condition=Q(start_month__gte=1) & Q(start_month__lte=12),
+                                   name="period_start_month_1_12"),
         ]
 
     def __str__(self) -> str:
@@ -205,11 +210,14 @@ STALE = Q(scored_version__lt=models.F("data_version"))
 
 class SheetLine(TenantOwned):
     """A line of a sheet: a snapshot of the template line (method, configuration, full marks), the
-    data that scores it, and the score with its explanation. ``version`` detects concurrent edits."""
+    data that scores it, and the score with its explanation. ``version`` detects concurrent edits.
+    No template line: a work item added to this sheet alone (entry.add_sheet_line), named ``label``.
+    ``raw_score``: the score before rounding, summed when Template.rounding is "part" or "final"."""
 
     sheet = models.ForeignKey(Sheet, verbose_name=_("sheet"), on_delete=models.CASCADE, related_name="lines")
-    template_line = models.ForeignKey(TemplateLine, on_delete=models.PROTECT, related_name="+")
+    template_line = models.ForeignKey(TemplateLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     indicator = models.ForeignKey(Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(_("work item"), max_length=200, blank=True)
     part_code = models.CharField(_("part"), max_length=30)
     source = models.CharField(_("scored from"), max_length=10, choices=LineSource.choices)
     method = models.CharField(_("scoring method"), max_length=20)
@@ -224,6 +232,8 @@ class SheetLine(TenantOwned):
     accepted = models.BooleanField(_("accepted"), null=True, blank=True)
     acceptance_round = models.PositiveSmallIntegerField(_("acceptance round"), null=True, blank=True)
     score = models.DecimalField(_("score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    raw_score = models.DecimalField(_("unrounded score"), max_digits=20, decimal_places=RAW_PLACES, null=True,
+                                    blank=True)
     money = models.DecimalField(_("money effect"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     explanation = models.TextField(_("explanation"), blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -237,10 +247,46 @@ class SheetLine(TenantOwned):
         ordering = ["sort_order", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "sheet", "template_line"], name="uniq_sheet_line"),
+            # An added line is one work item: the same indicator twice needs two labels.
+            models.UniqueConstraint(fields=["organization", "sheet", "part_code", "indicator", "label"],
+                                    condition=Q(template_line__isnull=True), name="uniq_sheet_added_line"),
         ]
 
     def __str__(self) -> str:
         return f"{self.sheet_id}/{self.indicator_id}"
+
+    @property
+    def is_added(self) -> bool:  # added to this sheet alone (a work item), not from the template
+        return self.template_line_id is None
+
+
+class AcceptanceRound(TenantOwned):
+    """One acceptance inspection (验收) of a pass/fail line (S0-1): failed items are remediated and
+    inspected again until they pass; the latest round scores the line (services.entry)."""
+
+    line = models.ForeignKey(SheetLine, verbose_name=_("line"), on_delete=models.CASCADE,
+                             related_name="acceptance_rounds")
+    number = models.PositiveSmallIntegerField(_("round"))
+    passed = models.BooleanField(_("passed"))
+    reason = models.TextField(_("reason"), blank=True)
+    inspected_by = models.ForeignKey("organizations.Person", verbose_name=_("inspected by"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    inspected_on = models.DateField(_("inspected on"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("acceptance round")
+        verbose_name_plural = _("acceptance rounds")
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "line", "number"], name="uniq_acceptance_round"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="acceptance_round_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} #{self.number}"
 
 
 class Rater(TenantOwned):
@@ -504,5 +550,43 @@ class Appeal(TenantOwned):
         return self.state in (self.State.FILED, self.State.FORWARDED)
 
 
-__all__ = ["Appeal", "GradingPolicy", "Period", "PeriodRollup", "PeriodTemplate", "Rater", "RaterRole", "Rating",
-           "Result", "Sheet", "SheetLine", "SpecialStatus"]
+class OutcomeDecision(TenantOwned):
+    """HR's answer to a rule's outcome that changes a person (salary grade up or down, unfit,
+    eliminated: appraisal.rules.PERSON_OUTCOMES) once the period is final (appraisal.services.outcomes):
+    confirmed, and the change written to the person (``change``: the field, old → new), or declined
+    with the reason. One answer per result and rule; who and when are kept, and the history."""
+
+    class State(models.TextChoices):
+        CONFIRMED = "confirmed", _("confirmed")
+        DECLINED = "declined", _("declined")
+
+    result = models.ForeignKey(Result, verbose_name=_("result"), on_delete=models.CASCADE,
+                               related_name="outcome_decisions")
+    person = models.ForeignKey("organizations.Person", verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="outcome_decisions")
+    rule = models.CharField(_("rule"), max_length=60)
+    outcome = models.CharField(_("outcome"), max_length=30)
+    message = models.TextField(_("what the rule found"), blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    change = models.JSONField(_("change to the person"), default=dict, blank=True)
+    decided_at = models.DateTimeField(_("decided at"))
+    decided_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("outcome decision")
+        verbose_name_plural = _("outcome decisions")
+        ordering = ["-decided_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "result", "rule"], name="uniq_outcome_decision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.result_id} {self.rule} {self.state}"
+
+
+__all__ = ["AcceptanceRound", "Appeal", "GradingPolicy", "OutcomeDecision", "Period", "PeriodRollup",
+           "PeriodTemplate", "Rater", "RaterRole", "Rating", "Result", "Sheet", "SheetLine", "SpecialStatus"]

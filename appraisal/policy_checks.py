@@ -53,12 +53,25 @@ def policy_problems(*, scale: object, quotas: object, rounding: str, status_grad
                     _('%(status)s: "%(grade)s" is not a grade of the scale (%(grades)s).')
                     % {"status": status, "grade": grade, "grades": ", ".join(sorted(codes))}
                 )
+    _rule_problems(problems, rules, grade_scale)
+    return problems
+
+
+def _rule_problems(problems: dict[str, list[str]], rules: object, grade_scale: grading.GradeScale | None) -> None:
+    """Each rule read on its own; the grade a set_grade rule sets must be one of the scale."""
     if not isinstance(rules, Sequence) or isinstance(rules, str):
         problems.setdefault("rules", []).append(_("Enter a list of rules."))
-    else:
-        for index, rule in enumerate(rules):
-            try:
-                rule_engine.validate_rule(rule)
-            except ConfigError as error:
-                problems.setdefault("rules", []).append(f"rules[{index}].{error.field}: {error.message}")
-    return problems
+        return
+    codes = [grade.code for grade in grade_scale.grades] if grade_scale else []
+    for index, rule in enumerate(rules):
+        try:
+            normal = rule_engine.validate_rule(rule)
+        except ConfigError as error:
+            problems.setdefault("rules", []).append(f"rules[{index}].{error.field}: {error.message}")
+            continue
+        if grade_scale is not None and normal.get("grade") is not None and normal["grade"] not in codes:
+            problems.setdefault("rules", []).append(
+                f"rules[{index}].grade: "
+                + _('"%(grade)s" is not a grade of the scale (%(grades)s).')
+                % {"grade": normal["grade"], "grades": ", ".join(codes)}
+            )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appraisal import appeal_views, calibration_views, period_views, result_views, views
+from appraisal import appeal_views, calibration_views, outcome_views, period_views, result_views, views, work_item_views
 
 urlpatterns = [
     path("periods/", period_views.period_list, name="periods"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("periods/<int:pk>/open/", period_views.period_open, name="period-open"),
     path("periods/<int:pk>/close/", period_views.period_close, name="period-close"),
     path("periods/<int:pk>/close/progress/", period_views.period_close_progress, name="period-close-progress"),
+    path("periods/<int:pk>/close/restart/", period_views.period_close_restart, name="period-close-restart"),
     path("periods/<int:pk>/grading-policy/", period_views.period_grading_policy, name="period-grading-policy"),
     path("periods/<int:pk>/publish/", period_views.period_publish, name="period-publish"),
     path("periods/<int:pk>/transition/", period_views.period_transition, name="period-transition"),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("periods/<int:pk>/finalise/", period_views.period_finalise, name="period-finalise"),
     path("periods/<int:pk>/confirm/<slug:step>/", period_views.period_confirm, name="period-confirm"),
     path("periods/<int:pk>/calibration/", calibration_views.period_calibration, name="period-calibration"),
+    path("periods/<int:pk>/outcomes/", outcome_views.period_outcomes, name="period-outcomes"),
+    path("results/<int:pk>/outcome/", outcome_views.outcome_decide, name="outcome-decide"),
     path("results/mine/", appeal_views.my_results, name="my-results"),
     path("results/<int:pk>/calibration/", calibration_views.result_calibration, name="result-calibration"),
     path("results/<int:pk>/calibrate/", result_views.result_calibrate, name="result-calibrate"),
@@ -31,4 +34,7 @@ urlpatterns = [
     path("sheets/lines/<int:pk>/", views.line_update, name="line-update"),
     path("sheets/lines/<int:pk>/rate/", views.line_rate, name="line-rate"),
     path("sheets/lines/<int:pk>/records/", views.line_record, name="line-record"),
+    path("sheets/<int:pk>/lines/new/", work_item_views.sheet_add_line, name="sheet-add-line"),
+    path("sheets/lines/<int:pk>/remove/", work_item_views.line_remove, name="line-remove"),
+    path("sheets/lines/<int:pk>/acceptance/", work_item_views.line_acceptance, name="line-acceptance"),
 ]

@@ -129,6 +129,14 @@ class Benchmark(TenantOwned):
             raise ValidationError({"valid_to": _("The end is before the start.")})
 
 
+class Rounding(models.TextChoices):
+    """Where a template rounds scores to 0.01 (see appraisal.services.scoring.score_sheet)."""
+
+    LINE = "line", _("each line, before the sum")
+    PART = "part", _("each part's sum")
+    FINAL = "final", _("only the final score")
+
+
 class Template(TenantOwned):
     """An appraisal template (考核方案) for one kind of subject, in versions.
 
@@ -150,6 +158,16 @@ class Template(TenantOwned):
                                  choices=[("team", _("team")), ("shift", _("shift"))])
     # Full marks of the sheet: 100, or 110 for S0-2's generation-operations department.
     base_score = models.DecimalField(_("base score"), max_digits=7, decimal_places=2, default=Decimal("100.00"))
+    # Where scores are rounded to 0.01 (appraisal.services.scoring.score_sheet): each line before the
+    # sum (the default), each part's sum, or only the final score (S0-2: a shift's score is the
+    # weighted sum of unrounded completion rates).
+    rounding = models.CharField(_("rounding"), max_length=8, choices=Rounding.choices, default=Rounding.LINE)
+    # Assignment rules (appraisal.services.assignment): who the template is for, as a list of rules
+    # {"people": [employee numbers], "department": code, "sub_departments": true, "department_type":
+    # code, "position": text, "team_kind": "team" | "shift"}; each rule a conjunction, the most
+    # specific matching rule of a period's templates wins. Empty: the department type, position and
+    # team kind above make the one rule, and with none of them the template is the fallback.
+    applies_to = models.JSONField(_("applies to"), default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     history = TenantHistory()
@@ -181,6 +199,10 @@ class TemplatePart(TenantOwned):
     weight = models.DecimalField(_("weight"), max_digits=7, decimal_places=4)
     full_marks = models.DecimalField(_("full marks"), max_digits=9, decimal_places=2, default=Decimal("100.00"))
     cap_positive = models.BooleanField(_("cap at full marks"), default=False)
+    # Individual work items (S0-1): each sheet gets its own lines in this part
+    # (appraisal.services.entry.add_sheet_line); the part's points are scaled to its full marks by
+    # the sheet's lines' full marks (points × full marks ÷ Σ line full marks).
+    per_person = models.BooleanField(_("lines added per sheet"), default=False)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
 
     class Meta:

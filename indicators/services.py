@@ -22,13 +22,14 @@ from indicators.models import (
     Indicator,
     LineSource,
     RaterRole,
+    Rounding,
     SubjectKind,
     Template,
     TemplateLine,
     TemplatePart,
     TemplateRater,
 )
-from organizations.models import Department, DepartmentType, Organization, ReviewGroup, User
+from organizations.models import Department, DepartmentType, Organization, Person, ReviewGroup, User
 
 ONE = Decimal("1")
 
@@ -70,10 +71,18 @@ def add_benchmark(*, indicator: Indicator, acting_user: User | None, value: Deci
 def build_template(*, organization: Organization, acting_user: User | None, spec: Mapping[str, Any]) -> Template:
     """Creates a template (a new version when the code exists) with its parts, lines and raters.
 
-    ``spec``: {"code", "name", "subject_kind", "department_type" (code), "position", "base_score",
-    "parts": [{"code", "name", "weight", "full_marks", "cap_positive",
+    ``spec``: {"code", "name", "subject_kind", "department_type" (code), "position", "team_kind",
+    "applies_to": [rules, see below], "base_score", "rounding": "line" | "part" | "final",
+    "parts": [{"code", "name", "weight", "full_marks", "cap_positive", "per_person",
                "lines": [{"indicator" (code), "max_points", "source", "config"}]}],
     "raters": [{"role", "weight", "group" (code), "department" (code), "missing_counts_as_zero"}]}.
+
+    ``applies_to`` (appraisal.services.assignment): who the template is for, a list of rules, each a
+    conjunction of {"people": [employee numbers], "department": code, "sub_departments": true,
+    "department_type": code, "position": text, "team_kind": "team" | "shift"}; instead of the
+    top-level department_type / position / team_kind, which make one rule. ``rounding``: where
+    scores are rounded to 0.01 (appraisal.services.scoring.score_sheet). ``per_person``: a part whose
+    lines each sheet gets on its own (individual work items, S0-1), scaled to the part's full marks.
 
     Every problem of the whole spec is collected before anything is written, so HR sees them all
     at once and a refused template writes nothing.
@@ -102,13 +111,91 @@ def _template_from(organization: Organization, spec: Mapping[str, Any], problems
         position=spec.get("position", ""),
         team_kind=spec.get("team_kind", ""),
         base_score=_decimal(spec.get("base_score", "100"), "base_score", problems),
+        rounding=spec.get("rounding", Rounding.LINE),
     )
     if spec.get("department_type"):
         template.department_type = DepartmentType.objects.filter(code=spec["department_type"]).first()
         if template.department_type is None:
             problems.append(_("Unknown department type %(code)s.") % {"code": spec["department_type"]})
+    template.applies_to = assignment_rules(spec.get("applies_to"), template, problems)
     _full_clean(template, problems, _("Template"))
     return template
+
+
+# Rule keys, and the subject kinds each may be used for.
+RULE_KEYS: dict[str, tuple[str, ...]] = {
+    "people": (SubjectKind.PERSON,),
+    "department": (SubjectKind.PERSON, SubjectKind.TEAM, SubjectKind.DEPARTMENT),
+    "sub_departments": (SubjectKind.PERSON, SubjectKind.TEAM, SubjectKind.DEPARTMENT),
+    "department_type": (SubjectKind.PERSON, SubjectKind.TEAM, SubjectKind.DEPARTMENT),
+    "position": (SubjectKind.PERSON,),
+    "team_kind": (SubjectKind.PERSON, SubjectKind.TEAM),
+}
+
+
+def assignment_rules(value: Any, template: Template, problems: list[str]) -> list[dict[str, Any]]:
+    """``applies_to`` checked and normalised: a list of rules, each naming only known codes and keys
+    that fit the template's subject kind. The codes are kept as written (departments, department
+    types and people are looked up by code when sheets are generated)."""
+    if value in (None, [], {}):
+        return []
+    if template.department_type is not None or template.position or template.team_kind:
+        problems.append(_("Say who the template applies to either with applies_to or with department_type, "
+                          "position and team_kind, not both."))
+    rules = [value] if isinstance(value, Mapping) else value
+    if not isinstance(rules, list) or not all(isinstance(rule, Mapping) for rule in rules):
+        problems.append(_('applies_to must be a list of rules, each an object such as {"position": "head"}.'))
+        return []
+    normalised = [_rule(n, rule, template.subject_kind, problems) for n, rule in enumerate(rules, start=1)]
+    _unknown_codes(normalised, problems)
+    return normalised
+
+
+def _rule(n: int, rule: Mapping[str, Any], kind: str, problems: list[str]) -> dict[str, Any]:
+    where = _("applies_to rule %(n)s") % {"n": n}
+    for key in rule:
+        if key not in RULE_KEYS:
+            problems.append(_("%(where)s: unknown key %(key)s; use %(keys)s.")
+                            % {"where": where, "key": key, "keys": ", ".join(RULE_KEYS)})
+        elif kind not in RULE_KEYS[key]:
+            problems.append(_("%(where)s: %(key)s does not apply to a template for %(kind)s.")
+                            % {"where": where, "key": key, "kind": SubjectKind(kind).label})
+    result: dict[str, Any] = {}
+    people = rule.get("people")
+    if people is not None:
+        if not isinstance(people, list) or not people or not all(isinstance(p, str) and p for p in people):
+            problems.append(_("%(where)s: people is a list of employee numbers.") % {"where": where})
+        else:
+            result["people"] = list(dict.fromkeys(people))
+    for key in ("department", "department_type", "position", "team_kind"):
+        if rule.get(key) not in (None, ""):
+            result[key] = str(rule[key])
+    if result.get("team_kind") not in (None, "team", "shift"):
+        problems.append(_("%(where)s: team_kind is team or shift.") % {"where": where})
+    if "department" in result:
+        result["sub_departments"] = bool(rule.get("sub_departments", True))
+    if not result:
+        problems.append(_("%(where)s names nobody: give people, a department, a department type, a position or a "
+                          "team kind.") % {"where": where})
+    return result
+
+
+def _unknown_codes(rules: list[dict[str, Any]], problems: list[str]) -> None:
+    """Every code the rules name must exist (one query per kind of code named)."""
+    lookups = (("people", Person.objects, "employee_no", _("Unknown employee number %(code)s in applies_to.")),
+               ("department", Department.objects, "code", _("Unknown department %(code)s in applies_to.")),
+               ("department_type", DepartmentType.objects, "code", _("Unknown department type %(code)s.")))
+    for key, manager, field, message in lookups:
+        named = {code for rule in rules for code in _as_list(rule.get(key))}
+        if named:
+            known = set(manager.filter(**{f"{field}__in": named}).values_list(field, flat=True))
+            problems.extend(message % {"code": code} for code in sorted(named - known))
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _part_from(organization: Organization, p: int, part_spec: Mapping[str, Any], indicators: Mapping[str, Indicator],
@@ -117,7 +204,8 @@ def _part_from(organization: Organization, p: int, part_spec: Mapping[str, Any],
         organization=organization, code=str(part_spec.get("code", "")), name=str(part_spec.get("name", "")),
         weight=_decimal(part_spec.get("weight"), f"parts[{p}].weight", problems),
         full_marks=_decimal(part_spec.get("full_marks", "100"), f"parts[{p}].full_marks", problems),
-        cap_positive=bool(part_spec.get("cap_positive", False)), sort_order=p,
+        cap_positive=bool(part_spec.get("cap_positive", False)), per_person=bool(part_spec.get("per_person", False)),
+        sort_order=p,
     )
     lines = []
     for n, line_spec in enumerate(part_spec.get("lines", [])):
@@ -181,30 +269,7 @@ def template_problems(template: Template, parts: list[tuple[TemplatePart, list[T
         problems.append(_("Part code %(code)s is used twice.") % {"code": code})
     rated = False
     for part, lines in parts:
-        if part.weight is not None and part.weight <= 0:
-            problems.append(_("Part %(part)s: the weight must be above 0.") % {"part": part.code})
-        if not lines:
-            problems.append(_("Part %(part)s has no lines.") % {"part": part.code})
-            continue
-        points = sum((line.max_points for line in lines if line.max_points is not None), Decimal("0"))
-        if part.full_marks is not None and points != part.full_marks:
-            problems.append(_("Part %(part)s: its lines' full marks add up to %(points)s, not the part's %(full)s.")
-                            % {"part": part.code, "points": plain(points), "full": plain(part.full_marks)})
-        seen: set[int] = set()
-        for line in lines:
-            if line.indicator_id in seen:
-                problems.append(_("Part %(part)s lists indicator %(code)s twice.")
-                                % {"part": part.code, "code": line.indicator.code})
-            seen.add(line.indicator_id)
-            if line.source not in LineSource.values:
-                problems.append(_("Part %(part)s, %(code)s: unknown source %(source)s.")
-                                % {"part": part.code, "code": line.indicator.code, "source": line.source})
-            rated = rated or line.source == LineSource.RATERS
-            try:
-                scoring.validate_config(line.indicator.method, line.effective_config())
-            except scoring.ConfigError as error:
-                problems.append(_("Part %(part)s, %(code)s: %(error)s")
-                                % {"part": part.code, "code": line.indicator.code, "error": str(error)})
+        rated = _part_problems(part, lines, problems) or rated
     if rated and not raters:
         problems.append(_("Some lines are scored by raters, but the template names no raters."))
     if raters:
@@ -227,6 +292,40 @@ def template_problems(template: Template, parts: list[tuple[TemplatePart, list[T
         if rater.role == RaterRole.SECOND_LINE and rater.department is None:
             problems.append(_("A second-line rater needs the department whose head rates."))
     return sorted(set(problems), key=problems.index)
+
+
+def _part_problems(part: TemplatePart, lines: list[TemplateLine], problems: list[str]) -> bool:
+    """Adds the part's problems to ``problems``; True when some of its lines are scored by raters."""
+    rated = False
+    if part.weight is not None and part.weight <= 0:
+        problems.append(_("Part %(part)s: the weight must be above 0.") % {"part": part.code})
+    if not lines and not part.per_person:  # a per-person part's lines come with each sheet
+        problems.append(_("Part %(part)s has no lines.") % {"part": part.code})
+        return False
+    if part.per_person and (part.full_marks is None or part.full_marks <= 0):
+        problems.append(_("Part %(part)s: a part with lines per sheet needs full marks above 0.")
+                        % {"part": part.code})
+    points = sum((line.max_points for line in lines if line.max_points is not None), Decimal("0"))
+    # A per-person part is scaled to its full marks by each sheet's lines, so its own need not add up.
+    if part.full_marks is not None and points != part.full_marks and not part.per_person:
+        problems.append(_("Part %(part)s: its lines' full marks add up to %(points)s, not the part's %(full)s.")
+                        % {"part": part.code, "points": plain(points), "full": plain(part.full_marks)})
+    seen: set[int] = set()
+    for line in lines:
+        if line.indicator_id in seen:
+            problems.append(_("Part %(part)s lists indicator %(code)s twice.")
+                            % {"part": part.code, "code": line.indicator.code})
+        seen.add(line.indicator_id)
+        if line.source not in LineSource.values:
+            problems.append(_("Part %(part)s, %(code)s: unknown source %(source)s.")
+                            % {"part": part.code, "code": line.indicator.code, "source": line.source})
+        rated = rated or line.source == LineSource.RATERS
+        try:
+            scoring.validate_config(line.indicator.method, line.effective_config())
+        except scoring.ConfigError as error:
+            problems.append(_("Part %(part)s, %(code)s: %(error)s")
+                            % {"part": part.code, "code": line.indicator.code, "error": str(error)})
+    return rated
 
 
 def plain(value: Decimal) -> str:

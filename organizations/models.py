@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -179,6 +181,11 @@ class Person(TenantOwned):
         ON_LEAVE = "on_leave", _("on long leave")
         LEFT = "left", _("left")
 
+    class Standing(models.TextChoices):
+        GOOD = "good", _("in good standing")
+        UNFIT = "unfit", _("unfit for the post")
+        ELIMINATED = "eliminated", _("eliminated")
+
     employee_no = models.CharField(_("employee number"), max_length=30)
     name = models.CharField(_("name"), max_length=50)
     department = models.ForeignKey(
@@ -198,6 +205,14 @@ class Person(TenantOwned):
         "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Changed by the appraisal's person outcomes once HR confirms them (appraisal.services.outcomes):
+    # salary grade up or down (S1-9), unfit for the post (S1-4), eliminated (S1-7); the note says why.
+    salary_grade = models.PositiveSmallIntegerField(_("salary grade"), null=True, blank=True)
+    # Database defaults too: rows written by COPY (core.bulk) without these columns stay valid.
+    standing = models.CharField(_("appraisal standing"), max_length=12, choices=Standing.choices,
+                                default=Standing.GOOD, db_default=Standing.GOOD)
+    standing_note = models.CharField(_("appraisal standing note"), max_length=200, blank=True, default="",
+                                     db_default="")
 
     history = TenantHistory()
 
@@ -449,6 +464,11 @@ class Job(TenantOwned):
     A job names what it works on as a typed reference (``subject``: the period, the pay run), never
     as a string to parse, and carries the options its task needs in ``params`` (an export's kind
     and format). ``organizations`` stores the reference without knowing the apps above it.
+
+    While it works, a job beats: ``heartbeat_at`` moves at least every JOB_HEARTBEAT_SECONDS
+    (organizations.jobs.running). An unfinished job without a sign of life for JOB_DEAD_AFTER_SECONDS
+    is dead (its worker was killed): the pages say so and offer to restart it, and starting the same
+    job again makes a new one (organizations.jobs.start_job).
     """
 
     class Kind(models.TextChoices):
@@ -479,6 +499,7 @@ class Job(TenantOwned):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("background job")
@@ -504,3 +525,16 @@ class Job(TenantOwned):
     @property
     def finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def last_sign_of_life(self) -> datetime:
+        """When the job last showed it was alive: its last heartbeat, else its start, else its creation."""
+        return self.heartbeat_at or self.started_at or self.created_at
+
+    @property
+    def dead(self) -> bool:
+        """Unfinished, and silent for longer than JOB_DEAD_AFTER_SECONDS: whatever ran it has stopped."""
+        if self.finished or self.created_at is None:
+            return False
+        silent = timezone.now() - self.last_sign_of_life
+        return silent > timedelta(seconds=settings.JOB_DEAD_AFTER_SECONDS)

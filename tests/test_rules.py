@@ -592,7 +592,7 @@ def test_it_refuses_a_current_score_that_is_not_a_number() -> None:
 
 
 def test_it_refuses_a_history_entry_that_is_not_a_past_naming_it() -> None:
-    history = {"综合部": [Past("2025-01", D(70), None), ("2025-02", D(70), None)]}
+    history: dict[str, Any] = {"综合部": [Past("2025-01", D(70), None), ("2025-02", D(70), None)]}
     with translation.override("en"), pytest.raises(RulesError) as error:
         evaluate([S0_5_RULE], [scored("综合部", "70")], history, period="2025-03")
     assert str(error.value) == "综合部: history entry 2 is not a Past."

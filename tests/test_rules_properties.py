@@ -40,7 +40,8 @@ def _english() -> Iterator[None]:
 def count(draw: st.DrawFn, low: int, high: int) -> int | str:
     """A count as a rule may give it: an int or a string of digits."""
     value = draw(st.integers(low, high))
-    return draw(st.sampled_from([value, str(value)]))
+    chosen: int | str = draw(st.sampled_from([value, str(value)]))  # type: ignore[assignment]
+    return chosen
 
 
 @st.composite
@@ -141,7 +142,7 @@ def now(outcome: Outcome) -> Seen:
     return Seen(PERIOD, None, None)
 
 
-def earlier(history: dict[str, list[Past]], key: str) -> list[Seen]:
+def earlier(history: dict[Any, list[Past]], key: Any) -> list[Seen]:
     return [Seen(past.period, past.score, past.grade) for past in history.get(key, [])]
 
 
@@ -160,7 +161,7 @@ def window_flagged(config: dict[str, Any], outcome: Outcome, history: dict[str, 
     return sum(meets(config["condition"], period) for period in periods) >= int(config["count"])
 
 
-def ranked(current: list[Outcome]) -> list[tuple[Any, D]]:
+def ranked(current: list[Outcome]) -> list[Any]:
     return [(o.key, D(0) if o.status == "refused" else o.score) for o in current if o.status in ("normal", "refused")]
 
 

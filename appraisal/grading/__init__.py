@@ -8,15 +8,17 @@ Public API::
 
     validate_scale(config) -> dict                      # normalised scale config, or ConfigError
     GradeScale.from_config(config) -> GradeScale        # .grade_for(score) -> Grade
-    validate_quotas(quotas, scale) -> list[dict]        # normalised quota list, or ConfigError
+    validate_quotas(quotas, scale) -> list[dict]        # normalised quotas (shares or head counts), or ConfigError
+    read_quotas(quotas, scale) -> list[Quota]           # the same as Quota objects (.cap(), .minimum(), .describe())
     distribute(scores, scale, quotas, *, rounding="half_up") -> Distribution
     check_calibration(original, new, max_share) -> None  # or CalibrationError
 
 The configs and the rules are documented where they are read:
 
 * :mod:`appraisal.grading.scale` — the grade scale (bands as lower bounds, best first);
-* :mod:`appraisal.grading.distribution` — quotas per grade and the forced distribution's rules
-  (caps from the best grade down, ties, the lowest grade, minimums);
+* :mod:`appraisal.grading.quotas` — quotas per grade, as shares or head counts;
+* :mod:`appraisal.grading.distribution` — the forced distribution's rules (caps from the best
+  grade down, ties, the lowest grade, minimums);
 * :mod:`appraisal.grading.calibration` — the calibration cap (S1-9: ±5 % of the score);
 * :mod:`appraisal.grading.common` — what they share (GradingError, how config numbers are written).
 """
@@ -26,17 +28,14 @@ from __future__ import annotations
 from appraisal.grading.calibration import CalibrationError, check_calibration
 from appraisal.grading.common import GradingError
 from appraisal.grading.distribution import (
-    OPERATORS,
-    ROUNDINGS,
     Distribution,
     GradeCount,
-    Quota,
     QuotaIssue,
     SubjectResult,
     Tie,
     distribute,
-    validate_quotas,
 )
+from appraisal.grading.quotas import OPERATORS, ROUNDINGS, Quota, read_quotas, validate_quotas
 from appraisal.grading.scale import BOUNDARIES, Grade, GradeScale, validate_scale
 from core.configs import ConfigError
 
@@ -57,6 +56,7 @@ __all__ = [
     "Tie",
     "check_calibration",
     "distribute",
+    "read_quotas",
     "validate_quotas",
     "validate_scale",
 ]

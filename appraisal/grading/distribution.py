@@ -7,7 +7,10 @@ Forced distribution — quotas per grade::
 
     ``share`` is a fraction of the whole population (0–1). Allowed count = population × share,
     rounded to a whole number with ``rounding``: "half_up" (default, 四舍五入: 1.5 → 2), "down"
-    (1.5 → 1) or "up" (1.2 → 2). Rules, in this order:
+    (1.5 → 1) or "up" (1.2 → 2).
+
+    A quota may give a head count instead of a share (S1-3: 1–2 people with full marks); how
+    quotas are written and read is in :mod:`appraisal.grading.quotas`. Rules, in this order:
 
     1. Everyone is ranked by score, best first, and gets the grade of their band.
     2. Caps ("<=" and "=") are enforced from the best grade down. When more people hold a capped
@@ -31,15 +34,15 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from appraisal.grading.common import ONE, ZERO, GradingError, written, written_percent
+from appraisal.grading.common import GradingError, written
+from appraisal.grading.quotas import OPERATORS, ROUNDINGS, Quota, quota_list, read_quotas, validate_quotas
 from appraisal.grading.scale import Grade, GradeScale, as_scale
-from core import configs
 from core.configs import ConfigError
-from core.explain import percent, plain, sep, show
-from core.numbers import quantize, to_decimal
+from core.explain import plain, sep, show
+from core.numbers import to_decimal
 from core.translation import _
 
 __all__ = [
@@ -52,90 +55,9 @@ __all__ = [
     "SubjectResult",
     "Tie",
     "distribute",
+    "read_quotas",
     "validate_quotas",
 ]
-
-OPERATORS = ("<=", ">=", "=")
-ROUNDINGS = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_UP}
-
-_QUOTA_KEYS = ("grade", "op", "share")
-
-
-# --- quotas -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Quota:
-    grade: str
-    op: str
-    share: Decimal
-
-    @property
-    def caps(self) -> bool:
-        return self.op in ("<=", "=")
-
-    @property
-    def requires(self) -> bool:
-        return self.op in (">=", "=")
-
-    def describe(self) -> str:
-        op = {"<=": "≤", ">=": "≥", "=": "="}[self.op]
-        return f"{op}{written_percent(self.share)}"
-
-
-def _quota_list(quotas: object, scale: GradeScale) -> list[Quota]:
-    if not isinstance(quotas, list | tuple):
-        raise ConfigError("quotas", _("Enter a list (it may be empty)."))
-    codes = [grade.code for grade in scale.grades]
-    result: list[Quota] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(quotas):
-        where = configs.path("quotas", index)
-        if isinstance(raw, Quota):
-            raw = {"grade": raw.grade, "op": raw.op, "share": raw.share}
-        entry = configs.mapping(raw, where)
-        configs.known_keys(entry, _QUOTA_KEYS, where)
-        grade = configs.text(entry.get("grade"), configs.path(where, "grade"))
-        if grade not in codes:
-            raise ConfigError(
-                configs.path(where, "grade"),
-                _('"%(value)s" is not one of %(options)s.') % {"value": grade, "options": ", ".join(codes)},
-            )
-        if grade in seen:
-            raise ConfigError(
-                configs.path(where, "grade"), _('Grade "%(grade)s" has a quota already.') % {"grade": grade}
-            )
-        seen.add(grade)
-        op = entry.get("op")
-        if op not in OPERATORS:
-            raise ConfigError(
-                configs.path(where, "op"),
-                _('"%(value)s" is not one of %(options)s.') % {"value": op, "options": ", ".join(OPERATORS)},
-            )
-        if "share" not in entry or entry["share"] is None:
-            raise ConfigError(configs.path(where, "share"), _("This setting is required."))
-        share = configs.number(entry["share"], configs.path(where, "share"), minimum=ZERO, maximum=ONE)
-        result.append(Quota(grade=grade, op=str(op), share=share))
-    required = sum((quota.share for quota in result if quota.requires), ZERO)
-    if required > ONE:
-        raise ConfigError(
-            "quotas",
-            _("The minimum shares add up to %(total)s, more than the whole population.") % {"total": percent(required)},
-        )
-    return result
-
-
-def validate_quotas(quotas: object, scale: GradeScale | Mapping[str, Any]) -> list[dict[str, str]]:
-    """``quotas`` checked against ``scale`` and normalised (shares as plain strings)."""
-    return [
-        {"grade": quota.grade, "op": quota.op, "share": format(quota.share, "f")}
-        for quota in _quota_list(quotas, as_scale(scale))
-    ]
-
-
-def _allowed(population: int, share: Decimal, rounding: str) -> tuple[Decimal, int]:
-    exact = Decimal(population) * share
-    return exact, int(quantize(exact, 0, ROUNDINGS[rounding]))
 
 
 def _rounding_label(rounding: str) -> str:
@@ -162,7 +84,7 @@ class QuotaIssue:
 
     grade: str
     op: str
-    share: Decimal
+    share: Decimal | None  # None for a quota given as a head count
     required: int
     actual: int
     message: str
@@ -174,12 +96,14 @@ class GradeCount:
 
     grade: str
     label: str
-    op: str | None
-    share: Decimal | None
-    exact: Decimal | None  # population × share, before rounding
-    allowed: int | None  # the rounded count the quota stands for
+    op: str | None  # "<=", ">=", "=", or "between" (min_count … max_count)
+    share: Decimal | None  # None without a quota or for a head count
+    exact: Decimal | None  # population × share, before rounding (None for a head count)
+    allowed: int | None  # the count the quota stands for: its cap, or its minimum when it only asks for one
     band_count: int  # how many scored into the band
     actual: int  # how many hold the grade in the end
+    required: int | None = None  # the minimum, for a quota that asks for one
+    quota: str = ""  # the quota in words ("≤5%", "1–2 people"), "" without one
 
 
 @dataclass
@@ -246,7 +170,7 @@ def distribute(
     """Grades for ``scores`` ((key, score) pairs) under ``quotas``; see the module's rules."""
     grade_scale = as_scale(scale)
     _check_rounding(rounding)
-    quota_by_grade = {quota.grade: quota for quota in _quota_list(list(quotas), grade_scale)}
+    quota_by_grade = {quota.grade: quota for quota in quota_list(list(quotas), grade_scale)}
     subjects = _grade_by_band(_ranked_scores(scores), grade_scale)
     ties, unenforced = _enforce_caps(subjects, grade_scale, quota_by_grade, rounding)
     _state_coefficients(subjects)
@@ -329,18 +253,21 @@ def _enforce_cap(
     """One grade's cap: the lowest-ranked over it fall one grade, unless tied on the line or
     already in the lowest grade (then they stay and wait for calibration)."""
     population = len(subjects)
-    exact, allowed = _allowed(population, quota.share, rounding)
+    exact, allowed = quota.cap(population, rounding)
     candidates = [subject for subject in subjects if subject.final_grade is grade]  # still best first
     if len(candidates) <= allowed:
         return None, None
-    quota_phrase = _("%(grade)s quota %(quota)s × %(population)s = %(exact)s → %(allowed)s (%(rounding)s)") % {
-        "grade": grade.code,
-        "quota": quota.describe(),
-        "population": population,
-        "exact": written(exact),  # a share of "-0" makes it -0, written as ever
-        "allowed": allowed,
-        "rounding": _rounding_label(rounding),
-    }
+    if exact is None:
+        quota_phrase = _("%(grade)s quota %(quota)s") % {"grade": grade.code, "quota": quota.describe()}
+    else:
+        quota_phrase = _("%(grade)s quota %(quota)s × %(population)s = %(exact)s → %(allowed)s (%(rounding)s)") % {
+            "grade": grade.code,
+            "quota": quota.describe(),
+            "population": population,
+            "exact": written(exact),  # a share of "-0" makes it -0, written as ever
+            "allowed": allowed,
+            "rounding": _rounding_label(rounding),
+        }
     tie = _tie_on_line(grade, candidates, allowed)
     bottom = len(scale.grades) - 1
     issue = _unenforced_cap(grade, quota, allowed, len(candidates)) if grade.rank == bottom else None
@@ -428,49 +355,53 @@ def _count_grades(
         quota = quota_by_grade.get(grade.code)
         band_count = sum(1 for subject in subjects if subject.band_grade is grade)
         actual = sum(1 for subject in subjects if subject.final_grade is grade)
-        exact_count: Decimal | None = None
-        allowed_count: int | None = None
-        if quota is not None:
-            exact_count, allowed_count = _allowed(population, quota.share, rounding)
-            if quota.requires and actual < allowed_count:
-                shortfalls.append(_shortfall(grade, quota, population, exact_count, allowed_count, actual, rounding))
+        if quota is None:
+            counts.append(GradeCount(grade=grade.code, label=grade.label, op=None, share=None, exact=None,
+                                     allowed=None, band_count=band_count, actual=actual))
+            continue
+        exact, allowed = quota.cap(population, rounding) if quota.caps else quota.minimum(population, rounding)
+        required: int | None = None
+        if quota.requires:
+            exact_minimum, required = quota.minimum(population, rounding)
+            if actual < required:
+                shortfalls.append(_shortfall(grade, quota, population, exact_minimum, required, actual, rounding))
         counts.append(
             GradeCount(
                 grade=grade.code,
                 label=grade.label,
-                op=None if quota is None else quota.op,
-                share=None if quota is None else quota.share,
-                exact=exact_count,
-                allowed=allowed_count,
+                op=quota.op,
+                share=quota.share,
+                exact=exact,
+                allowed=allowed,
                 band_count=band_count,
                 actual=actual,
+                required=required,
+                quota=quota.describe(),
             )
         )
     return counts, shortfalls
 
 
 def _shortfall(
-    grade: Grade, quota: Quota, population: int, exact: Decimal, required: int, actual: int, rounding: str
+    grade: Grade, quota: Quota, population: int, exact: Decimal | None, required: int, actual: int, rounding: str
 ) -> QuotaIssue:
     """Rule 5: ``grade`` holds fewer than its minimum asks."""
-    return QuotaIssue(
-        grade=grade.code,
-        op=quota.op,
-        share=quota.share,
-        required=required,
-        actual=actual,
-        message=_(
+    values = {
+        "grade": grade.code,
+        "quota": quota.describe(),
+        "population": population,
+        "required": required,
+        "rounding": _rounding_label(rounding),
+        "actual": actual,
+        "missing": required - actual,
+    }
+    if exact is None:
+        message = _("%(grade)s needs %(quota)s but has %(actual)s: %(missing)s short, for calibration.") % values
+    else:
+        values["exact"] = plain(exact)  # at least one person is required, so exact > 0: never "-0"
+        message = _(
             "%(grade)s needs %(quota)s × %(population)s = %(exact)s → %(required)s people "
             "(%(rounding)s) but has %(actual)s: %(missing)s short, for calibration."
-        )
-        % {
-            "grade": grade.code,
-            "quota": quota.describe(),
-            "population": population,
-            "exact": plain(exact),  # at least one person is required, so exact > 0: never "-0"
-            "required": required,
-            "rounding": _rounding_label(rounding),
-            "actual": actual,
-            "missing": required - actual,
-        },
-    )
+        ) % values
+    return QuotaIssue(grade=grade.code, op=quota.op, share=quota.share, required=required, actual=actual,
+                      message=message)

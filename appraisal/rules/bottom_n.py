@@ -90,6 +90,7 @@ def flags(rule: Mapping[str, Any], current: Sequence[tuple[Outcome, Period]]) ->
                 message=_message(outcome, score, ascending, n, line, tied),
                 rule_name=rule["name"],
                 tied=tied,
+                grade=rule.get("grade"),
             )
         )
     return found

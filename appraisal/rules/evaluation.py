@@ -1,25 +1,45 @@
-"""A rule as a whole: reading it (the keys every rule has, then its kind's config) and
-evaluating a list of rules at the close of a period."""
+"""A rule as a whole: reading it (the keys every rule has, then its kind's config), evaluating a
+list of rules at the close of a period, and which forcing outcome decides a subject's result.
+
+A rule whose ``outcome`` is "set_grade" names the grade it sets (``"grade": "C"``, required; no
+other rule may give one)::
+
+    {"code": "leave", "name": "事假超过20天", "kind": "streak",
+     "config": {"periods": 1, "condition": {"fact": "line:LEAVE_PERSONAL.actual", "above": "20"}},
+     "outcome": "set_grade", "grade": "C"}                                  # S1-4
+    {"code": "no_self", "kind": "count_in_window",
+     "config": {"count": 2, "of_last": 4, "same_year": true,
+                "condition": {"fact": "missed_self_assessments", "at_least": "1"}},
+     "outcome": "set_grade", "grade": "E"}                                  # S1-9: twice → fail
+    {"code": "sick", "kind": "streak",
+     "config": {"periods": 1, "condition": {"fact": "line:LEAVE_SICK.actual", "at_least": "90"}},
+     "outcome": "not_assessed"}                                             # S1-4: no perf pay
+
+:func:`split` parts the forcing rules (set_grade, not_assessed) from the others, and
+:func:`forced` says which forcing flag decides each subject when several flag it: "not_assessed"
+beats any grade, and between set grades the worse one (lower on the scale) wins; on equal
+outcomes the first rule in the list.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from appraisal.rules import bottom_n, streaks, windows
-from appraisal.rules.outcomes import Flag, Flags, Outcome, Past, RulesError
+from appraisal.rules.outcomes import FORCING, NOT_ASSESSED, SET_GRADE, Flag, Flags, Outcome, Past, RulesError
 from appraisal.rules.periods import Period, current_period, past_periods
 from appraisal.rules.reading import required, rule_mapping
 from core import configs
 from core.configs import ConfigError
 
-__all__ = ["KINDS", "evaluate", "validate_rule", "validate_rules"]
+__all__ = ["KINDS", "evaluate", "forced", "split", "validate_rule", "validate_rules"]
 
 KINDS = ("bottom_n", "streak", "count_in_window")
 
-_RULE_KEYS = ("code", "name", "kind", "config", "outcome")
+_RULE_KEYS = ("code", "name", "kind", "config", "outcome", "grade")
 _CONFIG_KEYS = {
     "bottom_n": bottom_n.CONFIG_KEYS,
     "streak": streaks.CONFIG_KEYS,
@@ -49,9 +69,22 @@ def validate_rule(rule: object) -> dict[str, Any]:
             "kind", _('"%(value)s" is not one of %(options)s.') % {"value": kind, "options": ", ".join(KINDS)}
         )
     outcome = configs.text(data.get("outcome"), "outcome")
+    grade = _set_grade(data, outcome)
     config = rule_mapping(required(data, "config", ""), "config")
     configs.known_keys(config, _CONFIG_KEYS[kind], "config")
-    return {"code": code, "name": name, "kind": kind, "config": _READ_CONFIG[kind](config), "outcome": outcome}
+    normal = {"code": code, "name": name, "kind": kind, "config": _READ_CONFIG[kind](config), "outcome": outcome}
+    if grade is not None:
+        normal["grade"] = grade
+    return normal
+
+
+def _set_grade(data: Mapping[str, Any], outcome: str) -> str | None:
+    """The grade a "set_grade" rule sets (required); no other rule gives one."""
+    if outcome == SET_GRADE:
+        return configs.text(data.get("grade"), "grade")
+    if data.get("grade") is not None:
+        raise ConfigError("grade", _("Only a rule whose outcome is set_grade sets a grade."))
+    return None
 
 
 def validate_rules(rules: object) -> list[dict[str, Any]]:
@@ -105,6 +138,36 @@ def evaluate(
     return flags
 
 
+def split(rules: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The forcing rules (set_grade, not_assessed) and the others, each in their order."""
+    forcing = [rule for rule in rules if rule["outcome"] in FORCING]
+    return forcing, [rule for rule in rules if rule["outcome"] not in FORCING]
+
+
+def forced(flags: Iterable[Flag], grades: Sequence[str]) -> dict[Hashable, Flag]:
+    """The forcing flag that decides each flagged subject's result; ``grades`` are the scale's
+    codes, best first. Flags of other outcomes are ignored."""
+    order = {grade: index for index, grade in enumerate(grades)}
+    found: dict[Hashable, Flag] = {}
+    for flag in flags:
+        if flag.outcome not in FORCING:
+            continue
+        if flag.outcome == SET_GRADE and flag.grade not in order:
+            raise RulesError(
+                _('The rule %(rule)s sets the grade "%(grade)s", which is not one of %(grades)s.')
+                % {"rule": flag.rule_code, "grade": flag.grade, "grades": ", ".join(grades)}
+            )
+        held = found.get(flag.key)
+        if held is None or _severity(flag, order) > _severity(held, order):
+            found[flag.key] = flag
+    return found
+
+
+def _severity(flag: Flag, order: Mapping[str, int]) -> int:
+    """How hard a forcing flag falls: not assessed beyond the lowest grade, else the grade's place."""
+    return len(order) if flag.outcome == NOT_ASSESSED else order[str(flag.grade)]
+
+
 def _current_entries(current: Sequence[Outcome], code: str, year: int | None) -> list[tuple[Outcome, Period]]:
     """Each subject's outcome with the period that closes, as the rules see it; keys unique."""
     entries: list[tuple[Outcome, Period]] = []
@@ -135,6 +198,7 @@ def _per_subject_flags(
                 message=message,
                 rule_name=rule["name"],
                 periods=tuple(p.code for p in periods),
+                grade=rule.get("grade"),
             )
         )
     return flags

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -13,7 +13,6 @@ from django.utils.translation import pgettext
 
 from appraisal.rules.outcomes import RANKED, STATUSES, Outcome, Past, RulesError
 from appraisal.rules.reading import Condition
-from core.explain import show
 from core.numbers import to_decimal
 
 __all__ = ["Period", "current_period", "details", "newest", "past_periods"]
@@ -42,20 +41,25 @@ class Period:
     grade: str | None
     year: int | None
     status: str = "normal"
+    facts: Mapping[str, Decimal] = field(default_factory=dict)
 
     def detail(self, condition: Condition) -> str:
-        """The period in a message: "2025-03 77.25", "2025-Q1 C", "2025-02 not assessed"."""
+        """The period in a message: "2025-03 77.25", "2025-Q1 C", "2025-02 not assessed", a fact's
+        value ("2025-Q3 22"), "2025-Q2 no value" for a fact the period does not have."""
         if self.status not in RANKED:
             value = _status_label(self.status)
         else:
-            shown = self.grade if condition.on_grades else (None if self.score is None else show(self.score))
-            value = _("not assessed") if shown is None else shown
+            shown = condition.value_of(self.score, self.grade, self.facts)
+            if shown is None:
+                value = _("no value") if condition.fact is not None else _("not assessed")
+            else:
+                value = shown
             if self.status == "refused":
                 value = _("%(value)s (refused)") % {"value": value}
         return f"{self.code} {value}"
 
     def meets(self, condition: Condition) -> bool:
-        return self.status in RANKED and condition.meets(self.score, self.grade)
+        return self.status in RANKED and condition.meets(self.score, self.grade, self.facts)
 
 
 def details(periods: Iterable[Period], condition: Condition) -> str:
@@ -79,6 +83,12 @@ def _score(value: object, what: str) -> Decimal | None:
         raise RulesError(str(error)) from None
 
 
+def _facts(facts: Mapping[str, object], what: str) -> dict[str, Decimal]:
+    """A period's facts as Decimals (a fact given as None is a fact the period does not have)."""
+    read = {name: _score(value, f"{what}.{name}") for name, value in facts.items()}
+    return {name: value for name, value in read.items() if value is not None}
+
+
 def current_period(outcome: Outcome, period: str, year: int | None) -> Period:
     """The period that closes, for one subject: "refused" scores 0, the unranked statuses nothing."""
     if outcome.status not in STATUSES:
@@ -92,7 +102,8 @@ def current_period(outcome: Outcome, period: str, year: int | None) -> Period:
     elif outcome.status not in RANKED:
         score = None
     grade = outcome.grade if outcome.status in RANKED else None
-    return Period(code=period, score=score, grade=grade, year=_year_of(period, year), status=outcome.status)
+    return Period(code=period, score=score, grade=grade, year=_year_of(period, year), status=outcome.status,
+                  facts=_facts(outcome.facts, f"{outcome.key}"))
 
 
 def past_periods(key: Hashable, entries: Sequence[Past], period: str) -> list[Period]:
@@ -111,6 +122,7 @@ def past_periods(key: Hashable, entries: Sequence[Past], period: str) -> list[Pe
                 score=_score(past.score, f"{key}.{past.period}.score"),
                 grade=past.grade,
                 year=_year_of(past.period, past.year),
+                facts=_facts(past.facts, f"{key}.{past.period}"),
             )
         )
     return result

@@ -5,6 +5,12 @@ Conditions — an object with exactly one key::
     {"score_below": "80"}  {"score_at_most": "59"}  {"score_at_least": "90"}  {"grade_in": ["C", "D"]}
 
     A period without a score (or grade, for ``grade_in``) never meets a condition.
+
+    Or a fact of the period and one test (:mod:`appraisal.rules.facts`)::
+
+    {"fact": "missed_self_assessments", "at_least": "2"}  {"fact": "line:LEAVE_PERSONAL.actual", "above": "20"}
+
+    A period without the fact never meets it.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from appraisal.rules.facts import TESTS, fact_label, read_fact
 from core import configs
 from core.configs import ConfigError
+from core.explain import plain, show
 from core.numbers import to_decimal
 
 __all__ = [
@@ -93,6 +101,8 @@ def _number(value: object, where: str) -> Decimal:
 def read_condition(value: object, where: str) -> dict[str, Any]:
     """A condition checked and normalised (a threshold as a plain string, grades as a list)."""
     condition = rule_mapping(value, where)
+    if "fact" in condition:
+        return _read_fact_condition(condition, where)
     configs.known_keys(condition, CONDITIONS, where)
     if len(condition) != 1:
         raise ConfigError(
@@ -117,16 +127,38 @@ def read_condition(value: object, where: str) -> dict[str, Any]:
     return {key: grades}
 
 
+def _read_fact_condition(condition: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``{"fact": name, test: number}`` with exactly one of the tests."""
+    configs.known_keys(condition, ("fact", *TESTS), where)
+    fact = read_fact(condition["fact"], configs.path(where, "fact"))
+    tests = [key for key in TESTS if key in condition]
+    if len(tests) != 1:
+        raise ConfigError(
+            where,
+            _("Give exactly one of %(options)s with the fact, not %(count)s.")
+            % {"options": ", ".join(TESTS), "count": len(tests)},
+        )
+    path = configs.path(where, tests[0])
+    if condition[tests[0]] is None:
+        raise ConfigError(path, _("This setting is required."))
+    return {"fact": fact, tests[0]: format(_number(condition[tests[0]], path), "f")}
+
+
 @dataclass(frozen=True)
 class Condition:
-    """A normalised condition, ready to test periods against."""
+    """A normalised condition, ready to test periods against. A fact condition keeps the fact's name
+    in ``fact`` and its test in ``key`` ("above" …)."""
 
     key: str
     threshold: Decimal | None
     grades: tuple[str, ...]
+    fact: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Condition:
+        if "fact" in config:
+            ((key, value),) = ((k, v) for k, v in config.items() if k != "fact")
+            return cls(key=key, threshold=Decimal(value), grades=(), fact=config["fact"])
         ((key, value),) = config.items()
         if key == "grade_in":
             return cls(key=key, threshold=None, grades=tuple(value))
@@ -136,7 +168,9 @@ class Condition:
     def on_grades(self) -> bool:
         return self.key == "grade_in"
 
-    def meets(self, score: Decimal | None, grade: str | None) -> bool:
+    def meets(self, score: Decimal | None, grade: str | None, facts: Mapping[str, Decimal] | None = None) -> bool:
+        if self.fact is not None:
+            return self._fact_meets((facts or {}).get(self.fact))
         if self.on_grades:
             return grade is not None and grade in self.grades
         if score is None or self.threshold is None:
@@ -147,7 +181,41 @@ class Condition:
             return score <= self.threshold
         return score >= self.threshold
 
+    def _fact_meets(self, value: Decimal | None) -> bool:
+        assert self.threshold is not None  # a fact condition always has its number
+        if value is None:
+            return False
+        tests = {
+            "above": value > self.threshold,
+            "at_least": value >= self.threshold,
+            "below": value < self.threshold,
+            "at_most": value <= self.threshold,
+        }
+        return tests.get(self.key, value == self.threshold)
+
+    def value_of(self, score: Decimal | None, grade: str | None, facts: Mapping[str, Decimal]) -> str | None:
+        """What the condition reads of a period, as its message shows it (None: nothing to read)."""
+        if self.fact is not None:
+            value = facts.get(self.fact)
+            return None if value is None else plain(value)
+        if self.on_grades:
+            return grade
+        return None if score is None else show(score)
+
     def describe(self) -> str:
+        if self.fact is not None:
+            assert self.threshold is not None
+            tests = {
+                "above": pgettext("fact test", "above %(value)s"),
+                "at_least": pgettext("fact test", "%(value)s or more"),
+                "below": pgettext("fact test", "below %(value)s"),
+                "at_most": pgettext("fact test", "%(value)s or less"),
+                "equals": pgettext("fact test", "equal to %(value)s"),
+            }
+            return pgettext("fact condition", "%(fact)s %(test)s") % {
+                "fact": fact_label(self.fact),
+                "test": tests[self.key] % {"value": written(self.threshold)},
+            }
         if self.on_grades:
             return _("grade %(grades)s") % {"grades": pgettext("grade alternatives", " or ").join(self.grades)}
         assert self.threshold is not None

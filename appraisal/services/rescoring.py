@@ -22,14 +22,14 @@ from appraisal.services.scoring import (
     RaterRow,
     RatingRow,
     SheetScore,
-    combine_ratings,
+    combine_ratings_raw,
     score_line,
     score_sheet,
 )
 from core.bulk import no_cyclic_gc, update_with_history
 from core.translation import cached_translations
 from indicators import scoring
-from indicators.models import LineSource, TemplatePart
+from indicators.models import LineSource, Rounding, TemplatePart
 from organizations.models import Person, User
 from organizations.tenancy import BULK_BATCH_SIZE
 
@@ -178,9 +178,12 @@ class _Reading:
             Rating.objects.filter(_prefixed(where, "line__sheet__")).order_by("line__sheet_id")
             .values_list("line__sheet_id", "line_id", "rater_id", "score")))
         self.parts: dict[int, list[TemplatePart]] = defaultdict(list)
+        self.rounding: dict[int, str] = {}  # template id → Template.rounding
         templates = Sheet.objects.filter(where).values("template_id")
-        for part in TemplatePart.objects.filter(template_id__in=templates).order_by("sort_order", "pk"):
+        for part in TemplatePart.objects.filter(template_id__in=templates).annotate(
+                template_rounding=F("template__rounding")).order_by("sort_order", "pk"):
             self.parts[part.template_id].append(part)
+            self.rounding[part.template_id] = part.template_rounding
         self.configs: dict[str, Any] = {}
         self.specs: dict[tuple[str, str, frozenset[str]], Any] = {}  # a parsed config per method, text, input names
 
@@ -196,21 +199,22 @@ class _Reading:
         sheet_lines = [LineRow(row, subject, self.configs) for row in self.lines.of(sheet_id)]
         changed = [line for line in sheet_lines
                    if self._rescore_line(line, sheet_raters, by_line[line.pk], occurrences[line.pk])]
-        return changed, score_sheet(base, sheet_lines, self.parts[template_id])
+        rounding = self.rounding.get(template_id, Rounding.LINE)
+        return changed, score_sheet(base, sheet_lines, self.parts[template_id], rounding=rounding)
 
     def _rescore_line(self, line: LineRow, raters: list[RaterRow], ratings: list[RatingRow],
                       occurrences: dict[str, int]) -> bool:
-        """Scores one line in memory; True when its score, money or explanation changed."""
-        before = (line.score, line.money, line.explanation)
+        """Scores one line in memory; True when its score (rounded or not), money or explanation changed."""
+        before = (line.score, line.raw_score, line.money, line.explanation)
         if line.source == LineSource.RATERS:
-            line.score, line.explanation = combine_ratings(raters, ratings)
+            line.score, line.raw_score, line.explanation = combine_ratings_raw(raters, ratings)
         else:
             key = (line.method, line.config_text, frozenset(line.inputs or ()))
             spec = self.specs.get(key)
             if spec is None:
                 spec = self.specs[key] = scoring.read_spec(line.method, line.config, key[2])
             score_line(line, ratings=None, occurrences=occurrences, spec=spec)
-        return (line.score, line.money, line.explanation) != before
+        return (line.score, line.raw_score, line.money, line.explanation) != before
 
 
 def _rescore(where: Q, *, acting_user: User | None, reason: str,
@@ -305,8 +309,9 @@ def _save_rescored(batch: _Batch, count: RescoreCount, *, acting_user: User | No
             for line in lines:
                 model = models[line.pk]
                 model.score, model.money, model.explanation = line.score, line.money, line.explanation
+                model.raw_score = line.raw_score
             # Outputs only: the line's version counts data edits, which rescoring never makes.
-            update_with_history(list(models.values()), ["score", "money", "explanation"],
+            update_with_history(list(models.values()), ["score", "raw_score", "money", "explanation"],
                                 acting_user=acting_user, reason=reason)
         if sheets:
             sheet_models = Sheet.objects.in_bulk(list(sheets))

@@ -21,10 +21,20 @@ from django.utils.translation import gettext as _
 
 from appraisal.models import Period, PeriodTemplate, Rater, Sheet, SheetLine
 from appraisal.periods import months_of
+from appraisal.services.assignment import Subject, assign
 from appraisal.services.common import IllegalTransition
 from core.bulk import analyze
-from indicators.models import BaselineSource, Benchmark, RaterRole, SubjectKind, Template, TemplateLine, TemplateRater
-from organizations.models import Department, DepartmentHead, Person, ReviewGroupMember, Team
+from indicators.models import (
+    BaselineSource,
+    Benchmark,
+    Indicator,
+    RaterRole,
+    SubjectKind,
+    Template,
+    TemplateLine,
+    TemplateRater,
+)
+from organizations.models import Department, DepartmentHead, ReviewGroupMember
 from organizations.tasks import TenantTask
 
 # Sheets generated at once from which the tables' planner statistics are refreshed right away.
@@ -33,11 +43,8 @@ ANALYZE_AFTER = 1000
 
 @dataclass
 class _Population:
-    """Everything sheet generation needs, read once."""
+    """What rater generation needs, read once (the subjects are appraisal.services.assignment's)."""
 
-    people: list[Person]
-    teams: list[Team]
-    departments: list[Department]
     heads: dict[int, list[int]]  # department id → person ids of its heads
     parent_of: dict[int, int | None]
     group_members: dict[int, list[int]]  # group id → person ids
@@ -56,7 +63,6 @@ class _Templates:
 
 
 def _population() -> _Population:
-    departments = list(Department.objects.filter(is_active=True).select_related("department_type"))
     heads: dict[int, list[int]] = defaultdict(list)
     for dept_id, person_id in DepartmentHead.objects.filter(membership__person__isnull=False).values_list(
         "department_id", "membership__person_id"
@@ -68,11 +74,8 @@ def _population() -> _Population:
     ):
         members[group_id].append(person_id)
     return _Population(
-        people=list(Person.objects.exclude(status=Person.Status.LEFT).select_related("department__department_type")),
-        teams=list(Team.objects.filter(is_active=True).select_related("department__department_type")),
-        departments=departments,
         heads=heads,
-        parent_of={d.pk: d.parent_id for d in Department.objects.all()},
+        parent_of=dict(Department.objects.values_list("pk", "parent_id")),
         group_members=members,
     )
 
@@ -97,33 +100,17 @@ def _templates(period: Period) -> _Templates:
                       prior=prior)
 
 
-def _subjects(template: Template, population: _Population, period: Period) -> list[Person | Team | Department]:
-    type_id = template.department_type_id
-    if template.subject_kind == SubjectKind.PERSON:
-        return [
-            p for p in population.people
-            if (type_id is None or p.department.department_type_id == type_id)
-            and (not template.position or p.position == template.position)
-            and (p.hire_date is None or p.hire_date <= period.end)
-            and (p.leave_date is None or p.leave_date >= period.start)
-        ]
-    if template.subject_kind == SubjectKind.TEAM:
-        return [
-            t for t in population.teams
-            if (type_id is None or t.department.department_type_id == type_id)
-            and (not template.team_kind or t.kind == template.team_kind)
-        ]
-    return [d for d in population.departments if type_id is None or d.department_type_id == type_id]
-
-
 def generate_sheets(*, period: Period) -> dict[str, int]:
-    """Creates every missing sheet, line and rater of an open period. Idempotent and set-based."""
+    """Creates every missing sheet, line and rater of an open period. Idempotent and set-based.
+    Each subject gets the one template appraisal.services.assignment gives it; a tie between
+    templates raises AssignmentConflict and creates nothing."""
     if period.state == Period.State.DRAFT:
         raise IllegalTransition(_("Period %(period)s is still a draft; open it first.") % {"period": period.code})
-    population = _population()
     templates = _templates(period)
+    assigned = assign(period=period, templates=templates.templates)
+    population = _population()
     with transaction.atomic():
-        before, sheets = _create_sheets(period, templates.templates, population)
+        before, sheets = _create_sheets(period, assigned)
         SheetLine.objects.bulk_create(_sheet_lines(period, sheets, templates), ignore_conflicts=True)
         Rater.objects.bulk_create(_sheet_raters(sheets, templates, population), ignore_conflicts=True)
         created = len(sheets) - before
@@ -133,15 +120,12 @@ def generate_sheets(*, period: Period) -> dict[str, int]:
     return {"sheets": len(sheets), "created": created}
 
 
-def _create_sheets(period: Period, templates: list[Template], population: _Population) -> tuple[int, list[Sheet]]:
+def _create_sheets(period: Period, assigned: list[tuple[Template, Subject]]) -> tuple[int, list[Sheet]]:
     """Creates the missing sheets; returns how many the period had before, and all of them now."""
-    # A subject on two templates of the same period would be ambiguous; the first template wins
-    # (the unique constraint), and the count generate_sheets returns shows HR how many were created.
-    wanted = []
-    for template in templates:
-        for subject in _subjects(template, population, period):
-            wanted.append(Sheet(organization_id=period.organization_id, period=period, template=template,
-                                subject_kind=template.subject_kind, **{template.subject_kind: subject}))
+    # A subject has one template (the assignment refuses ties); a sheet made earlier stays as it is.
+    wanted = [Sheet(organization_id=period.organization_id, period=period, template=template,
+                    subject_kind=template.subject_kind, **{f"{template.subject_kind}_id": subject.pk})
+              for template, subject in assigned]
     before = Sheet.objects.filter(period=period).count()
     Sheet.objects.bulk_create(wanted, ignore_conflicts=True)
     return before, list(Sheet.objects.filter(period=period).select_related("person", "team", "department"))
@@ -180,6 +164,16 @@ def _sheet_raters(sheets: list[Sheet], templates: _Templates, population: _Popul
         for trater in templates.raters[sheet.template_id]:
             raters += _raters_for(sheet, trater, population, peers_by_template[sheet.template_id])
     return raters
+
+
+def default_target(*, period: Period, sheet: Sheet, indicator: Indicator) -> Decimal | None:
+    """The target a line of ``indicator`` starts from on ``sheet``, as generation gives a template
+    line (a baseline from an earlier period, else the most specific benchmark): for a line added
+    to one sheet (appraisal.services.entry.add_sheet_line)."""
+    source = indicator.baseline_source
+    if source in (BaselineSource.LAST_PERIOD, BaselineSource.SAME_PERIOD_LAST_YEAR):
+        return _prior_actuals(period, source, {indicator.pk}).get((indicator.pk, _subject_key(sheet)))
+    return _target_for(_benchmarks_by_indicator({indicator.pk}, period).get(indicator.pk, []), sheet)
 
 
 def _subject_key(sheet: Sheet) -> tuple[str, int | None]:

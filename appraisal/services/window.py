@@ -12,7 +12,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django_scopes import scopes_disabled
 
 from appraisal.models import Appeal, Period, Result
@@ -29,8 +31,10 @@ def local_tz() -> ZoneInfo:
 
 
 def show_time(moment: dt.datetime) -> str:
-    """A moment as the pages and messages show it: local time, to the minute."""
-    return timezone.localtime(moment, local_tz()).strftime("%Y-%m-%d %H:%M")
+    """A moment as the pages and messages say it in a sentence: local time, to the minute, in the
+    reader's language (2026年10月11日 00:00; GLOSSARY.md). Tables write 2026-10-11 00:00."""
+    return date_format(timezone.localtime(moment, local_tz()),
+                       pgettext("time in a sentence (Django date format)", "F j, Y H:i"))
 
 
 def window_end(organization: Organization, published_at: dt.datetime) -> dt.datetime:

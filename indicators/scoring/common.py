@@ -72,6 +72,9 @@ class ScoreResult:
     money: Decimal
     explanation: str
     steps: tuple[dict[str, str], ...]
+    # The points before they were rounded to 0.01, for a sheet that rounds only per part or at the
+    # end (Template.rounding); None from a result made without it: use ``points``.
+    raw_points: Decimal | None = None
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -134,6 +137,7 @@ class Trace:
             money=quantize(money, 2),
             explanation=explain.sep().join(self.phrases),
             steps=tuple(self.steps),
+            raw_points=points,
         )
 
 
