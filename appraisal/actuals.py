@@ -88,7 +88,7 @@ QUANTUM = Decimal(1).scaleb(-PLACES)
 # Periods whose figures may still change; later states are decided (closed, published, final).
 OPEN_STATES = ENTRY_STATES
 
-WRITTEN_FIELDS = ["actual", "target", "score", "money", "explanation", "version"]
+WRITTEN_FIELDS = ["actual", "target", "score", "raw_score", "money", "explanation", "version"]
 
 
 # --------------------------------------------------------------------------------------------- data

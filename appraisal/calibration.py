@@ -3,7 +3,9 @@ populations on that page, and the leniency of the raters. Everything is counted 
 touches only the rows of the page shown, so the page costs the same for 30 people or 100,000.
 
 Quota lines: a population's allowed count of a grade is its graded head count × the quota's share,
-rounded as the policy says (appraisal.grading.distribution: the same rule the close applies).
+rounded as the policy says, or the quota's head count (appraisal.grading.distribution: the same rule
+the close applies). The head count is of the results the forced distribution ranked: a result
+whose grade a rule set (or a rule left unassessed) is outside the quotas and has no rank.
 
 Rater leniency: each rating a person gave (self-assessments and recused raters left out) as a
 share of the line's full marks (得分率, 0–100). Against all such ratings of the period (their mean
@@ -52,7 +54,7 @@ def period_results(period: Period) -> QuerySet[Result]:
     its population share its final score (2 or more is a tie). One query for a page."""
     same_score = (
         Result.objects.filter(period_id=OuterRef("period_id"), population=OuterRef("population"),
-                              final_score=OuterRef("final_score"), status__in=GRADED_STATUSES)
+                              final_score=OuterRef("final_score"), status__in=GRADED_STATUSES, rank__isnull=False)
         .order_by().values("population").annotate(n=Count("pk")).values("n")
     )
     return (
@@ -106,18 +108,20 @@ def calibration_range(result: Result, policy: GradingPolicy | None) -> tuple[Dec
 class QuotaLine:
     grade: str
     label: str
-    quota: str  # "≤5%", "" without a quota
+    quota: str  # "≤5%", "1–2 people", "" without a quota
     actual: int
-    allowed: int | None
+    allowed: int | None  # the cap, or the minimum of a quota that only asks for one
     waiting: int  # how many holding the grade wait for calibration
+    caps: bool = False  # the quota caps the grade (≤, =, or a max count)
+    required: int | None = None  # the minimum, for a quota that asks for one
 
     @property
     def over(self) -> bool:
-        return self.allowed is not None and self.quota[:1] in ("≤", "=") and self.actual > self.allowed
+        return self.allowed is not None and self.caps and self.actual > self.allowed
 
     @property
     def short(self) -> bool:
-        return self.allowed is not None and self.quota[:1] in ("≥", "=") and self.actual < self.allowed
+        return self.required is not None and self.actual < self.required
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ class PopulationQuotas:
     label: str
     graded: int
     lines: list[QuotaLine]
+    outside: int = 0  # results a rule set a grade for (or left unassessed): outside the quotas
 
     def line(self, grade: str) -> QuotaLine | None:
         return next((line for line in self.lines if line.grade == grade), None)
@@ -136,34 +141,41 @@ def allowed_count(population: int, share: Decimal, rounding: str) -> int:
     return int(quantize(Decimal(population) * share, 0, grading.ROUNDINGS[rounding]))
 
 
+def quota_line(grade: grading.Grade, quota: grading.Quota | None, size: int, rounding: str, actual: int,
+               waiting: int) -> QuotaLine:
+    """One grade's line: how many hold it against its cap and minimum over ``size`` people."""
+    if quota is None:
+        return QuotaLine(grade=grade.code, label=grade.label, quota="", actual=actual, allowed=None,
+                         waiting=waiting)
+    _exact, allowed = quota.cap(size, rounding) if quota.caps else quota.minimum(size, rounding)
+    return QuotaLine(grade=grade.code, label=grade.label, quota=quota.describe(), actual=actual, allowed=allowed,
+                     waiting=waiting, caps=quota.caps,
+                     required=quota.minimum(size, rounding)[1] if quota.requires else None)
+
+
 def quota_lines(period: Period, keys: Iterable[str]) -> list[PopulationQuotas]:
-    """Per population named: how many hold each grade against how many its quota allows. Two queries."""
+    """Per population named: how many hold each grade against how many its quota allows. Three queries."""
     policy = period.grading_policy
     wanted = sorted(set(keys))
     if policy is None or not wanted:
         return []
-    graded = Result.objects.filter(period=period, population__in=wanted, status__in=GRADED_STATUSES,
-                                   final_score__isnull=False).order_by()
+    results = Result.objects.filter(period=period, population__in=wanted).order_by()
+    graded = results.filter(status__in=GRADED_STATUSES, final_score__isnull=False, rank__isnull=False)
     sizes = {row["population"]: (row["population_label"], row["n"])
              for row in graded.values("population", "population_label").annotate(n=Count("pk"))}
     held = {(row["population"], row["grade"]): (row["n"], row["waiting"])
             for row in graded.values("population", "grade")
             .annotate(n=Count("pk"), waiting=Count("pk", filter=Q(needs_calibration=True)))}
-    quotas = {quota["grade"]: grading.Quota(quota["grade"], quota["op"], Decimal(quota["share"]))
-              for quota in policy.quotas}
+    outside = dict(results.filter(status__in=GRADED_STATUSES, rank__isnull=True).values("population")
+                   .annotate(n=Count("pk")).values_list("population", "n"))
     scale = policy.grade_scale()
+    quotas = {quota.grade: quota for quota in grading.read_quotas(policy.quotas, scale)}
     found = []
     for key in wanted:
         label, size = sizes.get(key, ("", 0))
-        lines = []
-        for grade in scale.grades:
-            quota = quotas.get(grade.code)
-            actual, waiting = held.get((key, grade.code), (0, 0))
-            lines.append(QuotaLine(
-                grade=grade.code, label=grade.label, quota=quota.describe() if quota else "", actual=actual,
-                allowed=allowed_count(size, quota.share, policy.rounding) if quota else None, waiting=waiting,
-            ))
-        found.append(PopulationQuotas(key=key, label=label, graded=size, lines=lines))
+        lines = [quota_line(grade, quotas.get(grade.code), size, policy.rounding,
+                            *held.get((key, grade.code), (0, 0))) for grade in scale.grades]
+        found.append(PopulationQuotas(key=key, label=label, graded=size, lines=lines, outside=outside.get(key, 0)))
     return found
 
 

@@ -20,7 +20,8 @@ def load(organization: Organization, data: Mapping[str, Any]) -> None:
         if not GradingPolicy.objects.filter(code=spec["code"]).exists():
             save_grading_policy(organization=organization, acting_user=None, **spec)
     for spec in data.get("periods", []):
-        if not Period.objects.filter(code=period_code(spec["kind"], spec["year"], spec["number"])).exists():
+        code = period_code(spec["kind"], spec["year"], spec["number"], spec.get("start_month", 1))
+        if not Period.objects.filter(code=code).exists():
             _period(organization, spec)
 
 
@@ -29,7 +30,8 @@ def _period(organization: Organization, spec: Mapping[str, Any]) -> None:
     policy = GradingPolicy.objects.filter(code=spec.get("grading_policy", "")).order_by("-version").first()
     period = services.create_period(
         organization=organization, acting_user=None, kind=spec["kind"], year=spec["year"],
-        number=spec["number"], start_day=spec.get("start_day", 1), name=spec.get("name", ""),
+        number=spec["number"], start_day=spec.get("start_day", 1), start_month=spec.get("start_month", 1),
+        name=spec.get("name", ""),
         templates=[t for t in templates if t is not None], grading_policy=policy,
     )
     if spec.get("open"):

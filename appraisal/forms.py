@@ -72,6 +72,12 @@ class PeriodForm(forms.Form):
         label=gettext_lazy("start day"), min_value=1, max_value=28, initial=1,
         help_text=gettext_lazy("The day periods start on: 26 for books closed on the 25th."),
     )
+    start_month = forms.IntegerField(
+        label=gettext_lazy("start month"), min_value=1, max_value=12, initial=1, required=False,
+        help_text=gettext_lazy("The month the year starts in: 9 for a school year, 4 for an April fiscal year, 1 for "
+                               "calendar years. Periods count from it (quarter 1 of a year from September: September "
+                               "to November)."),
+    )
     name = forms.CharField(label=gettext_lazy("name"), max_length=100, required=False,
                            help_text=gettext_lazy("Blank: the code, e.g. 2025-10."))
     templates: forms.ModelMultipleChoiceField[Template] = forms.ModelMultipleChoiceField(
@@ -99,14 +105,15 @@ class PeriodForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         kind, year, number = cleaned.get("kind"), cleaned.get("year"), cleaned.get("number")
+        start_month = cleaned.get("start_month") or 1
         if kind and number is not None:
             most = PERIODS_PER_YEAR[kind]
+            code = period_code(kind, year, number, start_month) if year is not None and number <= most else ""
             if number > most:
                 self.add_error("number", _("A %(kind)s period is numbered 1 to %(most)s.")
                                % {"kind": Period.Kind(kind).label, "most": most})
-            elif year is not None and Period.objects.filter(code=period_code(kind, year, number)).exists():
-                self.add_error("number", _("Period %(code)s exists already.")
-                               % {"code": period_code(kind, year, number)})
+            elif code and Period.objects.filter(code=code).exists():
+                self.add_error("number", _("Period %(code)s exists already.") % {"code": code})
         return cleaned
 
     def values(self) -> dict[str, Any]:
@@ -114,6 +121,7 @@ class PeriodForm(forms.Form):
         data = self.cleaned_data
         return {
             "kind": data["kind"], "year": data["year"], "number": data["number"], "start_day": data["start_day"],
+            "start_month": data.get("start_month") or 1,
             "name": data["name"], "templates": list(data["templates"]), "grading_policy": data.get("grading_policy"),
             "deadlines": {key: data[key] for key in DEADLINES if data.get(key) is not None},
         }

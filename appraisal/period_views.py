@@ -32,6 +32,7 @@ from core.web import acting_user
 from organizations.access import get_visible_or_404
 from organizations.calendar import CalendarYearMissing
 from organizations.context import TenantContext
+from organizations.jobs import NotRestartable
 from organizations.models import Job
 from organizations.permissions import can, require
 from organizations.views import tenant_page
@@ -224,6 +225,21 @@ def period_close_progress(request: HttpRequest, tenant: TenantContext, pk: int) 
     if job.state == Job.State.DONE:
         response["HX-Refresh"] = "true"
     return response
+
+
+@tenant_page("period")
+@require_POST
+def period_close_restart(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """重新开始: the period's close again after its job died (no heartbeat) or failed."""
+    period = _period_for_change(tenant, pk)
+    job = closing.close_job(period)
+    if job is None:
+        raise Http404
+    try:
+        closing.restart_close(job=job, acting_user=acting_user(request))
+    except (NotRestartable, services.IllegalTransition, closing.ClosureRefused) as refused:
+        messages.error(request, str(refused))
+    return _back(period)
 
 
 @tenant_page("period")

@@ -20,7 +20,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,10 +35,11 @@ from organizations.views import tenant_page
 
 
 def shanghai(moment: dt.datetime | None) -> str:
-    """A moment as people in the organisation read it: Beijing time, "YYYY-MM-DD HH:MM"."""
+    """A moment as people in the organisation read it in a sentence: Beijing time, to the minute
+    (appraisal.services.window.show_time)."""
     if moment is None:
         return ""
-    return timezone.localtime(moment, window.local_tz()).strftime("%Y-%m-%d %H:%M")
+    return window.show_time(moment)
 
 
 def may_calibrate(tenant: TenantContext) -> bool:
@@ -85,7 +85,9 @@ def distribution(period: Period, results: list[Result]) -> list[PopulationChart]
     charts = []
     for key in sorted(by_population):
         members = by_population[key]
-        graded = [r for r in members if r.status in closing.GRADED_STATUSES and r.final_score is not None]
+        # A result whose grade a rule set (or that a rule left unassessed) has no rank: outside the quotas.
+        graded = [r for r in members if r.status in closing.GRADED_STATUSES and r.final_score is not None
+                  and r.rank is not None]
         counted = grading.distribute([(r.pk, r.final_score) for r in graded], scale, policy.quotas,
                                      rounding=policy.rounding)
         actual: dict[str, int] = defaultdict(int)
@@ -97,13 +99,11 @@ def distribution(period: Period, results: list[Result]) -> list[PopulationChart]
         widest = max([1, *actual.values(), *(c.allowed or 0 for c in counted.counts)])
         bars = []
         for count in counted.counts:
-            quota = "" if count.op is None or count.share is None else grading.Quota(
-                count.grade, count.op, count.share).describe()
             held = actual.get(count.grade, 0)
             bars.append(Bar(
-                grade=count.grade, label=count.label, actual=held, allowed=count.allowed, quota=quota,
-                over=count.allowed is not None and count.op in ("<=", "=") and held > count.allowed,
-                short=count.allowed is not None and count.op in (">=", "=") and held < count.allowed,
+                grade=count.grade, label=count.label, actual=held, allowed=count.allowed, quota=count.quota,
+                over=count.allowed is not None and count.op in ("<=", "=", "between") and held > count.allowed,
+                short=count.required is not None and held < count.required,
                 waiting=waiting.get(count.grade, 0),
                 actual_width=round(100 * held / widest),
                 allowed_width=round(100 * (count.allowed or 0) / widest),

@@ -43,7 +43,7 @@ from appraisal.forms import (
     shown,
     takes_records,
 )
-from appraisal.models import DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
+from appraisal.models import AcceptanceRound, DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
 from appraisal.tables import SheetTable, state_badge
 from core.web import acting_user, is_htmx
 from indicators import scoring
@@ -120,6 +120,7 @@ class LineView:
     recused: list[str] = field(default_factory=list)  # the user's own recused roles
     alert: str = ""
     alert_level: str = "warning"
+    rounds: list[AcceptanceRound] = field(default_factory=list)  # a pass/fail line's acceptance rounds
     # appraisal.selectors.line_done / line_blocking; ``open``: the period still takes figures, so a
     # line not done is provisional (暂计) rather than closed with its missing ratings at 0.
     done: bool = True
@@ -168,6 +169,7 @@ class PartView:
     weight: Decimal | None
     full_marks: Decimal | None
     lines: list[LineView]
+    per_person: bool = False  # work items are added to each sheet (appraisal.services.entry.add_sheet_line)
 
 
 @dataclass(frozen=True)
@@ -205,8 +207,16 @@ def _line_views(tenant: TenantContext, sheet: Sheet, lines: list[SheetLine], rat
     records: dict[int, list[DeductionRecord]] = defaultdict(list)
     for record in DeductionRecord.objects.filter(line_id__in=line_ids).select_related("recorded_by"):
         records[record.line_id].append(record)
-    return [_line_view(line, raters, ratings[line.pk], records[line.pk], rules, (forms or {}).get(line.pk))
-            for line in lines]
+    rounds: dict[int, list[AcceptanceRound]] = defaultdict(list)
+    accepted = [line.pk for line in lines if line.method == scoring.Method.PASS_FAIL]  # no query without one
+    for round_ in AcceptanceRound.objects.filter(line_id__in=accepted).select_related("inspected_by") \
+            if accepted else []:
+        rounds[round_.line_id].append(round_)
+    views = [_line_view(line, raters, ratings[line.pk], records[line.pk], rules, (forms or {}).get(line.pk))
+             for line in lines]
+    for view in views:
+        view.rounds = rounds[view.line.pk]
+    return views
 
 
 def _line_view(line: SheetLine, raters: list[Rater], ratings: dict[int, Rating], records: list[DeductionRecord],
@@ -255,7 +265,7 @@ def _line_view(line: SheetLine, raters: list[Rater], ratings: dict[int, Rating],
 
 
 def _parts(sheet: Sheet, views: list[LineView]) -> list[PartView]:
-    parts = [PartView(p.code, p.name, p.weight, p.full_marks, [])
+    parts = [PartView(p.code, p.name, p.weight, p.full_marks, [], p.per_person)
              for p in TemplatePart.objects.filter(template_id=sheet.template_id)]
     by_code = {part.code: part for part in parts}
     for view in views:

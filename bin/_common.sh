@@ -95,12 +95,38 @@ ensure_chromium() {
     [ -x "$CHROMIUM" ] || missing+=(chromium)
     dpkg-query -W -f='${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'install ok installed' ||
         missing+=(fonts-wqy-microhei)
-    [ "${#missing[@]}" -gt 0 ] || return 0
-    if [ "$(id -u)" != 0 ]; then
-        log "not root: cannot apt-get install ${missing[*]} for the browser test"
+    if [ "${#missing[@]}" -gt 0 ]; then
+        if [ "$(id -u)" != 0 ]; then
+            log "not root: cannot apt-get install ${missing[*]} for the browser test"
+        else
+            DEBIAN_FRONTEND=noninteractive apt_install "${missing[@]}"
+        fi
+    fi
+    ensure_axe
+}
+
+# ensure_axe: axe-core for the accessibility test (tests/test_accessibility.py injects
+# tests/browser/node_modules/axe-core/axe.min.js into each page), at the version the lock file pins:
+# `npm ci` when it is missing or the lock file changed since. Without npm nothing is installed (said
+# so); the test then skips, or fails where it must run (CI=true / REQUIRE_SERVICES=1).
+BROWSER_TESTS="$REPO_ROOT/tests/browser"
+ensure_axe() {
+    local lock="$BROWSER_TESTS/package-lock.json" stamp="$BROWSER_TESTS/node_modules/.installed-lock.sha256" want
+    want="$(sha256sum "$lock" | cut -d' ' -f1)"
+    if [ -f "$BROWSER_TESTS/node_modules/axe-core/axe.min.js" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
-    DEBIAN_FRONTEND=noninteractive apt_install "${missing[@]}"
+    if ! command -v npm >/dev/null; then
+        if [ "$(id -u)" = 0 ]; then
+            DEBIAN_FRONTEND=noninteractive apt_install npm
+        else
+            log "not root and no npm: cannot install axe-core for the accessibility test"
+            return 0
+        fi
+    fi
+    log "npm ci (axe-core for the accessibility test)"
+    (cd "$BROWSER_TESTS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$stamp"
 }
 
 _wait_for() {

@@ -256,7 +256,28 @@ def template_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> Htt
         TemplatePart.objects.filter(template=template).prefetch_related(Prefetch("lines", queryset=lines))
     )
     raters = list(TemplateRater.objects.filter(template=template).select_related("group", "department").order_by("pk"))
-    return render(request, "indicators/template_detail.html", {"template": template, "parts": parts, "raters": raters})
+    context = {"template": template, "parts": parts, "raters": raters, "rules": rule_texts(template.applies_to)}
+    return render(request, "indicators/template_detail.html", context)
+
+
+def rule_texts(rules: list[dict[str, object]]) -> list[str]:
+    """The template's assignment rules (applies_to) as HR reads them: each a conjunction."""
+    labels = {"people": _("people"), "department": _("department"), "department_type": _("department type"),
+              "position": _("position"), "team_kind": _("team kind")}
+    texts = []
+    for rule in rules:
+        pieces = []
+        for key, label in labels.items():
+            value = rule.get(key)
+            if value in (None, "", []):
+                continue
+            shown = "、".join(str(v) for v in value) if isinstance(value, list) else str(value)
+            if key == "department":
+                shown += " " + (_("(with its sub-departments)") if rule.get("sub_departments", True)
+                                else _("(itself only)"))
+            pieces.append(f"{label} {shown}")
+        texts.append(_(" and ").join(pieces))
+    return texts
 
 
 @tenant_page("template")

@@ -49,6 +49,7 @@ DEFAULT_REASONS = {
     "updated": gettext_lazy("updated"),
     "appointed head": gettext_lazy("appointed head"),
     "removed as head": gettext_lazy("removed as head"),
+    "excel import": gettext_lazy("Excel import"),  # organizations.importing.writing.CHANGE_REASON
 }
 
 

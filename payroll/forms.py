@@ -18,11 +18,13 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from indicators.forms import load_json
 from indicators.services import plain
 from organizations import selectors as org_selectors
 from organizations.models import Department, DepartmentType, Person
+from payroll.labels import input_label
 from payroll.models import PayInput, PayPolicy
 
 INPUT_NAME_LENGTH = 40  # as PayPolicyCreateSerializer.inputs and PayInput.name
@@ -178,9 +180,9 @@ class PayPolicyForm(forms.Form):
 
 def name_choices(numbers: Iterable[str], texts: Iterable[str]) -> list[Any]:
     """The select's options: the number inputs, then the text inputs, each group sorted."""
-    return [("", "—"),
-            (_("Number inputs"), [(name, name) for name in sorted(numbers)]),
-            (_("Text inputs"), [(name, name) for name in sorted(texts)])]
+    return [("", pgettext_lazy("empty choice of a select", "Choose")),
+            (_("Number inputs"), [(name, input_label(name)) for name in sorted(numbers)]),
+            (_("Text inputs"), [(name, input_label(name)) for name in sorted(texts)])]
 
 
 class PayInputForm(forms.Form):
@@ -191,7 +193,8 @@ class PayInputForm(forms.Form):
     person = forms.CharField(label=_("employee number"), max_length=30, required=False,
                              help_text=_("The person the input is for; or choose a department instead."))
     department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(
-        label=_("department"), queryset=None, required=False, empty_label="—",
+        label=_("department"), queryset=None, required=False,
+        empty_label=pgettext_lazy("empty choice of a select", "Choose"),
     )
     name = forms.CharField(label=_("input"), max_length=INPUT_NAME_LENGTH)
     value = forms.DecimalField(label=_("value"), max_digits=18, decimal_places=4, required=False,
@@ -259,7 +262,7 @@ class PayInputFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, names: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.filters["name"].extra["choices"] = [(name, name) for name in sorted(set(names))]
+        self.filters["name"].extra["choices"] = [(name, input_label(name)) for name in sorted(set(names))]
 
     def filter_department(self, queryset: QuerySet[PayInput], name: str,
                           value: Department | None) -> QuerySet[PayInput]:

@@ -236,7 +236,7 @@ def test_it_shows_a_template_with_parts_lines_and_raters(client: Client, employe
     html = _html(_signed_in(client, employee).get(reverse("template-detail", args=[scheme.template.pk])))
     assert 'id="part-kpi"' in html and 'id="part-work"' in html
     raters = html[html.index('id="template-raters"'):]
-    assert "0.2" in raters and "0.8" in raters
+    assert "20%" in raters and "80%" in raters  # weights read as percentages (GLOSSARY.md)
 
 
 # --- periods ---------------------------------------------------------------------------------------
