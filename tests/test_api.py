@@ -58,7 +58,7 @@ ROLE_FIXTURES = ["hr", "head", "employee", "finance", "supervisor"]
 
 @pytest.mark.parametrize("prefix,viewset,basename", ROUTES, ids=[r[2] for r in ROUTES])
 @pytest.mark.parametrize("role_fixture", ROLE_FIXTURES)
-def test_it_allows_listing_exactly_as_the_matrix_says(prefix, viewset, basename, role_fixture, request, api_for):
+def test_it_allows_listing_exactly_as_the_matrix_says(prefix, viewset, basename, role_fixture, request, api_for, db):
     user = request.getfixturevalue(role_fixture)
     with scopes_disabled():
         tenant_roles = _roles_of(Membership.objects.get(user=user))

@@ -30,6 +30,7 @@ from indicators.models import Benchmark, Indicator, Template
 from indicators.services import add_benchmark, build_template, create_indicator
 from organizations import services as org_services
 from organizations.models import User
+from tests.closing import make_policy
 from tests.conftest import World
 
 WORK_SCALE = {"unit": "points", "scale": [{"label": "优秀", "points": "100"}, {"label": "良好", "points": "80"},
@@ -253,6 +254,19 @@ def test_it_creates_a_period_through_the_page(client: Client, hr: User, scheme: 
         assert (str(period.start), str(period.end), period.state) == ("2025-10-26", "2025-11-25", "draft")
         assert list(period.templates.all()) == [scheme.template]
         assert period.self_due is not None
+
+
+def test_it_chooses_the_grading_policy_when_creating_a_period(client: Client, hr: User, scheme: Scheme) -> None:
+    policy = make_policy(scheme.world.org)
+    form = _html(_signed_in(client, hr).get(reverse("period-create")))
+    assert 'name="grading_policy"' in form and f'value="{policy.pk}"' in form
+    response = _signed_in(client, hr).post(reverse("period-create"), {
+        "kind": "monthly", "year": "2025", "number": "11", "start_day": "26", "name": "",
+        "templates": [scheme.template.pk], "grading_policy": policy.pk,
+    })
+    assert response.status_code == 302
+    with scope(organization=scheme.world.org):
+        assert Period.objects.get(code="2025-11").grading_policy == policy
 
 
 def test_it_refuses_a_thirteenth_month(client: Client, hr: User, scheme: Scheme) -> None:

@@ -132,7 +132,7 @@ def test_it_answers_404_for_another_tenants_object_on_every_custom_action(
 @pytest.mark.parametrize("prefix,viewset,basename", LISTED, ids=[r[2] for r in LISTED])
 @pytest.mark.parametrize("role_fixture", ROLE_FIXTURES)
 def test_it_allows_listing_exactly_as_the_matrix_says(
-    prefix: str, viewset: Any, basename: str, role_fixture: str, request: Any, api_for: Any
+    prefix: str, viewset: Any, basename: str, role_fixture: str, request: Any, api_for: Any, db: None
 ) -> None:
     from organizations.context import build_context
 

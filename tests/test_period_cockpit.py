@@ -323,6 +323,11 @@ def test_it_shows_the_finished_close_and_offers_publish_and_back_to_calibration(
     assert 'data-legal="true"' in _step(html, "reopen") and "退回校准" in html
 
 
+def test_it_links_a_closed_period_to_its_calibration_table(client: Client, hr: User, closed: Period) -> None:
+    html = _page(client, hr, "period-detail", closed.pk)
+    assert f'id="period-calibration-link" href="{reverse("period-calibration", args=[closed.pk])}"' in html
+
+
 def test_it_blocks_publication_while_results_wait_for_calibration(client: Client, hr: User, world_a: World) -> None:
     people = add_people(world_a.org, world_a.production, 20)
     period = scored_period(world_a.org, dict(zip(people, ["95", "95"] + ["75"] * 18, strict=True)),
