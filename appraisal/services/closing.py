@@ -152,16 +152,13 @@ def run_close(*, job: Job, acting_user: User | None = None) -> dict[str, int]:
                     if not rescored.skipped:
                         break
             with transaction.atomic():
-                # NO KEY: still one close (or calibration, pay run) at a time, but the foreign-key checks
-                # an entry's commit makes on the period pass, so it and the sheet lock below never deadlock.
+                # Waits for every entry in flight (each holds the period's row FOR SHARE: services.common.
+                # lock_for_entry) and makes later ones wait, then find the period closed: no save is
+                # left out of the results. NO KEY: the foreign-key checks of rows written meanwhile pass.
                 locked = Period.objects.select_for_update(no_key=True, of=("self",)).get(pk=period.pk)
                 if locked.results_at is not None:
                     written = 0  # a redelivered or repeated task: the results are there already
                 else:
-                    # An entry holding a sheet commits first and is read; a later one waits, then finds
-                    # the period closed (common.lock_sheet): no save is left out of the results.
-                    list(Sheet.objects.select_for_update(of=("self",)).filter(period=locked).order_by("pk")
-                         .values_list("pk", flat=True))
                     ids = _write_results(locked, acting_user=acting_user, anyway=_anyway(job))
                     written = len(ids)
                     transaction.on_commit(lambda: results_changed.send(sender=Period, period=locked,

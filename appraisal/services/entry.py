@@ -1,6 +1,6 @@
 """Entering data on a sheet: a line's figures, a rater's rating, a deduction record, an acceptance
 round of a pass/fail line, and a line added to one sheet (an individual work item). Each write
-takes the sheet's row lock first (:func:`appraisal.services.common.lock_sheet`), then rescores the
+takes its period's share lock and its sheet's row lock first (:func:`appraisal.services.common.lock_for_entry`), then rescores the
 line and its sheet in the same transaction.
 """
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appraisal.models import AcceptanceRound, DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
-from appraisal.services.common import IllegalTransition, lock_sheet, require_entries
+from appraisal.services.common import IllegalTransition, lock_for_entry, require_entries
 from appraisal.services.rescoring import rescore_line, rescore_sheets
 from appraisal.services.scoring import line_input, score_line
 from appraisal.services.sheets import default_target
@@ -68,20 +68,20 @@ def update_line(*, line_id: int, expected_version: int, acting_user: User | None
 
 
 def _locked_line(line_id: int) -> SheetLine:
-    """The line under its sheet's lock, then its own (the lock order of every writer)."""
+    """The line under its period's share lock and its sheet's lock, then its own (the lock order of
+    every writer: appraisal.services.common.lock_for_entry)."""
     sheet_id = SheetLine.objects.filter(pk=line_id).values_list("sheet_id", flat=True).first()
     if sheet_id is not None:
-        lock_sheet(sheet_id)
+        lock_for_entry(sheet_id)
     return SheetLine.objects.select_for_update(of=("self",)).select_related(
         "indicator", "sheet__person", "sheet__period").get(pk=line_id)
 
 
 def _lock_open_sheet(line: SheetLine) -> Period:
-    """Takes the line's sheet lock, then reads its period afresh and refuses unless it takes entries.
-    In that order: the close locks every sheet before its final write, so an entry either commits
-    before the close reads it or waits and then finds the period closed, never lands after it."""
-    lock_sheet(line.sheet_id)
-    period = Period.objects.get(pk=line.sheet.period_id)
+    """The period's share lock and the line's sheet lock (lock_for_entry), then refuses unless the
+    period, read afresh under them, takes entries: an entry either commits before the close reads
+    it or waits and then finds the period closed, never lands after it."""
+    period = lock_for_entry(line.sheet_id)
     require_entries(period)
     return period
 
@@ -231,9 +231,8 @@ def add_sheet_line(*, sheet_id: int, indicator: Indicator, max_points: Decimal |
     target the line starts from the benchmark or baseline a template line would. Audited (the
     line's history: who added it, and why). Refused: ValueError naming why, IllegalTransition once
     the period is closed."""
-    lock_sheet(sheet_id)
+    require_entries(lock_for_entry(sheet_id))
     sheet = Sheet.objects.select_related("period", "template", "person", "team", "department").get(pk=sheet_id)
-    require_entries(sheet.period)
     part = _per_person_part(sheet, part_code)
     points = to_decimal(max_points, what=_("full marks"))
     if points <= 0:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from appraisal.models import Sheet, SpecialStatus
-from appraisal.services.common import IllegalTransition, lock_sheet
+from appraisal.services.common import IllegalTransition, lock_for_entry
 from organizations.models import User
 
 REASON_MAX = 200
@@ -34,7 +34,7 @@ def set_special_status(*, sheet: Sheet, status: str, reason: str, acting_user: U
     if len(reason) > REASON_MAX:
         raise StatusRefused(_("The reason is longer than %(max)s characters.") % {"max": REASON_MAX})
     with transaction.atomic():
-        lock_sheet(sheet.pk)
+        lock_for_entry(sheet.pk)
         current = Sheet.objects.select_related("period", "person", "team", "department").get(pk=sheet.pk)
         period = current.period
         if not period.accepts_entries():
