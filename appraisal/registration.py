@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from appraisal import dashboard as cards
+from appraisal import notices, preview_lines
+from indicators.editors.preview import register_sample_lines
 from organizations import dashboard, navigation, permissions
 from organizations.dashboard import HomeCard
 from organizations.models import Job
@@ -37,6 +39,8 @@ def register() -> None:
         NavItem(_("Appeals"), "appeals", "appeal", position=90),
     )
     register_cards()
+    notices.register()  # its events for organizations.notifications
+    register_sample_lines(preview_lines.SOURCE)  # the indicator editor's live preview
 
 
 def register_cards() -> None:

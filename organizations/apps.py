@@ -17,3 +17,6 @@ class OrganizationsConfig(AppConfig):
         permissions.register_resources(permissions.RESOURCES)
         navigation.register(*navigation.OWN)
         dashboard.register_card(*dashboard.OWN_CARDS)
+        from organizations.notifications import events as notification_events
+
+        notification_events.register()

@@ -70,6 +70,8 @@ class DepartmentType(TenantOwned):
     name = models.CharField(_("name"), max_length=100)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
 
+    history = TenantHistory()
+
     class Meta:
         verbose_name = _("department type")
         verbose_name_plural = _("department types")
@@ -335,6 +337,8 @@ class ReviewGroup(TenantOwned):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REVIEW)
 
+    history = TenantHistory()
+
     class Meta:
         verbose_name = _("review group")
         verbose_name_plural = _("review groups")
@@ -538,3 +542,4 @@ class Job(TenantOwned):
             return False
         silent = timezone.now() - self.last_sign_of_life
         return silent > timedelta(seconds=settings.JOB_DEAD_AFTER_SECONDS)
+from organizations.notifications import models as notification_models  # noqa: E402,F401  (registers them)

@@ -12,6 +12,7 @@ from organizations.models import Job
 from organizations.navigation import NavItem
 from organizations.permissions import EMP, FIN, HR
 from payroll import dashboard as cards
+from payroll import notices
 
 
 def register() -> None:
@@ -33,6 +34,7 @@ def register() -> None:
         NavItem(_("My pay slips"), "my-pay-slips", "pay_slip", position=120),
     )
     register_cards()
+    notices.register()  # its events for organizations.notifications
 
 
 def register_cards() -> None:

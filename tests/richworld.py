@@ -353,3 +353,25 @@ def _odds_and_ends(org: Organization, period: Period) -> None:
         OutcomeDecision.objects.create(organization=org, result=result, person_id=result.person_id, rule="R1",
                                        outcome="unfit", state="declined", reason="情况特殊",
                                        decided_at=timezone.now())
+    _notifications(org, period)
+
+
+def _notifications(org: Organization, period: Period) -> None:
+    """Notifications of every kind of row (issue #18): publication notices, a job failure told to HR
+    with one failed delivery, a group robot, an HR default and a member's own channel choice."""
+    from organizations.models import Job
+    from organizations.notifications import actions
+    from organizations.notifications.models import Delivery
+    from organizations.notifications.service import notify
+
+    with scope(organization=org):
+        notify(kind="results_published", subject=period, acting_user=None)
+        job = Job.objects.order_by("pk").first()
+        assert job is not None
+        notify(kind="job_failed", subject=job, acting_user=None)
+        Delivery.objects.filter(channel="email").update(state="failed", error="SMTP 550")
+        actions.add_robot(organization=org, acting_user=None, kind="wecom", name="全厂群", key="iso-robot-key")
+        hr = Membership.objects.get(user__username__in=["hr"])
+        for membership in (None, hr):
+            actions.set_choices(organization=org, membership=membership, acting_user=None,
+                                wanted={("job_failed", "wecom"): True})
