@@ -45,6 +45,11 @@ OWN = (
     NavItem(_("People"), "people", "person", position=30),
     NavItem(_("Import"), "import", "import", "change", position=130),
     NavItem(_("Members and roles"), "memberships", "membership", position=140),
+    # Set-up pages (issue #17): in the menu of those who change them; the lists stay open to their readers.
+    NavItem(_("Department types"), "department-types", "department", "change", position=142),
+    NavItem(_("Teams and shifts"), "teams", "team", "change", position=144),
+    NavItem(_("Review groups"), "review-groups", "review_group", "change", position=146),
+    NavItem(_("Working calendar"), "calendar", "calendar", "change", position=148),
 )
 
 

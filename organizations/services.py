@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from core.audit import apply_changes, audited_save
 from organizations.models import (
@@ -45,9 +46,10 @@ DEFAULT_DEPARTMENT_TYPES = [
 def create_organization(*, name: str, slug: str, acting_user: User | None) -> Organization:
     organization = Organization(name=name, slug=slug)
     audited_save(organization, acting_user=acting_user, reason="created")
-    DepartmentType.objects.bulk_create(
-        DepartmentType(organization=organization, code=code, name=label, sort_order=i)
-        for i, (code, label) in enumerate(DEFAULT_DEPARTMENT_TYPES)
+    bulk_create_with_history(
+        [DepartmentType(organization=organization, code=code, name=label, sort_order=i)
+         for i, (code, label) in enumerate(DEFAULT_DEPARTMENT_TYPES)],
+        DepartmentType, default_user=acting_user, default_change_reason="created",
     )
     return organization
 
@@ -222,6 +224,13 @@ def create_api_token(*, membership: Membership, name: str, acting_user: User | N
     return token, key
 
 
+def _holiday_names() -> dict[str, str]:
+    """chinesecalendar's holiday names (English) → their Chinese names, which the package carries too."""
+    import chinese_calendar
+
+    return {holiday.value: holiday.chinese for holiday in chinese_calendar.Holiday}
+
+
 @transaction.atomic
 def seed_calendar_year(*, organization: Organization, year: int, acting_user: User | None) -> dict[str, int]:
     """Fills a year's holidays and make-up working days from chinesecalendar.
@@ -240,20 +249,22 @@ def seed_calendar_year(*, organization: Organization, year: int, acting_user: Us
             _("No official holiday data for %(year)s yet; enter that year's holidays by hand.") % {"year": year}
         ) from None
     days: list[CalendarDay] = []
+    names = _holiday_names()
     current = start
     while current <= end:
-        is_holiday, name = chinese_calendar.get_holiday_detail(current)
+        is_holiday, english = chinese_calendar.get_holiday_detail(current)
+        name = names.get(str(english or ""), str(english or ""))
         weekend = current.weekday() >= 5
         if is_holiday and not weekend:
             days.append(
                 CalendarDay(
-                    organization=organization, date=current, kind=CalendarDay.Kind.HOLIDAY, name=str(name or "")
+                    organization=organization, date=current, kind=CalendarDay.Kind.HOLIDAY, name=name
                 )
             )
         elif not is_holiday and weekend:
             days.append(
                 CalendarDay(
-                    organization=organization, date=current, kind=CalendarDay.Kind.WORKDAY, name=str(name or "")
+                    organization=organization, date=current, kind=CalendarDay.Kind.WORKDAY, name=name
                 )
             )
         current += dt.timedelta(days=1)
@@ -261,6 +272,12 @@ def seed_calendar_year(*, organization: Organization, year: int, acting_user: Us
         CalendarDay.objects.filter(organization=organization, date__year=year).values_list("date", flat=True)
     )
     new_days = [d for d in days if d.date not in existing]
-    CalendarDay.objects.bulk_create(new_days)
-    CalendarYear.objects.update_or_create(organization=organization, year=year, defaults={"source": "chinesecalendar"})
-    return {"added": len(new_days), "kept": len(days) - len(new_days)}
+    result = {"added": len(new_days), "kept": len(days) - len(new_days)}
+    known = CalendarYear.objects.filter(organization=organization, year=year).exists()
+    if known and not new_days:
+        return result  # filled before and nothing new: nothing written
+    # Each added day leaves its audit row, naming who filled the year.
+    bulk_create_with_history(new_days, CalendarDay, default_user=acting_user, default_change_reason="chinesecalendar")
+    if not known:
+        CalendarYear.objects.create(organization=organization, year=year, source="chinesecalendar")
+    return result

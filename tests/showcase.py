@@ -190,14 +190,15 @@ def build_showcase(capture: Any) -> Showcase:
 def _typed() -> set[str]:
     from appraisal.models import GradingPolicy as Policy
     from indicators.models import Indicator, TemplatePart
-    from organizations.models import Team
+    from organizations.models import DepartmentType, ReviewGroup, Team
     from payroll.models import PayPolicy
 
     typed: set[str] = set()
     models: list[tuple[Any, tuple[str, ...]]] = [
         (Department, ("code",)), (Team, ("code",)), (Indicator, ("code", "unit")), (Template, ("code",)),
         (TemplatePart, ("code",)), (Period, ("code", "name")), (Person, ("employee_no", "salary_band")),
-        (Policy, ("code", "name")), (PayPolicy, ("code", "name")), (User, ("username",))]
+        (Policy, ("code", "name")), (PayPolicy, ("code", "name")), (User, ("username",)),
+        (DepartmentType, ("code",)), (ReviewGroup, ("code",))]
     for model, fields in models:
         for values in model.objects.values_list(*fields):
             typed.update(v for v in values if v)

@@ -151,7 +151,8 @@ def test_it_keeps_the_unconditional_pay_links_within_what_pay_readers_may_open()
 PAGES = [("get", "pay-policy-detail", "policy"), ("get", "pay-policy-new-version", "policy"),
          ("post", "pay-policy-new-version", "policy"), ("get", "pay-inputs", "period"),
          ("get", "pay-input-new", "period"), ("post", "pay-input-new", "period"),
-         ("get", "pay-input-edit", "input"), ("post", "pay-input-edit", "input")]
+         ("get", "pay-input-edit", "input"), ("post", "pay-input-edit", "input"),
+         ("get", "pay-input-upload", "period"), ("post", "pay-input-upload", "period")]
 
 
 @pytest.fixture
