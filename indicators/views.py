@@ -8,7 +8,7 @@ indicators.services do every write, with the acting user kept in the audit trail
 from __future__ import annotations
 
 import json
-from typing import cast
+from typing import Any, cast
 
 import django_tables2 as tables
 from django.contrib import messages
@@ -256,7 +256,8 @@ def template_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> Htt
         TemplatePart.objects.filter(template=template).prefetch_related(Prefetch("lines", queryset=lines))
     )
     raters = list(TemplateRater.objects.filter(template=template).select_related("group", "department").order_by("pk"))
-    context = {"template": template, "parts": parts, "raters": raters, "rules": rule_texts(template.applies_to)}
+    context = {"template": template, "parts": parts, "raters": raters, "rules": rule_texts(template.applies_to),
+               "may_change": can(tenant, "template", "change")}
     return render(request, "indicators/template_detail.html", context)
 
 
@@ -280,6 +281,21 @@ def rule_texts(rules: list[dict[str, object]]) -> list[str]:
     return texts
 
 
+def save_template_spec(request: HttpRequest, tenant: TenantContext,
+                       spec: dict[str, Any]) -> tuple[Template | None, list[str]]:
+    """A template from a spec, as the JSON page and the structured editor both make one: the API's shape
+    check, then build_template; the template, or every problem (and nothing written)."""
+    shape = TemplateSpecSerializer(data=spec)
+    if not shape.is_valid():
+        return None, flatten_errors(shape.errors)
+    try:
+        template = services.build_template(organization=tenant.organization, acting_user=actor(request), spec=spec)
+    except services.TemplateRejected as rejected:
+        return None, rejected.problems
+    messages.success(request, _("Template %(name)s created.") % {"name": str(template)})
+    return template, []
+
+
 @tenant_page("template")
 @require_http_methods(["GET", "POST"])
 def template_create(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
@@ -289,20 +305,9 @@ def template_create(request: HttpRequest, tenant: TenantContext) -> HttpResponse
     problems: list[str] = []
     if request.method == "POST":
         if form.is_valid():
-            spec = form.cleaned_data["spec"]
-            shape = TemplateSpecSerializer(data=spec)
-            if not shape.is_valid():
-                problems = flatten_errors(shape.errors)
-            else:
-                try:
-                    template = services.build_template(
-                        organization=tenant.organization, acting_user=actor(request), spec=spec
-                    )
-                except services.TemplateRejected as rejected:
-                    problems = rejected.problems
-                else:
-                    messages.success(request, _("Template %(name)s created.") % {"name": str(template)})
-                    return redirect("template-detail", pk=template.pk)
+            template, problems = save_template_spec(request, tenant, form.cleaned_data["spec"])
+            if template is not None:
+                return redirect("template-detail", pk=template.pk)
         status = 400
     else:
         status = 200
