@@ -20,6 +20,7 @@ KIND_LABELS: dict[str, Promise] = {
     "formula": pgettext_lazy("pay component kind", "Formula"),
     "grade_coefficient": pgettext_lazy("pay component kind", "Grade coefficient"),
     "leader_bonus": pgettext_lazy("pay component kind", "Leader bonus"),
+    "lookup": pgettext_lazy("pay component kind", "Lookup table"),
     "penalty_points": pgettext_lazy("pay component kind", "Penalty points"),
     "per_unit": pgettext_lazy("pay component kind", "Per-unit rate"),
     "pool_split": pgettext_lazy("pay component kind", "Two-level pool split"),
@@ -42,6 +43,50 @@ INPUT_LABELS: dict[str, Promise] = {
     "grade": pgettext_lazy("pay input", "Grade"),
     "level": pgettext_lazy("pay input", "Level"),
     "role": pgettext_lazy("pay input", "Role"),
+    # The pay run's standard inputs (payroll.standard); line_<CODE>_… and dept_type_<TYPE>_… are
+    # named after the organisation's codes: input_label words them with the code (_CODED).
+    "year": pgettext_lazy("pay input", "Year"),
+    "month": pgettext_lazy("pay input", "Month in the year"),
+    "calendar_month": pgettext_lazy("pay input", "Calendar month"),
+    "quarter": pgettext_lazy("pay input", "Quarter"),
+    "half": pgettext_lazy("pay input", "Half-year"),
+    "is_quarter_end": pgettext_lazy("pay input", "Quarter end"),
+    "is_half_end": pgettext_lazy("pay input", "Half-year end"),
+    "is_year_end": pgettext_lazy("pay input", "Year end"),
+    "period_months": pgettext_lazy("pay input", "Months in the period"),
+    "period_kind": pgettext_lazy("pay input", "Period kind"),
+    "left_in_period": pgettext_lazy("pay input", "Left in the period"),
+    "left_in_year": pgettext_lazy("pay input", "Left in the year"),
+    "years_of_service": pgettext_lazy("pay input", "Years of service"),
+    "salary_grade": pgettext_lazy("pay input", "Salary grade"),
+    "position": pgettext_lazy("pay input", "Position"),
+    "salary_band": pgettext_lazy("pay input", "Salary band"),
+    "sheet_points": pgettext_lazy("pay input", "Score sheet points"),
+    "sheet_money": pgettext_lazy("pay input", "Score sheet money"),
+    "dept_score": pgettext_lazy("pay input", "Department score"),
+    "dept_coefficient": pgettext_lazy("pay input", "Department performance coefficient"),
+    "dept_rank": pgettext_lazy("pay input", "Department rank"),
+    "dept_grade": pgettext_lazy("pay input", "Department grade"),
+    "team_score": pgettext_lazy("pay input", "Team or shift score"),
+    "team_coefficient": pgettext_lazy("pay input", "Team or shift performance coefficient"),
+    "team_rank": pgettext_lazy("pay input", "Team or shift rank"),
+    "team_grade": pgettext_lazy("pay input", "Team or shift grade"),
+    "unit_score": pgettext_lazy("pay input", "Own unit's score"),
+    "unit_coefficient": pgettext_lazy("pay input", "Own unit's performance coefficient"),
+    "unit_rank": pgettext_lazy("pay input", "Own unit's rank"),
+    "unit_grade": pgettext_lazy("pay input", "Own unit's grade"),
+    "dept_up1_score": pgettext_lazy("pay input", "Parent department's score"),
+    "dept_up1_coefficient": pgettext_lazy("pay input", "Parent department's performance coefficient"),
+    "dept_up1_rank": pgettext_lazy("pay input", "Parent department's rank"),
+    "dept_up1_grade": pgettext_lazy("pay input", "Parent department's grade"),
+    "dept_up2_score": pgettext_lazy("pay input", "Department two levels up's score"),
+    "dept_up2_coefficient": pgettext_lazy("pay input", "Department two levels up's performance coefficient"),
+    "dept_up2_rank": pgettext_lazy("pay input", "Department two levels up's rank"),
+    "dept_up2_grade": pgettext_lazy("pay input", "Department two levels up's grade"),
+    "dept_up3_score": pgettext_lazy("pay input", "Department three levels up's score"),
+    "dept_up3_coefficient": pgettext_lazy("pay input", "Department three levels up's performance coefficient"),
+    "dept_up3_rank": pgettext_lazy("pay input", "Department three levels up's rank"),
+    "dept_up3_grade": pgettext_lazy("pay input", "Department three levels up's grade"),
 }
 
 # The reasons the system records when it computes a pay run by itself (payroll.tasks, from
@@ -60,8 +105,29 @@ def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
+# Standard inputs named after the organisation's codes (payroll.standard): line_<CODE>_points /
+# _money, dept_type_<TYPE>_score / _coefficient / _rank / _grade.
+_CODED: dict[str, Promise] = {
+    "points": pgettext_lazy("pay input", "Points of line %(code)s"),
+    "money": pgettext_lazy("pay input", "Money of line %(code)s"),
+    "score": pgettext_lazy("pay input", "Score of the %(code)s department above"),
+    "coefficient": pgettext_lazy("pay input", "Performance coefficient of the %(code)s department above"),
+    "rank": pgettext_lazy("pay input", "Rank of the %(code)s department above"),
+    "grade": pgettext_lazy("pay input", "Grade of the %(code)s department above"),
+}
+_CODED_NAME = re.compile(r"^(?:line_(?P<line>.+)_(?P<what>points|money)|dept_type_(?P<type>.+)_"
+                         r"(?P<field>score|coefficient|rank|grade))$")
+
+
 def input_label(name: str) -> str:
-    return str(INPUT_LABELS.get(name, name))
+    label = INPUT_LABELS.get(name)
+    if label is not None:
+        return str(label)
+    coded = _CODED_NAME.match(name)
+    if coded is None:
+        return name
+    code = coded.group("line") or coded.group("type")
+    return str(_CODED[coded.group("what") or coded.group("field")]) % {"code": code}
 
 
 def run_reason(reason: str) -> str:

@@ -52,10 +52,15 @@ class PayPolicy(TenantOwned):
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
 
-    def compiled(self) -> Any:
+    def compiled(self, names: Any = None) -> Any:
+        """The compiled policy; ``names``: the organisation's standard names
+        (payroll.standard.organisation_names(), looked up when not given)."""
         from payroll.engine import compile_policy
+        from payroll.standard import organisation_names
 
-        return compile_policy(self.components, inputs=self.inputs, text_inputs=self.text_inputs)
+        names = names or organisation_names(self.organization_id)
+        return compile_policy(self.components, inputs=self.inputs, text_inputs=self.text_inputs,
+                              standard=names.numbers, standard_texts=names.texts)
 
     def clean(self) -> None:
         from core.configs import ConfigError

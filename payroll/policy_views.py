@@ -32,6 +32,7 @@ from payroll import selectors, services
 from payroll.engine import KINDS, STANDARD_NUMBERS, STANDARD_TEXTS
 from payroll.forms import PayInputFilter, PayInputForm, PayPolicyForm, attach_rejection, pretty_json
 from payroll.models import PayInput, PayPolicy
+from payroll.standard import organisation_names
 
 POLICIES_PER_PAGE = 50
 INPUTS_PER_PAGE = 50
@@ -112,8 +113,10 @@ def _policy_form(request: HttpRequest, tenant: TenantContext, base: PayPolicy | 
                                  % {"code": saved.code, "version": saved.version})
                 return redirect("pay-policy-detail", pk=saved.pk)
         status = 400
-    context = {"form": form, "base": base, "kinds": sorted(KINDS), "standard_numbers": STANDARD_NUMBERS,
-               "standard_texts": STANDARD_TEXTS}
+    names = organisation_names(tenant.organization.pk)
+    context = {"form": form, "base": base, "kinds": sorted(KINDS),
+               "standard_numbers": [*STANDARD_NUMBERS, *(n for n in names.numbers if n not in STANDARD_NUMBERS)],
+               "standard_texts": [*STANDARD_TEXTS, *(n for n in names.texts if n not in STANDARD_TEXTS)]}
     return render(request, "payroll/pay_policy_form.html", context, status=status)
 
 

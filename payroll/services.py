@@ -33,8 +33,9 @@ from core.bulk import insert_rows, no_cyclic_gc
 from core.configs import ConfigError
 from indicators.models import SubjectKind
 from organizations.models import Department, DepartmentHead, DepartmentType, Organization, Person, User
-from payroll.engine import PayError, PersonInput, PersonPay, compile_policy, evaluate_population
+from payroll.engine import PayError, PersonInput, PersonPay, Policy, compile_policy, evaluate_population
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
+from payroll.standard import StandardInputs, organisation_names
 
 ZERO = Decimal("0.00")
 NAMED = 10  # results a refusal and a provisional run name before "…"
@@ -60,8 +61,10 @@ def save_pay_policy(*, organization: Organization, acting_user: User | None, cod
                     text_inputs: Iterable[str] = (), department_type: DepartmentType | None = None) -> PayPolicy:
     """Writes the next version of policy ``code``, or refuses naming the wrong setting's path."""
     inputs, text_inputs = list(inputs), list(text_inputs)
+    names = organisation_names(organization.pk)
     try:
-        compiled = compile_policy(list(components), inputs=inputs, text_inputs=text_inputs)
+        compiled = compile_policy(list(components), inputs=inputs, text_inputs=text_inputs,
+                                  standard=names.numbers, standard_texts=names.texts)
     except ConfigError as error:
         raise PolicyRejected(error.field, error.message) from None
     if effective_to is not None and effective_to < effective_from:
@@ -112,14 +115,28 @@ def _openings(period: Period) -> dict[int, dict[str, str]]:
             PaySlip.objects.filter(run=run).exclude(balances={}).values_list("person_id", "balances")}
 
 
-def _rows(period: Period, policies: Sequence[PayPolicy]) -> tuple[list[_Row], list[str]]:
-    """Everyone the run pays, with their engine inputs: five queries for the whole period."""
+def _by_type(period: Period, policies: Sequence[PayPolicy]) -> dict[int | None, PayPolicy]:
     by_type: dict[int | None, PayPolicy] = {}
     for policy in policies:
         if policy.department_type_id in by_type:
             raise PayRunFailed(_("Two pay policies apply to the same people in %(period)s: %(a)s and %(b)s.")
                                % {"period": period.code, "a": by_type[policy.department_type_id], "b": policy})
         by_type[policy.department_type_id] = policy
+    return by_type
+
+
+_RESULT_FIELDS = ("person_id", "person__employee_no", "person__name", "person__department_id",
+                  "person__department__code", "person__department__department_type_id", "person__base_pay",
+                  "person__level", "person__position", "final_score", "grade", "coefficient", "person__team_id",
+                  "person__hire_date", "person__leave_date", "person__salary_band", "person__salary_grade",
+                  "sheet__score")
+
+
+def _rows(period: Period, policies: Sequence[PayPolicy],
+          compiled: Mapping[int, Policy]) -> tuple[list[_Row], list[str]]:
+    """Everyone the run pays, with their engine inputs and the standard inputs their policies read
+    (payroll.standard): a fixed number of queries for the whole period."""
+    by_type = _by_type(period, policies)
     person_inputs: dict[int, dict[str, Any]] = defaultdict(dict)
     for person_id, name, value, text in PayInput.objects.filter(period=period, person__isnull=False).values_list(
             "person_id", "name", "value", "text"):
@@ -129,14 +146,13 @@ def _rows(period: Period, policies: Sequence[PayPolicy]) -> tuple[list[_Row], li
             "membership__person_id", "department__code"):
         leads[person_id].append(code)
     openings = _openings(period)
+    facts = StandardInputs(period, {name for policy in compiled.values() for name in policy.required_inputs})
     rows, notes = [], []
     results = Result.objects.filter(period=period, subject_kind=SubjectKind.PERSON, person__isnull=False) \
-        .order_by("person__department_id", "person__employee_no").values_list(
-            "person_id", "person__employee_no", "person__name", "person__department_id", "person__department__code",
-            "person__department__department_type_id", "person__base_pay", "person__level", "person__position",
-            "final_score", "grade", "coefficient")
-    for (person_id, number, name, department_id, department_code, type_id, base_pay, level, position,
-         score, grade, coefficient) in results:
+        .order_by("person__department_id", "person__employee_no").values_list(*_RESULT_FIELDS)
+    for values in results:
+        (person_id, number, name, department_id, department_code, type_id, base_pay, level, position,
+         score, grade, coefficient, team_id, hire, leave, band, salary_grade, sheet_score) = values
         subject = f"{number} {name}"
         if not grade:
             notes.append(_("%(subject)s: not assessed, not paid in this run.") % {"subject": subject})
@@ -145,7 +161,11 @@ def _rows(period: Period, policies: Sequence[PayPolicy]) -> tuple[list[_Row], li
         if applies is None:
             notes.append(_("%(subject)s: no pay policy applies.") % {"subject": subject})
             continue
-        inputs: dict[str, Any] = {"grade": grade, "level": level or "", "role": position or ""}
+        inputs: dict[str, Any] = facts.of({
+            "person_id": person_id, "department_id": department_id, "team_id": team_id, "hire_date": hire,
+            "leave_date": leave, "position": position, "salary_band": band, "salary_grade": salary_grade,
+            "sheet_score": sheet_score})
+        inputs.update({"grade": grade, "level": level or "", "role": position or ""})
         if base_pay is not None:
             inputs["base_salary"] = base_pay
         if score is not None:
@@ -157,6 +177,20 @@ def _rows(period: Period, policies: Sequence[PayPolicy]) -> tuple[list[_Row], li
             subject=subject, inputs=inputs, unit=department_code, leads=tuple(leads.get(person_id, ())),
             balances=openings.get(person_id, {}))))
     return rows, notes
+
+
+def _compiled(period: Period, policies: Sequence[PayPolicy]) -> dict[int, Policy]:
+    """Each policy compiled once with the organisation's standard names (two queries); a policy
+    that no longer compiles (an indicator or department type it reads was removed) fails the run."""
+    names = organisation_names(period.organization_id)
+    compiled: dict[int, Policy] = {}
+    for policy in policies:
+        try:
+            compiled[policy.pk] = policy.compiled(names)
+        except ConfigError as error:
+            raise PayRunFailed(_("Pay policy %(policy)s cannot be computed: %(field)s: %(message)s")
+                               % {"policy": policy, "field": error.field, "message": error.message}) from None
+    return compiled
 
 
 def _units(period: Period) -> dict[str, dict[str, Any]]:
@@ -191,7 +225,8 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
         policies = policies_for(locked)
         if not policies:
             return None
-        rows, notes = _rows(locked, policies)
+        compiled = _compiled(locked, policies)
+        rows, notes = _rows(locked, policies, compiled)
         units = _units(locked)
         pays: dict[int, PersonPay] = {}
         for policy in policies:
@@ -199,7 +234,7 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
             if not mine:
                 continue
             try:
-                computed = evaluate_population(policy.compiled(), [row.input for row in mine], units=units)
+                computed = evaluate_population(compiled[policy.pk], [row.input for row in mine], units=units)
             except PayError as error:
                 raise PayRunFailed(error.message) from None
             for row, pay in zip(mine, computed, strict=True):

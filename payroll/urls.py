@@ -21,5 +21,6 @@ urlpatterns = [
     path("pay/inputs/", policy_views.pay_inputs_latest, name="pay-inputs-latest"),
     path("pay/periods/<int:pk>/inputs/", policy_views.pay_inputs, name="pay-inputs"),
     path("pay/periods/<int:pk>/inputs/new/", policy_views.pay_input_new, name="pay-input-new"),
+    path("pay/periods/<int:pk>/inputs/upload/", views.pay_input_upload, name="pay-input-upload"),
     path("pay/inputs/<int:pk>/", policy_views.pay_input_edit, name="pay-input-edit"),
 ]

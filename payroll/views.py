@@ -20,11 +20,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from appraisal.models import Period
 from appraisal.result_views import shanghai
 from appraisal.services import IllegalTransition
+from core.replica import replica_reads
 from core.web import acting_user, is_htmx
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
@@ -34,6 +35,7 @@ from organizations.permissions import can, require
 from organizations.tasks import enqueue
 from organizations.views import tenant_page
 from payroll import exports, selectors, services
+from payroll import pay_input_upload as input_upload
 from payroll.exports import FORMATS, KINDS, filename
 from payroll.models import PayRun, PaySlip
 from payroll.selectors import PAY_JOB
@@ -150,6 +152,7 @@ def _delta(run: PayRun, departments: dict[int, str]) -> tuple[list[DeltaView], i
     return rows, len(changes), sum((c.difference for c in changes), Decimal("0.00"))
 
 
+@replica_reads()
 def run_context(tenant: TenantContext, run: PayRun, request: HttpRequest) -> dict[str, Any]:
     departments = selectors.department_totals(run)
     slips = PaySlip.objects.filter(run=run).select_related("person", "department").order_by(
@@ -293,7 +296,38 @@ def pay_export_download(request: HttpRequest, tenant: TenantContext, pk: int) ->
 
 @tenant_page("pay_slip")
 @require_safe
+@replica_reads()
 def my_pay_slips(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
     """The user's own slips of confirmed runs, each line with its explanation."""
     slips = list(selectors.own_slips(tenant)[:24])
     return render(request, "payroll/my_pay_slips.html", {"slips": slips})
+
+
+# --- pay inputs by Excel upload (payroll.pay_input_upload) ----------------------------------------
+
+
+@tenant_page("pay_input")
+@require_http_methods(["GET", "POST"])
+def pay_input_upload(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
+    """A period's inputs from an .xlsx: a dry run lists every problem with its row and column and
+    writes nothing; apply writes every row, or nothing if any row has a problem."""
+    period = get_visible_or_404(selectors.input_periods(), pk=pk)
+    require(tenant, "pay_input")
+    form = input_upload.UploadForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {"period": period, "form": form, "errors": [], "summary": None, "applied": False}
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            parsed = input_upload.parse_pay_inputs(form.cleaned_data["file"])
+            if form.cleaned_data["action"] == "apply":
+                plan = input_upload.apply_pay_inputs(period=period, parsed=parsed, acting_user=acting_user(request))
+                context["applied"] = True
+            else:
+                plan = input_upload.validate_pay_inputs(period=period, parsed=parsed)
+            context.update(errors=plan.errors, summary=plan.summary)
+        except input_upload.PayInputsRejected as rejected:
+            context.update(errors=rejected.errors, summary=rejected.summary)
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render(request, "payroll/pay_input_upload.html", context, status=status)

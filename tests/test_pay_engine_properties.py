@@ -393,6 +393,27 @@ def formula(draw: st.DrawFn) -> Scenario:
     return Scenario([entry], [*BASE, "a", "b"], people=draw(population(inputs_of(person))))
 
 
+@st.composite
+def lookup(draw: st.DrawFn) -> Scenario:
+    """A table by a number (rising band starts from 0) or by a text, with or without a default; every
+    input is in the table (the refusal of one that is not: tests/test_pay_facts.py)."""
+    person: dict[str, st.SearchStrategy[Any]]
+    if draw(st.booleans()):
+        starts = sorted({D(0), *draw(st.sets(decimals("1", "40", 0), max_size=3))})  # everyone's input in a band
+        config: dict[str, Any] = {"input": "a",
+                                  "bands": [{"from": draw(written(start)), "value": draw(number("0", "500"))}
+                                            for start in starts]}
+        person = {"a": decimals("0", "50", 1)}
+    else:
+        bands = draw(st.lists(st.sampled_from(["一档", "二档", "三档"]), min_size=1, max_size=3, unique=True))
+        config = {"input": "band", "values": {band: draw(number("0", "600")) for band in bands}}
+        person = {"band": st.sampled_from(bands)}
+    if draw(st.booleans()):
+        config["default"] = draw(number("0", "100"))
+    entry = draw(envelope("lookup", config))
+    return Scenario([entry], [*BASE, "a"], text_inputs=["band"], people=draw(population(inputs_of(person))))
+
+
 ROLES = ("主任", "医师", "护士")
 
 
@@ -467,6 +488,7 @@ SCENARIOS: dict[str, Callable[[], st.SearchStrategy[Scenario]]] = {
     "revenue_pool": revenue_pool,
     "fixed": fixed,
     "formula": formula,
+    "lookup": lookup,
     "pool_split": pool_split,
     "population_average": population_average,
     "leader_bonus": leader_bonus,

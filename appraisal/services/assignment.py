@@ -238,9 +238,10 @@ def _people_numbers(templates: Iterable[Template]) -> dict[str, int]:
 
 def _subjects(kind: str, period: Period) -> list[Subject]:
     """The subjects of one kind that may have a sheet in the period, as plain values: people
-    employed during it (not left), active teams and departments."""
+    employed during it (a leaver whose leave date falls in it too: paid by days worked), active teams
+    and departments."""
     if kind == SubjectKind.PERSON:
-        people = Person.objects.exclude(status=Person.Status.LEFT).filter(
+        people = Person.objects.exclude(status=Person.Status.LEFT, leave_date__isnull=True).filter(
             Q(hire_date__isnull=True) | Q(hire_date__lte=period.end),
             Q(leave_date__isnull=True) | Q(leave_date__gte=period.start),
         ).order_by("pk").values_list("pk", "employee_no", "name", "department_id", "position", "team__kind")

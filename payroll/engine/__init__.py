@@ -16,7 +16,8 @@ A pay POLICY is an ordered list of components. Each is a JSON object whose numbe
 
 Public API::
 
-    compile_policy(components, *, inputs=(), text_inputs=()) -> Policy      # or ConfigError(path, message)
+    compile_policy(components, *, inputs=(), text_inputs=(), standard=(), standard_texts=()) -> Policy
+                                                  # or ConfigError(path, message)
     validate_policy(components, *, inputs=(), text_inputs=()) -> list[dict]  # normalised, defaults filled in
     evaluate_person(policy, inputs, *, subject, balances=None) -> PersonPay   # stage 1 only
     evaluate_population(policy, people: Sequence[PersonInput], *, units=None) -> list[PersonPay]
@@ -30,14 +31,15 @@ Public API::
 
 NAMES. A component's formulas (``when``, ``factor``, signals and formula settings in its config)
 may use: the standard number inputs (base_salary, score, grade_coefficient, days_worked,
-days_in_period), the number inputs declared with ``inputs=``, and the codes and signals of EARLIER
-components (their rounded amounts; 0 when not applicable). Grade, level and role lookups use text
-inputs: the standard grade, level and role plus those declared with ``text_inputs=``. Using a name
-before it exists, a typo or a formula syntax error is refused by compile_policy with the path
-("components[2].config.quantity"). Names are identifiers; a code may not repeat an input, another
-code or a signal. Inputs a person is given that the policy does not know are ignored; an input a
-component needs but the person lacks (or was given as None: an input left empty) raises PayError
-naming the person, the component and the input.
+days_in_period) and the more standard names the caller passes with ``standard=`` (payroll.standard:
+the pay run's period, person, unit and sheet facts), the number inputs declared with ``inputs=``,
+and the codes and signals of EARLIER components (their rounded amounts; 0 when not applicable).
+Grade, level and role lookups use text inputs: the standard grade, level and role plus those
+declared with ``text_inputs=``. Using a name before it exists, a typo or a formula syntax error is
+refused by compile_policy with the path ("components[2].config.quantity"). Names are identifiers; a
+code may not repeat an input, another code or a signal. Inputs a person is given that the policy
+does not know are ignored; an input a component needs but the person lacks (or was given as None:
+an input left empty) raises PayError naming the person, the component and the input.
 
 EVALUATION. Components run in order, each for everyone (set-based: formulas are compiled once per
 policy). A component's amount is the kind's unrounded result × factor, rounded to ``places`` with
@@ -92,6 +94,9 @@ revenue_pool        S1-10. (Σ "revenue" − Σ "costs") × "rate"; 0 when there
 fixed               S1-3, S1-10. "amount" formula less "deductions" [{"label", "when", "percent"}]
                     that hold; "combine" "sum" (capped at 100 %) or "max".
 formula             "expression": any formula over the names.
+lookup              S1-2 seniority, S0-3 / S1-6 coefficients. The value looked up by "input": a number
+                    in "bands" [{"from", "value"}] (rising lower ends) or a text in "values"
+                    {text: value}; "default" when it is not in the table, else PayError.
 pool_split          stage 2, S1-6. Each unit's "pool" (a name, equal for all the unit's participants)
                     split exactly to the fen: optionally first between "roles" [{"role", "ratio",
                     "coefficient"}] of the text input "role_input" (default role) by Σ ratio ×

@@ -97,15 +97,25 @@ class Policy:
         return f"Policy({[c.code for c in self.components]!r})"
 
 
-def compile_policy(components: object, *, inputs: Iterable[str] = (), text_inputs: Iterable[str] = ()) -> Policy:
-    """Validate ``components`` and compile every formula once. Raises ConfigError naming the path."""
+def compile_policy(
+    components: object,
+    *,
+    inputs: Iterable[str] = (),
+    text_inputs: Iterable[str] = (),
+    standard: Iterable[str] = (),
+    standard_texts: Iterable[str] = (),
+) -> Policy:
+    """Validate ``components`` and compile every formula once. Raises ConfigError naming the path.
+
+    ``standard`` / ``standard_texts``: more standard names, beside STANDARD_NUMBERS / STANDARD_TEXTS,
+    that the caller supplies to everyone (the pay run's period, person, unit and sheet facts)."""
     inputs = tuple(inputs)
     text_inputs = tuple(text_inputs)
+    numbers = set(STANDARD_NUMBERS).union(standard)
+    texts = set(STANDARD_TEXTS).union(standard_texts)
     taken: dict[str, str] = {}
-    for name in STANDARD_NUMBERS + STANDARD_TEXTS:
+    for name in sorted(numbers | texts):
         taken[name] = _("a standard input")
-    numbers = set(STANDARD_NUMBERS)
-    texts = set(STANDARD_TEXTS)
     for kind_name, declared, target in (("inputs", inputs, numbers), ("text_inputs", text_inputs, texts)):
         for index, name in enumerate(declared):
             where = at(kind_name, index)

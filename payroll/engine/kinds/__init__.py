@@ -18,6 +18,7 @@ from .fixed import Fixed
 from .fixed_floating_split import FixedFloatingSplit
 from .formula import FormulaKind
 from .grade_coefficient import GradeCoefficient
+from .lookup import Lookup
 from .penalty_points import PenaltyPoints
 from .per_unit import PerUnit
 from .quarter_true_up import QuarterTrueUp
@@ -34,6 +35,7 @@ __all__ = [
     "FixedFloatingSplit",
     "FormulaKind",
     "GradeCoefficient",
+    "Lookup",
     "PenaltyPoints",
     "PerUnit",
     "QuarterTrueUp",
@@ -60,5 +62,6 @@ PERSON_KINDS: dict[str, type[Kind]] = {
         RevenuePool,
         Fixed,
         FormulaKind,
+        Lookup,
     )
 }
