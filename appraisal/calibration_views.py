@@ -29,6 +29,7 @@ from appraisal.calibration import PopulationQuotas, QuotaLine
 from appraisal.models import Period, Result
 from appraisal.services import closing
 from core.explain import percent
+from core.replica import replica_reads
 from core.web import acting_user, is_htmx
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext, descendants
@@ -143,6 +144,7 @@ def _without(query: QueryDict, *names: str) -> str:
     return kept.urlencode()
 
 
+@replica_reads()
 def results_context(period: Period, query: QueryDict, *,
                     edit: int | None = None, posted: CalibrationRow | None = None) -> dict[str, Any]:
     """The results section: the filter, the page of rows with the quota lines of their populations."""
@@ -169,6 +171,7 @@ def results_context(period: Period, query: QueryDict, *,
     }
 
 
+@replica_reads()
 def leniency_context(period: Period, query: QueryDict) -> dict[str, Any]:
     whole = calibration.baseline(period)
     rows = calibration.raters(period, whole)

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from appraisal import grading, selectors, services
 from appraisal.models import GradingPolicy, Period, Result
 from appraisal.services import closing, window
+from core.replica import replica_reads
 from core.web import acting_user, is_htmx
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
@@ -128,6 +129,7 @@ def _period_results(tenant: TenantContext, period: Period) -> list[Result]:
     return list(selectors.results_for_display(tenant).filter(period=period).order_by("population", "rank", "pk"))
 
 
+@replica_reads()
 def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, ResultRow] | None = None
                     ) -> dict[str, object]:
     """What the period page shows once the period has results: the chart (to those who see the

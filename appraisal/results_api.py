@@ -31,6 +31,7 @@ from appraisal.models import Appeal, GradingPolicy, OutcomeDecision, Result, She
 from appraisal.policies import PolicyRejected, save_grading_policy
 from appraisal.services import closing, outcomes
 from core.api import CONFLICT, FORBIDDEN, MAX_ID, NOT_FOUND, conflict
+from core.replica import replica_reads
 from organizations.access import get_visible_or_404
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.jobs import NotRestartable
@@ -123,6 +124,10 @@ class ResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     def scoped_queryset(self) -> Any:
         return selectors.results_for_display(self.tenant).order_by("period_id", "population", "rank", "pk")
+
+    @replica_reads()
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=CalibrateSerializer, responses={200: ResultSerializer, 403: FORBIDDEN, 409: CONFLICT},
                    summary="Calibrate a final score (HR, closed periods only)",

@@ -209,3 +209,102 @@ pg_database_url() {
 }
 
 redis_broker_url() { echo "redis://$REDIS_HOST:$REDIS_PORT/0"; }
+
+# ensure_replica: a streaming read replica of the primary on 127.0.0.1:5433 (core.replica sends the
+# heavy reads there): Debian cluster "<version> replica", its data directory made by
+# `pg_basebackup -R` from the primary (a standby.signal and the primary_conninfo), streaming over
+# the primary's Unix socket as the postgres user (peer authentication, no password). Quick when the
+# replica already streams; rebuilt from a fresh base backup when it is not a standby or cannot catch
+# up. Needs ensure_postgres first and root (the clusters belong to the postgres user).
+PG_REPLICA_PORT=5433
+PG_REPLICA_CLUSTER=replica
+
+_replica_sql() { _as_postgres psql -X -p "$PG_REPLICA_PORT" -tAqc "$1" 2>/dev/null; }
+
+_replica_streaming() {
+    pg_isready -q -h "$PG_HOST" -p "$PG_REPLICA_PORT" 2>/dev/null &&
+        [ "$(_replica_sql 'SELECT pg_is_in_recovery()')" = t ] &&
+        [ "$(_replica_sql 'SELECT status FROM pg_stat_wal_receiver')" = streaming ]
+}
+
+# _poll SECONDS CMD...: like _wait_for, but returns 1 instead of dying.
+_poll() {
+    local seconds="$1" i
+    shift
+    for ((i = 0; i < seconds; i++)); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 1
+    done
+    return 1
+}
+
+# The primary lets a standby stream from it: wal_level replica (PostgreSQL's default), WAL senders,
+# and a pg_hba.conf line for local replication connections. Each is changed only when missing; a
+# changed wal_level/max_wal_senders needs a restart of the primary, done here.
+_primary_allows_replication() {
+    local version="$1" restart=0 hba
+    if [ "$(_as_postgres psql -X -tAc 'SHOW wal_level')" = minimal ]; then
+        _as_postgres psql -X -qc "ALTER SYSTEM SET wal_level = replica"
+        restart=1
+    fi
+    if [ "$(_as_postgres psql -X -tAc 'SHOW max_wal_senders')" -lt 2 ]; then
+        _as_postgres psql -X -qc "ALTER SYSTEM SET max_wal_senders = 10"
+        restart=1
+    fi
+    hba="$(_as_postgres psql -X -tAc 'SHOW hba_file')"
+    if ! grep -Eq '^[[:space:]]*local[[:space:]]+replication[[:space:]]+(all|postgres)[[:space:]]+peer' "$hba"; then
+        log "Allowing local replication connections in $hba"
+        # First match wins in pg_hba.conf: the line goes on top.
+        sed -i '1i local   replication     postgres                                peer  # ensure_replica' "$hba"
+        _as_postgres psql -X -qc 'SELECT pg_reload_conf()' >/dev/null
+    fi
+    if [ "$restart" = 1 ]; then
+        log "Restarting PostgreSQL $version main (replication settings)"
+        pg_ctlcluster "$version" main restart
+        _wait_for 30 "PostgreSQL" pg_isready -q -h "$PG_HOST" -p "$PG_PORT"
+    fi
+    # The services test pauses and resumes replay on the replica as the application's role. Grants
+    # on functions are per database: in $PG_DB and in template1, which the test databases are
+    # copied from; made on the primary, they reach the replica with everything else.
+    local db
+    for db in template1 "$PG_DB"; do
+        _as_postgres psql -X -q -d "$db" -v user="$PG_USER" <<'SQL'
+GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume(), pg_is_wal_replay_paused() TO :"user";
+SQL
+    done
+}
+
+ensure_replica() {
+    local version datadir
+    [ "$(id -u)" = 0 ] || die "need root to set up the PostgreSQL replica (a second cluster owned by postgres)"
+    if _replica_streaming; then
+        return 0
+    fi
+    version="$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)"
+    _primary_allows_replication "$version"
+    if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -qx "$version $PG_REPLICA_CLUSTER"; then
+        log "Creating PostgreSQL $version cluster '$PG_REPLICA_CLUSTER' on port $PG_REPLICA_PORT"
+        pg_createcluster "$version" "$PG_REPLICA_CLUSTER" -p "$PG_REPLICA_PORT" >/dev/null
+    fi
+    datadir="$(pg_lsclusters -h | awk -v v="$version" -v c="$PG_REPLICA_CLUSTER" '$1 == v && $2 == c {print $6}')"
+    [ -n "$datadir" ] || die "no data directory for PostgreSQL cluster $version $PG_REPLICA_CLUSTER"
+    # An existing standby that was only stopped: start it and give it a moment to catch up.
+    if [ -f "$datadir/standby.signal" ]; then
+        pg_isready -q -h "$PG_HOST" -p "$PG_REPLICA_PORT" 2>/dev/null || pg_ctlcluster "$version" "$PG_REPLICA_CLUSTER" start || true
+        if _poll 20 _replica_streaming; then
+            return 0
+        fi
+    fi
+    log "Making the replica: pg_basebackup -R from the primary into $datadir"
+    pg_ctlcluster "$version" "$PG_REPLICA_CLUSTER" stop -m fast 2>/dev/null || true
+    find "$datadir" -mindepth 1 -delete
+    _as_postgres pg_basebackup -h /var/run/postgresql -p "$PG_PORT" -D "$datadir" -R -X stream -c fast
+    pg_ctlcluster "$version" "$PG_REPLICA_CLUSTER" start
+    _poll 60 _replica_streaming || die "the replica on port $PG_REPLICA_PORT does not stream from the primary (see /var/log/postgresql/postgresql-$version-$PG_REPLICA_CLUSTER.log)"
+}
+
+pg_replica_url() {
+    local pw
+    pw="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_PASSWORD")"
+    echo "postgres://$PG_USER:$pw@$PG_HOST:$PG_REPLICA_PORT/$PG_DB"
+}

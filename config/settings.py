@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
+    "drf_spectacular_sidecar",
     "core",
     "organizations",
     "indicators",
@@ -81,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.organization",
+                "organizations.notifications.views.unread",
             ],
         },
     },
@@ -105,6 +107,18 @@ else:
                         "timeout": 30},
         }
     }
+# DATABASE_REPLICA_URL (optional, with DATABASE_URL): a streaming read replica of the primary. The heavy
+# reads core.replica names go there, and back to the primary when it lags more than
+# REPLICA_MAX_LAG_SECONDS or is down. A standby holds all the primary's databases: the one read is
+# DATABASE_URL's (the URL's own name is not used). In tests the alias mirrors default (reads default).
+_replica_url = env_optional("DATABASE_REPLICA_URL")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
+if _replica_url and _database_url:
+    DATABASES["replica"] = {**dj_database_url.parse(_replica_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)),
+                            "NAME": DATABASES["default"]["NAME"], "TEST": {"MIRROR": "default"}}
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    REPLICA_DATABASE_NAME = DATABASES["replica"]["NAME"]
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -191,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc served from this site (drf-spectacular-sidecar), so /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema is generated in English whatever the caller's language, so enum names, operation ids
     # and descriptions are the same for everyone (a generated client does not change with the browser).
@@ -260,7 +278,31 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # review window ended. Every five minutes is well inside a window measured in days.
 CELERY_BEAT_SCHEDULE = {
     "appraisal-tick": {"task": "appraisal.tick", "schedule": env_int("APPRAISAL_TICK_SECONDS", 300)},
+    # Reminders, period and job events no single write marks, and deliveries due for a retry.
+    "notifications-tick": {"task": "organizations.notifications_tick", "schedule": env_int("NOTIFY_TICK_SECONDS", 60)},
 }
+
+# --- notifications (organizations.notifications) ----------------------------------------------------
+# Email goes through Django's backend: SMTP when EMAIL_HOST is set, else the console (development).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                        else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "appraisal@localhost")
+# Where links in emails and robot messages point (the address people open the site at).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+NOTIFY_WECOM_URL = env_str("NOTIFY_WECOM_URL", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send")
+NOTIFY_DINGTALK_URL = env_str("NOTIFY_DINGTALK_URL", "https://oapi.dingtalk.com/robot/send")
+NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1)
+NOTIFY_ROBOT_PER_MINUTE = env_int("NOTIFY_ROBOT_PER_MINUTE", 20, minimum=1)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 60, minimum=1)
+NOTIFY_SWEEP_BATCH = env_int("NOTIFY_SWEEP_BATCH", 500, minimum=1)
 
 # --- HTTPS and browser security ----------------------------------------------------------------
 # In production everything assumes HTTPS, terminated by a reverse proxy that sets X-Forwarded-Proto:
@@ -303,14 +345,15 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
-# The API's Swagger UI and ReDoc pages are drf-spectacular's: they load their bundles from a CDN
-# and start them with inline scripts; they show the schema only, never data.
+# The API's Swagger UI and ReDoc pages are drf-spectacular's: their bundles are served from this
+# site (drf-spectacular-sidecar, so they work offline) and started with inline scripts; they show
+# the schema only, never data. ReDoc still asks Google for its fonts and falls back without them.
 CONTENT_SECURITY_POLICY_PATHS = {
     prefix: "; ".join([
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
-        "img-src 'self' data: https://cdn.jsdelivr.net",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
+        "img-src 'self' data:",
         "font-src 'self' https://fonts.gstatic.com",
         "worker-src 'self' blob:",
         "connect-src 'self'",

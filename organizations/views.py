@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django_tables2 import RequestConfig
 
+from core.replica import replica_reads
 from organizations import dashboard, selectors
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext, memberships_of
@@ -98,6 +99,7 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_safe
+@replica_reads()
 def home(request: HttpRequest) -> HttpResponse:
     """Each role the user holds gets the cards registered for it (organizations.dashboard): where its
     work is, read live. A fixed number of queries per card whatever the organisation's size."""

@@ -28,6 +28,7 @@ from appraisal.api import JobSerializer
 from appraisal.models import Period
 from appraisal.services import IllegalTransition
 from core.api import CONFLICT, DetailSerializer, conflict
+from core.replica import replica_reads
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.jobs import NotRestartable
 from organizations.models import Department, DepartmentType, Job, Person
@@ -252,6 +253,7 @@ class PayRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     @extend_schema(responses=PaySlipSerializer(many=True), summary="The run's pay slips, page by page")
     @action(detail=True, methods=["get"], filter_backends=[])
+    @replica_reads()
     def slips(self, request: Request, pk: str | None = None) -> Response:
         run = self.get_object()
         slips = PaySlip.objects.filter(run=run).select_related("person").order_by("department_id", "person_id")

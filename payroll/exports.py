@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import xlsx
+from core.replica import replica_reads
 from organizations.jobs import beat, restart_job, running, start_job
 from organizations.models import Department, Job, User
 from organizations.tasks import TenantTask, enqueue
@@ -213,7 +214,8 @@ def run_export(*, job: Job) -> str:
     def progress(done: int) -> None:
         beat(job.pk, done=done)
 
-    with running(job):  # beats while it writes; dead once it stops beating
+    # The rows from the read replica once it shows this job (and so the run it exports), else the primary.
+    with running(job), replica_reads(caught_up=Job.objects.filter(pk=job.pk)):  # beats while it writes
         export = EXPORTERS[kind](run)
         with tempfile.TemporaryFile() as handle:
             if fmt == "xlsx":

@@ -182,3 +182,21 @@ def test_it_installs_what_the_redis_broker_needs_with_the_runtime_requirements()
 def test_it_runs_the_image_as_a_non_root_user() -> None:
     users = re.findall(r"^USER\s+(\S+)", DOCKERFILE, flags=re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
+
+
+def test_it_offers_the_read_replica_as_an_optional_streaming_standby_with_a_healthcheck() -> None:
+    replica = SERVICES["postgres-replica"]
+    assert replica["profiles"] == ["replica"]  # `docker compose up` without --profile replica leaves it out
+    assert "pg_is_in_recovery()" in " ".join(_healthcheck_argv(replica))
+    script = " ".join(_argv(replica["command"]))
+    assert "pg_basebackup -h postgres" in script and " -R " in script
+    assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # The app never waits for an optional service: a missing replica only means reads on the primary.
+    assert all("postgres-replica" not in SERVICES[name].get("depends_on", {}) for name in APP_SERVICES)
+
+
+@pytest.mark.parametrize("name", ["web", "worker"])
+def test_it_leaves_the_replica_url_empty_unless_env_sets_it(name: str) -> None:
+    env = _environment(SERVICES[name])
+    assert env["DATABASE_REPLICA_URL"] == "${DATABASE_REPLICA_URL:-}"
+    assert "REPLICA_MAX_LAG_SECONDS" in env
