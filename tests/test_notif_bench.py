@@ -28,8 +28,8 @@ def test_it_sends_a_thousand_publication_notices_by_email_quickly(world_a: World
     with scope(organization=org):
         people = Person.objects.bulk_create([Person(organization=org, employee_no=f"b{i:05}", name=f"员工{i}",
                                                     department=world_a.production) for i in range(COUNT)])
-    users = User.objects.bulk_create([User(username=f"bench{i}", email=f"b{i}@example.com", password=make_password(None))
-                                      for i in range(COUNT)])
+    users = User.objects.bulk_create([
+        User(username=f"bench{i}", email=f"b{i}@example.com", password=make_password(None)) for i in range(COUNT)])
     with scope(organization=org):
         Membership.objects.bulk_create([Membership(organization=org, user=u, person=p)
                                         for u, p in zip(users, people, strict=True)])

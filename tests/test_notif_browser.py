@@ -58,6 +58,7 @@ def test_the_employee_follows_the_bell_to_the_results_notice_and_marks_the_rest_
     notice = page.locator(f'.notification[data-kind="{notices.RESULTS_PUBLISHED}"]')
     expect(notice).to_contain_text(told.name)
     with translation.override("zh-hans"):
+        assert told.window_ends_at is not None
         end = show_time(told.window_ends_at)  # e.g. 2025年6月14日 00:00
     expect(notice.locator(".notification-body")).to_contain_text(end)
     notice.locator(".notification-open").click()

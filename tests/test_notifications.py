@@ -103,7 +103,7 @@ def test_it_sends_the_email_in_plain_text_and_html(world_a: World, hr: User,
     message = mail.outbox[0]
     assert message.to == ["hr@example.com"]
     assert "磁盘已满" in message.body
-    html, kind = message.alternatives[0]
+    html, kind = message.alternatives[0]  # type: ignore[attr-defined]  # an EmailMultiAlternatives
     assert kind == "text/html" and "磁盘已满" in str(html)
     with scope(organization=world_a.org):
         assert Delivery.objects.get(channel=Channel.EMAIL).state == Delivery.State.DELIVERED
@@ -136,7 +136,7 @@ def test_it_follows_the_members_own_choice_over_hrs_default(world_a: World, hr: 
 
 
 def test_it_records_a_changed_choice_in_the_audit_trail_and_skips_an_unchanged_one(world_a: World, hr: User) -> None:
-    wanted = {(events.JOB_FAILED, Channel.EMAIL): False}
+    wanted: dict[tuple[str, str], bool] = {(events.JOB_FAILED, Channel.EMAIL): False}
     with scope(organization=world_a.org):
         first = actions.set_choices(organization=world_a.org, membership=None, acting_user=hr, wanted=wanted)
         again = actions.set_choices(organization=world_a.org, membership=None, acting_user=hr, wanted=wanted)

@@ -1,7 +1,8 @@
 """Entering data on a sheet: a line's figures, a rater's rating, a deduction record, an acceptance
 round of a pass/fail line, and a line added to one sheet (an individual work item). Each write
-takes its period's share lock and its sheet's row lock first (:func:`appraisal.services.common.lock_for_entry`), then rescores the
-line and its sheet in the same transaction.
+takes its period's share lock and its sheet's row lock first
+(:func:`appraisal.services.common.lock_for_entry`), then rescores the line and its sheet in the same
+transaction.
 """
 
 from __future__ import annotations
