@@ -41,8 +41,8 @@ from appraisal.appeal_lines import (
     rater_who,
 )
 from appraisal.forms import data_fields, record_items
-from appraisal.models import Appeal, DeductionRecord, Rating, Result, SheetLine
-from appraisal.services import window
+from appraisal.models import Appeal, DeductionRecord, Period, Rating, Result, SheetLine
+from appraisal.services import extension, window
 from core.web import acting_user
 from indicators.services import plain
 from organizations.access import get_visible_or_404
@@ -151,9 +151,10 @@ def my_results(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
         lines = list(result.sheet.lines.all())
         appeal_list = list(result.appeals.all())
         open_appeal = next((a for a in appeal_list if a.is_open), None)
-        window_open = result.period.window_open(now)
+        own_end = extension.own_window_end(result.period, result.person_id)  # longer if their notice failed
+        window_open = result.period.state == Period.State.PUBLISHED and own_end is not None and now < own_end
         item = MyResult(result=result, lines=line_rows(lines, appeal_list), appeals=appeal_list,
-                        window_open=window_open, window_end=shanghai(result.period.window_ends_at),
+                        window_open=window_open, window_end=shanghai(own_end),
                         open_appeal=open_appeal)
         if window_open and open_appeal is None:
             item.form = AppealForm(lines=lines, prefix=f"r{result.pk}")

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from appraisal.appeal_lines import DecisionDataRefused, LineChange, apply_line_change, score_text
 from appraisal.models import Appeal, Period, Result, SheetLine, SpecialStatus
-from appraisal.services import ZERO, IllegalTransition
+from appraisal.services import ZERO, IllegalTransition, extension
 from appraisal.services.closing import regrade
 from appraisal.services.window import show_time
 from appraisal.signals import results_changed
@@ -35,13 +35,13 @@ class AppealRefused(Exception):
     """The appeal cannot be filed or handled as asked; the message says why."""
 
 
-def _window_check(period: Period, now: dt.datetime) -> None:
+def _window_check(period: Period, now: dt.datetime, person_id: int | None = None) -> None:
     if period.state != Period.State.PUBLISHED or period.window_ends_at is None:
         raise AppealRefused(
             _("Period %(period)s is %(state)s: appeals can be filed only while its results are published.")
             % {"period": period.code, "state": period.get_state_display()}
         )
-    if now >= period.window_ends_at:
+    if now >= period.window_ends_at and not (person_id and extension.appeal_open_for(period, person_id, now)):
         raise AppealRefused(
             _("The review window of %(period)s ended at %(end)s (Beijing time): appeals are no longer accepted.")
             % {"period": period.code, "end": show_time(period.window_ends_at)}
@@ -54,7 +54,7 @@ def file_appeal(*, result: Result, acting_user: User | None, filed_by: Person, r
     """Files an appeal for ``filed_by`` against their own result (or one of its lines)."""
     now = now or timezone.now()
     period = Period.objects.get(pk=result.period_id)
-    _window_check(period, now)
+    _window_check(period, now, filed_by.pk)
     if result.person_id != filed_by.pk:
         raise AppealRefused(_("Only the person a result concerns may appeal against it."))
     if not reason.strip():

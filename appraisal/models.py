@@ -397,6 +397,8 @@ class GradingPolicy(TenantOwned):
     rules = models.JSONField(_("rules over consecutive periods"), default=list, blank=True)
     appeal_group = models.ForeignKey("organizations.ReviewGroup", verbose_name=_("group deciding appeals"),
                                      null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Working days added to the review window of a person whose publication notice failed (0: none).
+    untold_extension_days = models.PositiveSmallIntegerField(_("window extension when the notice failed"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     history = TenantHistory()

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from appraisal.appeals import supervisor_user_ids
 from appraisal.models import ENTRY_STATES, Appeal, Period, Rater, Result
+from appraisal.services import extension
 from appraisal.services.window import show_time
 from indicators.models import RaterRole
 from organizations.calendar import CalendarYearMissing
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 PERIOD_OPENED = "period_opened"
 DEADLINE_APPROACHING = "deadline_approaching"
 DEADLINE_MISSED = "deadline_missed"
-RESULTS_PUBLISHED = "results_published"
+RESULTS_PUBLISHED = extension.RESULTS_PUBLISHED
 WINDOW_CLOSING = "window_closing"
 APPEAL_FILED = "appeal_filed"
 APPEAL_FORWARDED = "appeal_forwarded"
@@ -153,19 +154,9 @@ def window_closing(period: Period, occasion: str) -> Iterable[Message]:
 def untold(period: Period) -> list[Person]:
     """The people with a result of ``period`` whose publication notice did not demonstrably reach
     them: no sign-in (so no notice at all), or a notice neither delivered by email or robot nor read
-    in the inbox. What the finalise step should list before silence is taken for consent."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.models import Q
-
-    from organizations.notifications.models import Delivery, Notification
-
-    notices_ = Notification.objects.filter(kind=RESULTS_PUBLISHED, subject_id=period.pk,
-                                           subject_type=ContentType.objects.get_for_model(Period))
-    reached = set(notices_.filter(Q(read_at__isnull=False) | Q(
-        deliveries__state=Delivery.State.DELIVERED, deliveries__channel__in=[Channel.EMAIL, *ROBOTS]))
-        .values_list("recipient__person_id", flat=True))
-    people = Person.objects.filter(results__period=period).distinct().order_by("employee_no")
-    return [person for person in people if person.pk not in reached]
+    in the inbox. What the finalise step lists before silence is taken for consent
+    (appraisal.services.extension)."""
+    return extension.untold(period)
 
 
 # --- appeals ---------------------------------------------------------------------------------------

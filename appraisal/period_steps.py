@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from appraisal import selectors
 from appraisal.models import Appeal, Period, Result, Sheet
 from appraisal.selectors import Completeness
-from appraisal.services import closing, window
+from appraisal.services import closing, extension, window
 from organizations.jobs import ACTIVE
-from organizations.models import Job
+from organizations.models import Job, Person
 
 # The life of a period, as the cockpit shows it (the states HR walks through, in order).
 LIFE: tuple[str, ...] = (Period.State.DRAFT, Period.State.OPEN, Period.State.SELF_ASSESSMENT, Period.State.SCORING,
@@ -207,6 +207,7 @@ def _finalise_step(period: Period, now: dt.datetime) -> Step:
     if period.window_ends_at is not None and now < period.window_ends_at:
         step.blockers.append(Blocker(_("The review window ends at %(end)s (Beijing time).")
                                      % {"end": window.show_time(period.window_ends_at)}))
+    step.notes += _untold_notes(period, now, step)
     appeals = Appeal.objects.filter(result__period=period, state__in=[Appeal.State.FILED,
                                                                       Appeal.State.FORWARDED]).count()
     if appeals:
@@ -214,6 +215,27 @@ def _finalise_step(period: Period, now: dt.datetime) -> Step:
                                               appeals) % {"count": appeals}, reverse("appeals")))
     step.legal = not step.blockers
     return step
+
+
+def _untold_notes(period: Period, now: dt.datetime, step: Step) -> list[Blocker]:
+    """The people whose publication notice did not reach them, linked to the notice record; with the
+    policy's extension, a blocker while their extended window is open."""
+    people = extension.untold(period)
+    if not people:
+        return []
+    record = reverse("notification-record", args=[period.pk])
+    ext_people, end = extension.extended(period)
+    if end is not None and now < end and (period.window_ends_at is None or now >= period.window_ends_at):
+        step.blockers.append(Blocker(_("The review window of %(names)s is extended until %(end)s (Beijing time): "
+                                       "their publication notice did not reach them.")
+                                     % {"names": names_of(ext_people), "end": window.show_time(end)}, record))
+    return [Blocker(ngettext("The publication notice did not reach %(count)s person: %(names)s",
+                             "The publication notice did not reach %(count)s people: %(names)s", len(people))
+                    % {"count": len(people), "names": names_of(people)}, record)]
+
+
+def names_of(people: list[Person], shown: int = 10) -> str:
+    return "、".join(person.name for person in people[:shown]) + ("…" if len(people) > shown else "")
 
 
 def steps_of(period: Period, done: Completeness, job: Job | None, *, now: dt.datetime | None = None) -> list[Step]:

@@ -33,7 +33,8 @@ def save_grading_policy(*, organization: Organization, acting_user: User | None,
                         scale: Any, quotas: Any = (), rounding: str = "half_up",
                         population: str = GradingPolicy.Population.ORGANIZATION,
                         calibration_share: Decimal = Decimal("0.05"), status_grades: Mapping[str, Any] | None = None,
-                        rules: Sequence[Any] = (), appeal_group: ReviewGroup | None = None) -> GradingPolicy:
+                        rules: Sequence[Any] = (), appeal_group: ReviewGroup | None = None,
+                        untold_extension_days: int = 0) -> GradingPolicy:
     """Writes the next version of the policy ``code`` (version 1 when new), or refuses with every problem."""
     status_grades = dict(status_grades or {})
     problems = policy_problems(scale=scale, quotas=list(quotas), rounding=rounding, status_grades=status_grades,
@@ -54,6 +55,7 @@ def save_grading_policy(*, organization: Organization, acting_user: User | None,
         quotas=grading.validate_quotas(list(quotas), grade_scale), rounding=rounding, population=population,
         calibration_share=calibration_share, status_grades=status_grades,
         rules=[rule_engine.validate_rule(rule) for rule in rules], appeal_group=appeal_group,
+        untold_extension_days=untold_extension_days,
     )
     policy._history_user = acting_user  # type: ignore[attr-defined]
     policy.save()

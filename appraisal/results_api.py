@@ -458,7 +458,7 @@ class GradingPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = GradingPolicy
         fields = ["id", "code", "version", "name", "scale", "quotas", "rounding", "population", "calibration_share",
-                  "status_grades", "rules", "appeal_group", "created_at"]
+                  "status_grades", "rules", "appeal_group", "untold_extension_days", "created_at"]
         read_only_fields = fields
 
 
@@ -480,6 +480,10 @@ class GradingPolicyCreateSerializer(serializers.Serializer):
     status_grades = serializers.JSONField(required=False, default=dict)
     rules = serializers.JSONField(required=False, default=list)  # type: ignore[arg-type]
     appeal_group = ScopedRelatedField(ReviewGroup, allow_null=True, required=False)
+    untold_extension_days = serializers.IntegerField(
+        min_value=0, max_value=30, required=False, default=0,
+        help_text=gettext_lazy("Working days added to the review window of the people whose publication notice "
+                               "failed (0: none)."))
 
 
 class GradingPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

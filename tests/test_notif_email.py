@@ -113,3 +113,15 @@ def test_it_retries_when_the_smtp_server_refuses_the_recipient(world_a: World, h
         delivery = Delivery.objects.get(notification=notification, channel=Channel.EMAIL)
     assert delivery.state == Delivery.State.RETRYING and "550" in delivery.error
     assert delivery.attempts == 1 and delivery.next_attempt_at is not None
+
+
+def test_it_sends_a_batch_of_emails_once_when_its_task_runs_twice(world_a: World, hr: User, smtp: Mailbox,
+                                                                  django_capture_on_commit_callbacks: Any) -> None:
+    from organizations.notifications.sending import deliver_many
+
+    notification = tell_hr(world_a, hr, "失败", django_capture_on_commit_callbacks)
+    with scope(organization=world_a.org):
+        delivery = Delivery.objects.get(notification=notification, channel=Channel.EMAIL)
+        assert deliver_many([delivery.pk]) == 0  # delivered already by the first run
+        delivery.refresh_from_db()
+    assert len(smtp.messages) == 1 and delivery.attempts == 1 and delivery.state == Delivery.State.DELIVERED

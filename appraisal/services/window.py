@@ -18,11 +18,12 @@ from django.utils.translation import pgettext
 from django_scopes import scopes_disabled
 
 from appraisal.models import Appeal, Period, Result
+from appraisal.services import extension
 from appraisal.services.closing import ClosureRefused
 from appraisal.services.common import IllegalTransition
 from appraisal.services.periods import transition
 from organizations.calendar import add_working_days
-from organizations.models import Organization, User
+from organizations.models import Organization, Person, User
 from organizations.tasks import TenantTask
 
 
@@ -95,6 +96,7 @@ def finalise(*, period: Period, acting_user: User | None, now: dt.datetime | Non
                 _("Period %(period)s cannot be finalised before its review window ends at %(end)s.")
                 % {"period": current.code, "end": show_time(current.window_ends_at)}
             )
+        extended_people, extended_end = _refuse_while_extended(current, now)
         open_appeals = Appeal.objects.filter(result__period=current,
                                              state__in=[Appeal.State.FILED, Appeal.State.FORWARDED]).count()
         if open_appeals:
@@ -102,11 +104,28 @@ def finalise(*, period: Period, acting_user: User | None, now: dt.datetime | Non
                 _("Period %(period)s cannot be finalised: %(count)s appeal(s) are still open.")
                 % {"period": current.code, "count": open_appeals}
             )
+        if extended_end is not None:  # silence confirms their results at the end of their longer window
+            Result.objects.filter(period=current, confirmed_at__isnull=True,
+                                  person__in=extended_people).update(confirmed_at=extended_end)
         Result.objects.filter(period=current, confirmed_at__isnull=True).update(confirmed_at=current.window_ends_at)
         final = transition(period=current, to=Period.State.FINAL, acting_user=acting_user, reason="finalised")
         Period.objects.filter(pk=current.pk).update(finalised_at=now)
     period.state = final.state
     return final
+
+
+def _refuse_while_extended(period: Period, now: dt.datetime) -> tuple[list[Person], dt.datetime | None]:
+    """Refuses while the extended window of the people whose notice failed is open (the policy's
+    untold_extension_days), naming them and until when; else returns them and that end."""
+    people, end = extension.extended(period)
+    if end is not None and now < end:
+        names = "、".join(person.name for person in people[:10]) + ("…" if len(people) > 10 else "")
+        raise ClosureRefused(
+            _("Period %(period)s cannot be finalised before %(end)s (Beijing time): the review window of "
+              "%(names)s, whose publication notice did not reach them, is extended until then.")
+            % {"period": period.code, "end": show_time(end), "names": names}
+        )
+    return people, end
 
 
 def due_for_tick(now: dt.datetime) -> list[tuple[int, int, str]]:

@@ -1,7 +1,10 @@
-"""Sending one delivery: a Celery task with the delivery's id, idempotent, retried with backoff.
+"""Sending deliveries: Celery tasks with the deliveries' ids, idempotent, retried with backoff.
 
 A delivery is sent under a lock on its row and only while it is pending or due for a retry, so a
-task run twice (a redelivered message, a retry racing the sweep) sends once. A channel error leaves
+task run twice (a redelivered message, a retry racing the sweep) sends once. Emails go set-based
+(:func:`deliver_many`): a batch's due email deliveries are claimed with one locking SELECT (rows
+another worker holds are skipped), sent over one SMTP connection, and the delivered ones marked
+with one UPDATE; only a failed email is written on its own. A channel error leaves
 it ``retrying`` with ``next_attempt_at`` set by exponential backoff (NOTIFY_RETRY_SECONDS ×
 2^(attempt − 1), at most NOTIFY_MAX_ATTEMPTS attempts, then ``failed``, shown to HR); the beat's
 sweep (organizations.notifications.tasks) sends what is due. A robot sends at most
@@ -19,6 +22,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -39,11 +43,46 @@ def send_after_commit(organization_id: int, delivery_ids: list[int]) -> None:
 
 @shared_task(base=TenantTask, bind=True, name="organizations.deliver_batch")
 def deliver_batch_task(self: TenantTask, *, organization_id: int, delivery_ids: list[int]) -> int:
-    """Sends each of the deliveries (each under its own lock, so the batch is as safe to run twice as
-    one delivery); emails share one connection to the mail server. Returns how many were delivered."""
-    with channels.mail_connection() as connection:
-        states = [deliver(delivery_id, connection=connection) for delivery_id in delivery_ids]
-    return states.count(Delivery.State.DELIVERED)
+    """Sends the deliveries (as safe to run twice as one delivery). Returns how many were delivered."""
+    return deliver_many(delivery_ids)
+
+
+def deliver_many(delivery_ids: list[int], now: dt.datetime | None = None) -> int:
+    """Sends those of the deliveries that are due: the emails set-based over one connection to the
+    mail server, the robots' one by one (their per-minute budget). Returns how many were delivered."""
+    now = now or timezone.now()
+    emails = set(Delivery.objects.filter(pk__in=delivery_ids, channel=Channel.EMAIL).values_list("pk", flat=True))
+    delivered = _deliver_emails(sorted(emails), now) if emails else 0
+    others = [delivery_id for delivery_id in delivery_ids if delivery_id not in emails]
+    return delivered + [deliver(delivery_id, now) for delivery_id in others].count(Delivery.State.DELIVERED)
+
+
+def _due_q(now: dt.datetime) -> Q:
+    return Q(state=Delivery.State.PENDING) | Q(state=Delivery.State.RETRYING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+
+def _deliver_emails(delivery_ids: list[int], now: dt.datetime) -> int:
+    """Claims the due email deliveries in one locking query (skipping rows another worker holds, so
+    each is sent once), sends them over one connection, marks the delivered ones in one UPDATE."""
+    with transaction.atomic():
+        rows = list(Delivery.objects.select_for_update(of=("self",), skip_locked=True).select_related("notification")
+                    .filter(_due_q(now), pk__in=delivery_ids))
+        if not rows:
+            return 0
+        sent: list[int] = []
+        with channels.mail_connection() as connection, translation.override("zh-hans"):
+            for row in rows:
+                try:
+                    channels.send_email(row.notification, row.address, connection)
+                except channels.ChannelError as error:
+                    _failed(row, now, error)
+                else:
+                    sent.append(row.pk)
+        Delivery.objects.filter(pk__in=sent).update(
+            attempts=F("attempts") + 1, state=Delivery.State.DELIVERED, delivered_at=now, error="",
+            next_attempt_at=None, updated_at=now)
+    return len(sent)
 
 
 @shared_task(base=TenantTask, bind=True, name="organizations.deliver")
@@ -98,25 +137,28 @@ def _send(row: Delivery, now: dt.datetime, connection: Any = None) -> str:
                 channels.send_robot(row.robot, notification)
             else:
                 raise channels.Refused(str(_("The group robot was removed or switched off.")))
-    except channels.RateLimited as error:
-        _later(row, now + MINUTE, count=False, error=str(error))
-    except channels.Refused as error:
-        row.attempts += 1
-        row.state, row.error, row.next_attempt_at = Delivery.State.FAILED, str(error), None
-        row.save(update_fields=["attempts", "state", "error", "next_attempt_at", "updated_at"])
     except channels.ChannelError as error:
-        row.attempts += 1
-        if row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-            row.state, row.error, row.next_attempt_at = Delivery.State.FAILED, str(error), None
-            row.save(update_fields=["attempts", "state", "error", "next_attempt_at", "updated_at"])
-        else:
-            backoff = dt.timedelta(seconds=settings.NOTIFY_RETRY_SECONDS * 2 ** (row.attempts - 1))
-            _later(row, now + backoff, count=False, error=str(error))
+        _failed(row, now, error)
     else:
         row.attempts += 1
         row.state, row.delivered_at, row.error, row.next_attempt_at = Delivery.State.DELIVERED, now, "", None
         row.save(update_fields=["attempts", "state", "delivered_at", "error", "next_attempt_at", "updated_at"])
     return row.state
+
+
+def _failed(row: Delivery, now: dt.datetime, error: channels.ChannelError) -> None:
+    """A channel's refusal: wait a minute (rate limit, not an attempt), fail at once (refused for
+    good), or retry with exponential backoff up to NOTIFY_MAX_ATTEMPTS attempts."""
+    if isinstance(error, channels.RateLimited):
+        _later(row, now + MINUTE, count=False, error=str(error))
+        return
+    row.attempts += 1
+    if isinstance(error, channels.Refused) or row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+        row.state, row.error, row.next_attempt_at = Delivery.State.FAILED, str(error), None
+        row.save(update_fields=["attempts", "state", "error", "next_attempt_at", "updated_at"])
+    else:
+        backoff = dt.timedelta(seconds=settings.NOTIFY_RETRY_SECONDS * 2 ** (row.attempts - 1))
+        _later(row, now + backoff, count=False, error=str(error))
 
 
 def _later(row: Delivery, when: dt.datetime, *, count: bool, error: str) -> None:

@@ -18,7 +18,7 @@ from django_scopes import scopes_disabled
 from organizations.models import Organization
 from organizations.notifications import registry
 from organizations.notifications.models import Delivery
-from organizations.notifications.sending import deliver
+from organizations.notifications.sending import deliver_many
 from organizations.notifications.service import notify
 from organizations.tasks import TenantTask, enqueue
 
@@ -74,6 +74,5 @@ def sweep(organization: Organization, now: dt.datetime) -> int:
             logger.exception("notification sweep %s failed for organisation %s", name, organization.pk)
     due = list(Delivery.objects.filter(state=Delivery.State.RETRYING, next_attempt_at__lte=now)
                .order_by("next_attempt_at").values_list("pk", flat=True)[:settings.NOTIFY_SWEEP_BATCH])
-    for delivery_id in due:
-        deliver(delivery_id, now)
+    deliver_many(due, now)
     return len(due)

@@ -1,0 +1,83 @@
+"""The people whose publication notice did not reach them, and their longer review window.
+
+``untold`` names the people with a result of a period whose publication notice did not
+demonstrably reach them (no notice, or one neither delivered by email or robot nor read in the
+inbox). The grading policy's ``untold_extension_days`` (N working days, 0 = none) extends the review
+window of those untold when the normal window ended: each may still appeal until the end (24:00,
+Asia/Shanghai) of the Nth working day after the window's last day, and the period is not finalised
+before the last such end. A notice read after the normal window ended does not take the extension
+back: the set is fixed at the window's end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.utils import timezone
+
+from appraisal.models import GradingPolicy, Period
+from organizations.calendar import add_working_days
+from organizations.models import Organization, Person
+from organizations.notifications.models import ROBOT_CHANNELS, Channel, Delivery, Notification
+
+RESULTS_PUBLISHED = "results_published"  # appraisal.notices.RESULTS_PUBLISHED (imported from here)
+
+
+def untold(period: Period, by: dt.datetime | None = None) -> list[Person]:
+    """The people with a result of ``period`` whose publication notice did not demonstrably reach
+    them (by the moment ``by``, when given): the finalise step lists them."""
+    notices = Notification.objects.filter(kind=RESULTS_PUBLISHED, subject_id=period.pk,
+                                          subject_type=ContentType.objects.get_for_model(Period))
+    read = Q(read_at__isnull=False)
+    sent = Q(deliveries__state=Delivery.State.DELIVERED, deliveries__channel__in=[Channel.EMAIL, *ROBOT_CHANNELS])
+    if by is not None:
+        read &= Q(read_at__lt=by)
+        sent &= Q(deliveries__delivered_at__lt=by)
+    reached = set(notices.filter(read | sent).values_list("recipient__person_id", flat=True))
+    people = Person.objects.filter(results__period=period).distinct().order_by("employee_no")
+    return [person for person in people if person.pk not in reached]
+
+
+def extension_days(period: Period) -> int:
+    if period.grading_policy_id is None:
+        return 0
+    days = GradingPolicy.objects.filter(pk=period.grading_policy_id).values_list("untold_extension_days", flat=True)
+    return next(iter(days), 0)
+
+
+def extended_end(period: Period) -> dt.datetime | None:
+    """The end of an untold person's review window, or None when the policy extends nothing."""
+    days = extension_days(period)
+    if not days or period.window_ends_at is None:
+        return None
+    local = ZoneInfo(settings.TIME_ZONE)
+    last_day = timezone.localtime(period.window_ends_at - dt.timedelta(microseconds=1), local).date()
+    last = add_working_days(Organization.objects.get(pk=period.organization_id), last_day, days)
+    return dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0, 0), tzinfo=local)
+
+
+def extended(period: Period) -> tuple[list[Person], dt.datetime | None]:
+    """The people whose window is extended (untold at the normal window's end) and until when."""
+    end = extended_end(period)
+    if end is None:
+        return [], None
+    people = untold(period, by=period.window_ends_at)
+    return people, (end if people else None)
+
+
+def appeal_open_for(period: Period, person_id: int, now: dt.datetime) -> bool:
+    """Whether ``person_id`` may still appeal after the normal window ended: they were untold."""
+    people, end = extended(period)
+    return end is not None and now < end and any(person.pk == person_id for person in people)
+
+
+def own_window_end(period: Period, person_id: int | None) -> dt.datetime | None:
+    """The end of the review window for ``person_id``: extended if they were untold, else the period's."""
+    people, end = extended(period) if period.state == Period.State.PUBLISHED else ([], None)
+    if end is not None and any(person.pk == person_id for person in people):
+        return end
+    return period.window_ends_at
