@@ -53,6 +53,7 @@ from core.bulk import update_with_history
 from core.excel import (
     BadValue,
     Cell,
+    Identifiers,
     ImportIssue,
     SheetRows,
     SourceRow,
@@ -157,8 +158,8 @@ class ActualsRejected(WorkbookRejected):
 
 
 def parse_actuals(file: IO[bytes] | bytes, *, name: str = "") -> ActualsRows:
-    """Reads an uploaded .xlsx. Raises ActualsRejected when the file cannot be read at all (too
-    large, not an xlsx, damaged); problems with headers are returned in ``.errors``."""
+    """Reads an uploaded workbook (.xlsx, .xls or .ods). Raises ActualsRejected when the file cannot
+    be read at all (too large, not a workbook, damaged); problems with headers are returned in ``.errors``."""
     limit: int = settings.IMPORT_MAX_BYTES
     # The same size, container and zip-bomb checks as the organisation import.
     try:
@@ -370,6 +371,11 @@ class _Planner:
                 self.error(row.number, SUBJECT, subject, "no_sheet",
                            _("%(code)s has no sheet in period %(period)s.") % {"code": subject,
                                                                                "period": self.period.code})
+                continue
+            try:  # a number that names nobody: core.excel's rule for identifiers in every upload
+                Identifiers(known).read(row.values.get(SUBJECT), column=SUBJECT)
+            except BadValue as bad:
+                self.error(row.number, SUBJECT, subject, bad.code, bad.message)
             else:
                 self.error(row.number, SUBJECT, subject, "unknown_subject",
                            _("No person, team or department has the code %(code)s.") % {"code": subject})

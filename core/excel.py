@@ -2,16 +2,21 @@
 
 Shared by every upload (the organisation import, the actuals upload). What is generic lives here:
 
-* :func:`read_workbook` reads the bytes of an upload no further than a size limit, checks the
-  .xlsx container against :class:`WorkbookLimits` before anything parses it (core.xlsx_container:
-  zip bombs, sheets that would fill memory), and hands back the
+* :func:`read_workbook` reads the bytes of an upload (.xlsx, .xls or .ods: whatever a clerk's
+  spreadsheet program saves) no further than a size limit, checks the container against
+  :class:`WorkbookLimits` before anything parses it (core.xlsx_container for the zips .xlsx and
+  .ods: zip bombs, sheets that would fill memory; core.xlsx_biff for the .xls), and hands back the
   grids of the sheets asked for (python-calamine). A file that cannot be read at all raises
   :class:`WorkbookRejected` with one :class:`ImportIssue` coded ``too_large``, ``not_xlsx``,
   ``corrupt``, ``too_many_members``, ``too_large_unpacked`` or ``too_many_cells``; the caller
   turns it into its own "nothing was written" exception.
 * :func:`read_sheet` finds the header row (the first non-empty one), keeps the columns asked for
   (matched after removing whitespace; unknown columns are HR's own notes), reports a column that
-  appears twice, and skips empty rows. Row numbers are the ones Excel shows.
+  appears twice and a header row in which no column is one the upload reads (headers garbled by a
+  CSV round trip: named, with the expected ones), and skips empty rows. Row numbers are Excel's.
+* :class:`Identifiers` reads an identifier cell (工号, 部门编码 …): one that arrived as a number
+  (LibreOffice turns 00104 into 104) is accepted only when it names a known identifier as it
+  stands, else refused as ``number_identifier`` with its row and column, never changed.
 * :func:`cell_text`, :func:`parse_decimal`, :func:`decimal_from_float` and :func:`parse_date` read
   one cell; a cell that cannot be read raises :class:`BadValue`, which the caller turns into an
   ImportIssue at that cell.
@@ -35,7 +40,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from python_calamine import CalamineError, CalamineWorkbook
 
-from core.xlsx_container import ContainerRefused, WorkbookLimits, check_container
+from core.xlsx_biff import OLE_MAGIC, NotAWorkbook, check_xls
+from core.xlsx_container import ContainerRefused, WorkbookLimits, check_container, check_ods, is_ods
 
 __all__ = [
     "EXCEL_SIGNIFICANT_DIGITS",
@@ -44,6 +50,7 @@ __all__ = [
     "BadValue",
     "Cell",
     "Grid",
+    "Identifiers",
     "ImportIssue",
     "SheetRows",
     "SourceRow",
@@ -153,6 +160,12 @@ def read_workbook(file: IO[bytes] | bytes, *, sheets: Iterable[str], limit: int,
                     grids[sheet] = workbook.get_sheet_by_name(present[sheet]).to_python(skip_empty_area=False)
     except UNREADABLE:
         raise corrupt(name) from None
+    except BaseException as error:
+        # calamine's .xls reader can panic on a damaged file (a slice past the end of a record);
+        # pyo3 raises that as PanicException, a BaseException: the file cannot be read, nothing more.
+        if type(error).__name__ == "PanicException":
+            raise corrupt(name) from None
+        raise
     return grids
 
 
@@ -179,13 +192,33 @@ def corrupt(name: str) -> WorkbookRejected:
 
 
 def check_xlsx_container(data: bytes, name: str, limits: WorkbookLimits | None = None) -> None:
-    """Refuses an upload that is not an .xlsx, is damaged, or would take more memory or time to
-    read than ``limits`` (by default the settings') allow: core.xlsx_container, before calamine."""
+    """Refuses an upload that is not a workbook calamine reads (.xlsx, .xls, .ods), is damaged, or
+    would take more memory or time to read than ``limits`` (by default the settings') allow,
+    before calamine sees it: the zip checks of core.xlsx_container for the zip containers (.xlsx,
+    .ods), the cell-count check of core.xlsx_biff for the OLE one (.xls); all of them are bounded
+    by the upload size (read_limited) first."""
+    limits = limits or WorkbookLimits.from_settings()
     try:
-        check_container(data, limits or WorkbookLimits.from_settings())
+        if data.startswith(OLE_MAGIC):
+            try:
+                check_xls(data, limits)
+            except NotAWorkbook:
+                # A Word file, or a password-protected workbook (Excel encrypts into an OLE file).
+                raise ContainerRefused("not_xlsx", "") from None
+        elif data.startswith(b"PK\x03\x04") and is_ods(data):
+            check_ods(data, limits)
+        else:
+            check_container(data, limits)
     except ContainerRefused as refused:
+        message = refused.message
+        if refused.code == "not_xlsx":
+            message = _(
+                "The file is not a workbook that can be read: upload an .xlsx, .xls or .ods file. In Excel, choose "
+                "Save As and the type “Excel Workbook (*.xlsx)”; a workbook protected by a password must be saved "
+                "without it."
+            )
         raise WorkbookRejected([ImportIssue(
-            sheet=refused.sheet, row=None, column="", value=name, code=refused.code, message=refused.message,
+            sheet=refused.sheet, row=None, column="", value=name, code=refused.code, message=message,
         )]) from None
 
 
@@ -215,6 +248,8 @@ def read_sheet(sheet: str, grid: Grid, wanted: Collection[str], errors: list[Imp
             ))
             continue
         positions[header] = position
+    if not positions:
+        _unknown_headers(sheet, header_row, grid[header_index], wanted, errors)
     rows = []
     for index in range(header_index + 1, len(grid)):
         cells = grid[index]
@@ -225,6 +260,49 @@ def read_sheet(sheet: str, grid: Grid, wanted: Collection[str], errors: list[Imp
             continue  # only unknown columns filled in: nothing for us
         rows.append(SourceRow(number=index + 1, values=values))
     return SheetRows(name=sheet, columns=frozenset(positions), rows=rows, header_row=header_row)
+
+
+def _unknown_headers(sheet: str, row: int, cells: list[Any], wanted: Collection[str],
+                     errors: list[ImportIssue]) -> None:
+    """No column of the header row is one the upload reads: name what was found and what is
+    expected, rather than let the sheet look empty (headers garbled by a CSV round trip)."""
+    found = [normalise(cell) for cell in cells if normalise(cell)]
+    errors.append(ImportIssue(
+        sheet=sheet, row=row, column="", value="、".join(found), code="unknown_columns",
+        message=_("No column of sheet “%(sheet)s” is one the import reads: row %(row)s has %(found)s; expected "
+                  "%(expected)s.") % {
+            "sheet": sheet, "row": row, "found": "、".join(f"“{header}”" for header in found),
+            "expected": "、".join(f"“{header}”" for header in wanted),
+        },
+    ))
+
+
+class Identifiers:
+    """The identifiers a column may name (工号, 部门编码 …), for reading its cells.
+
+    The rule for every upload: an identifier is text. A cell that arrived as a number (a column
+    not formatted as text, or LibreOffice turning 00104 into 104) is taken as it stands
+    (1001.0 is "1001") when that names a known identifier; otherwise it is refused with
+    ``number_identifier`` at its row and column, never changed. Where the column may create new
+    records (``may_create``), a number is refused only when a known identifier differs from it by
+    leading zeros alone (104 for 00104): a new person's number 10086 typed as a number still
+    imports."""
+
+    def __init__(self, known: Iterable[str]) -> None:
+        self.known = set(known)
+        self._padded = {code.lstrip("0") for code in self.known if code.startswith("0")}
+
+    def read(self, value: Cell, *, column: str, may_create: bool = False) -> str:
+        """The identifier the cell holds, or BadValue ``number_identifier``."""
+        text = cell_text(value)
+        if not isinstance(value, int | float | Decimal) or isinstance(value, bool) or text in self.known:
+            return text
+        if may_create and text not in self._padded:
+            return text
+        raise BadValue("number_identifier", _(
+            "%(value)s arrived as a number and names no %(column)s; leading zeros may have been lost (00104 "
+            "becomes 104). Format the column “%(column)s” as text and type the value again."
+        ) % {"value": text, "column": column})
 
 
 # ------------------------------------------------------------------------------------ cell values

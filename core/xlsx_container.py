@@ -20,13 +20,16 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from xml.parsers import expat
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-__all__ = ["ContainerRefused", "WorkbookLimits", "check_container"]
+__all__ = [
+    "ContainerRefused", "WorkbookLimits", "check_container", "check_extent", "check_ods", "corrupt_container", "is_ods",
+]
 
 # What a damaged zip makes zipfile raise: all of them mean "cannot be read".
 _UNREADABLE: tuple[type[Exception], ...] = (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError)
@@ -383,3 +386,110 @@ def _attributes(text: bytes) -> dict[str, str]:
 
 def _corrupt() -> ContainerRefused:
     return ContainerRefused("corrupt", _("The file could not be read; it may be damaged."))
+
+
+def corrupt_container() -> ContainerRefused:
+    """For the other formats' checks (core.xlsx_biff): the same "damaged" refusal."""
+    return _corrupt()
+
+
+def check_extent(rows: int, columns: int, sheet: str, limits: WorkbookLimits) -> None:
+    """A sheet reaching ``rows`` × ``columns`` from A1, against the limits (for .xls and .ods)."""
+    _check_extent(_Extent(rows=rows, columns=columns), sheet, limits)
+
+
+# ------------------------------------------------------------------------------- OpenDocument
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+def is_ods(data: bytes) -> bool:
+    """An OpenDocument spreadsheet: a zip holding a short member "mimetype" that says so (its size
+    is looked at before a byte is inflated)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            member = next((m for m in archive.infolist() if m.filename == "mimetype"), None)
+            if member is None or member.file_size > 2 * len(ODS_MIMETYPE):
+                return False
+            return b"".join(_inflate(data, member)).strip() == ODS_MIMETYPE
+    except _UNREADABLE:
+        return False
+    except ContainerRefused:
+        return False
+
+
+def check_ods(data: bytes, limits: WorkbookLimits) -> None:
+    """An .ods (LibreOffice's own format) gets the zip checks of an .xlsx: members, declared and
+    real unpacked sizes, the ratio; then content.xml, streamed through expat, for each table's
+    extent as calamine places its cells (repeated rows and cells count when they hold a value:
+    LibreOffice closes every sheet with an empty row repeated a million times, which calamine skips)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except _UNREADABLE:
+        raise _corrupt() from None
+    by_name = {member.filename: member for member in members}
+    if "content.xml" not in by_name:
+        raise _corrupt()
+    if len(members) > limits.members:
+        raise ContainerRefused("too_many_members", _(
+            "The file holds %(count)s parts; an Excel workbook has at most %(max)s."
+        ) % {"count": f"{len(members):,}", "max": f"{limits.members:,}"})
+    _check_declared_sizes(members, limits)
+    for member in members:
+        if member.filename == "content.xml":
+            _ods_extents(_inflate(data, member), limits)
+        else:
+            for _chunk in _inflate(data, member):
+                pass
+
+
+def _ods_extents(chunks: Iterable[bytes], limits: WorkbookLimits) -> None:
+    state: dict[str, Any] = {
+        "sheet": "", "row": 0, "rows": 0, "columns": 0, "row_repeat": 1, "column": 0, "cell_repeat": 0, "filled": 0,
+    }
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        namespace, _sep, local = tag.rpartition(" ")
+        if state["cell_repeat"]:
+            state["filled"] = 1  # anything inside a cell (text:p …) is content
+        if namespace != _ODS_TABLE:
+            return
+        if local == "table":
+            state.update(sheet=attributes.get(f"{_ODS_TABLE} name", ""), row=0, rows=0, columns=0)
+        elif local == "table-row":
+            state.update(row_repeat=_repeat(attributes, "number-rows-repeated"), column=0)
+        elif local in ("table-cell", "covered-table-cell"):
+            state.update(cell_repeat=_repeat(attributes, "number-columns-repeated"),
+                         filled=int(f"{_ODS_OFFICE} value-type" in attributes))
+
+    def end(tag: str) -> None:
+        namespace, _sep, local = tag.rpartition(" ")
+        if namespace != _ODS_TABLE:
+            return
+        if local in ("table-cell", "covered-table-cell"):
+            state["column"] += state["cell_repeat"]
+            if state["filled"]:
+                state["rows"] = max(state["rows"], state["row"] + state["row_repeat"])
+                state["columns"] = max(state["columns"], state["column"])
+                check_extent(state["rows"], state["columns"], str(state["sheet"]), limits)
+            state.update(cell_repeat=0, filled=0)
+        elif local == "table-row":
+            state["row"] += state["row_repeat"]
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        for chunk in chunks:
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError:
+        raise _corrupt() from None
+
+
+def _repeat(attributes: dict[str, str], name: str) -> int:
+    text = attributes.get(f"{_ODS_TABLE} {name}", "1").strip()
+    return int(text) if text.isdigit() and 0 < len(text) < 9 else 1

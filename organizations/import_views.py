@@ -23,7 +23,7 @@ MAX_ERRORS_SHOWN = 1000
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Excel file (.xlsx)"))
+    file = forms.FileField(label=_("Spreadsheet (.xlsx, .xls or .ods)"))
     action = forms.ChoiceField(choices=[("dry_run", _("Dry run")), ("apply", _("Apply"))])
 
 

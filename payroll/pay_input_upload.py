@@ -16,7 +16,8 @@ Rules, as for the organisation import (organizations.importing) and the actuals 
 (appraisal.actuals): headers are matched after removing whitespace; unknown columns are HR's own
 notes; empty rows are skipped; row numbers in errors are the ones Excel shows; a person and input
 may appear once in a file. A 工号 that arrives as a number (LibreOffice turns 00104 into 104) and
-matches nobody is named as such, never silently changed.
+matches nobody is named as such, never silently changed (core.excel.Identifiers, the rule of every
+upload). The file may be an .xlsx, .xls or .ods (core.excel.read_workbook).
 
 Flow: ``parse_pay_inputs(file)`` → ``validate_pay_inputs(period=, parsed=)`` (the dry run: every
 problem with its row, column and value; nothing written) → ``apply_pay_inputs(period=, parsed=,
@@ -41,6 +42,7 @@ from appraisal.models import Period
 from core.excel import (
     BadValue,
     Cell,
+    Identifiers,
     ImportIssue,
     SheetRows,
     SourceRow,
@@ -71,7 +73,7 @@ TEXT_LENGTH: int = PayInput._meta.get_field("text").max_length  # type: ignore[a
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("Excel file (.xlsx)"))
+    file = forms.FileField(label=gettext_lazy("Spreadsheet (.xlsx, .xls or .ods)"))
     action = forms.ChoiceField(choices=[("dry_run", gettext_lazy("Dry run")), ("apply", gettext_lazy("Apply"))])
 
 
@@ -121,8 +123,8 @@ class PayInputsRejected(WorkbookRejected):
 
 
 def parse_pay_inputs(file: IO[bytes] | bytes, *, name: str = "") -> PayInputRows:
-    """Reads an uploaded .xlsx. Raises PayInputsRejected when the file cannot be read at all (too
-    large, not an xlsx, damaged); problems with headers are returned in ``.errors``."""
+    """Reads an uploaded workbook (.xlsx, .xls or .ods). Raises PayInputsRejected when the file cannot
+    be read at all (too large, not a workbook, damaged); problems with headers are returned in ``.errors``."""
     try:
         grids = read_workbook(file, sheets=(SHEET,), limit=settings.IMPORT_MAX_BYTES, name=name)
     except WorkbookRejected as rejected:
@@ -190,6 +192,7 @@ class _Planner:
         if not sheet.rows:
             self.error(None, "", "", "empty", _("There are no rows to import."))
         people = {person.employee_no: person for person in Person.objects.all()}
+        self.employee_numbers = Identifiers(people)
         changes: list[_Change] = []
         first_row: dict[tuple[int, str], int] = {}
         for row in sheet.rows:
@@ -226,17 +229,16 @@ class _Planner:
         if employee_no == "":
             self.error(row.number, EMPLOYEE_NO, "", "required", _("This column is required."))
             return None
+        try:
+            employee_no = self.employee_numbers.read(raw, column=EMPLOYEE_NO)
+        except BadValue as bad:  # a number that matches nobody: core.excel's rule for every upload
+            self.error(row.number, EMPLOYEE_NO, raw, bad.code, bad.message)
+            return None
         person = people.get(employee_no)
-        if person is not None:
-            return person
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            self.error(row.number, EMPLOYEE_NO, raw, "number_identifier", _(
-                "The employee number %(no)s arrived as a number and matches nobody; leading zeros may have been "
-                "lost. Format the column as text and type the number again.") % {"no": employee_no})
-        else:
+        if person is None:
             self.error(row.number, EMPLOYEE_NO, raw, "unknown_person",
                        _("No person has the employee number %(no)s.") % {"no": employee_no})
-        return None
+        return person
 
     def _value(self, row: SourceRow, raw: Cell, name: str | None) -> tuple[Decimal | None, str]:
         if cell_text(raw) == "":

@@ -1,7 +1,8 @@
 """Excel import of departments and people: read, check every row (dry run), then write all or nothing.
 
-HR keeps the organisation chart and the roster in Excel with Chinese headers. The import reads an
-.xlsx with a sheet "部门" (departments) and/or a sheet "人员" (people):
+HR keeps the organisation chart and the roster in Excel with Chinese headers. The import reads a
+workbook (.xlsx, .xls or .ods, under the same upload limits) with a sheet "部门" (departments)
+and/or a sheet "人员" (people):
 
 =============  ====================================================================================
 部门 column    meaning
@@ -38,7 +39,12 @@ Rules HR should know (worth repeating in the README):
   that is absent from the sheet leaves that field of existing rows untouched.
 * The import never deletes or deactivates anything that is not in the file.
 * Codes and employee numbers are text. A code typed into a number cell loses leading zeros in
-  Excel itself (00123 → 123); the downloadable template formats those columns as text.
+  Excel itself (00123 → 123); the downloadable template formats those columns as text. A code
+  that arrives as a number is taken as it stands only when it names a known code (or, for a new
+  department or person, when no known code is it with leading zeros): otherwise it is refused as
+  ``number_identifier`` at its row and column (core.excel.Identifiers).
+* A header row in which no column is one the sheet reads is reported as ``unknown_columns`` with
+  the headers found and expected (headers garbled by a CSV conversion), not as an empty sheet.
 
 Flow: ``parse_workbook(file)`` → ``validate_import(organization=, parsed=)`` (the dry run: every
 problem of every row, nothing written) → ``apply_import(organization=, parsed=, acting_user=)``

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
-from core.excel import BadValue, ImportIssue, SheetRows, SourceRow, cell_text, parse_date
+from core.excel import BadValue, Identifiers, ImportIssue, SheetRows, SourceRow, cell_text, parse_date
 from organizations.importing.reading import (
     COLUMNS_BY_SHEET,
     DEPARTMENT_COLUMN,
@@ -170,6 +170,19 @@ class Planner:
             return ""
         return text
 
+    def _identifier(self, sheet: str, row: SourceRow, header: str, text: str, identifiers: Identifiers, *,
+                    may_create: bool = False) -> str:
+        """``text``, unless the cell arrived as a number that names nothing known: then reported
+        (core.excel.Identifiers, the rule of every upload) and "" (the row is not written)."""
+        if not text:
+            return text
+        value = row.values.get(header)
+        try:
+            return identifiers.read(value, column=header, may_create=may_create)
+        except BadValue as bad:
+            self.error(sheet, row.number, header, value, bad.code, bad.message)
+            return ""
+
     # ------------------------------------------------------------------------------ departments
 
     def _departments(self, sheet: SheetRows) -> list[DepartmentRow]:
@@ -181,8 +194,10 @@ class Planner:
         planned: list[DepartmentRow] = []
         parent_codes: dict[str, str | None] = {}  # for the loop check, file rows only
         parent_rows: dict[str, DepartmentRow] = {}
+        codes = Identifiers(self.existing.departments)
         for row in sheet.rows:
-            code = self._required_text(sheet.name, row, code_col)
+            code = self._identifier(sheet.name, row, code_col.header, self._required_text(sheet.name, row, code_col),
+                                    codes, may_create=True)
             name = self._required_text(sheet.name, row, name_col)
             if code and code in first_row:
                 self.error(sheet.name, row.number, code_col.header, code, "duplicate",
@@ -204,15 +219,20 @@ class Planner:
                     parent_codes[code] = values["parent"]
                     parent_rows[code] = department_row
 
-        known = set(self.existing.departments) | set(first_row)
+        known = Identifiers(set(self.existing.departments) | set(first_row))
+        rows_by_number = {row.number: row for row in sheet.rows}
         for department_row in planned:
             parent = department_row.values.get("parent")
             if parent is None:
                 continue
+            if parent not in known.known:
+                parent = self._identifier(sheet.name, rows_by_number[department_row.row], parent_h, parent, known)
+            if not parent:
+                continue  # arrived as a number that names no department: reported
             if parent == department_row.code:
                 self.error(sheet.name, department_row.row, parent_h, parent, "own_parent",
                            _("A department cannot be its own parent."))
-            elif parent not in known:
+            elif parent not in known.known:
                 self.error(sheet.name, department_row.row, parent_h, parent, "unknown_parent",
                            _("No department with code %(code)s in this file or in the organization.")
                            % {"code": parent})
@@ -297,16 +317,19 @@ class Planner:
         departments_unreadable = departments is not None and code_h not in departments.columns
         if departments is not None:
             file_departments = {cell_text(r.values.get(code_h)) for r in departments.rows} - {""}
-        known_departments = set(self.existing.departments) | file_departments
+        known_departments = Identifiers(set(self.existing.departments) | file_departments)
         file_people = {cell_text(r.values.get(cols["employee_no"].header)) for r in sheet.rows} - {""}
-        known_people = set(self.existing.people) | file_people
+        known_people = Identifiers(set(self.existing.people) | file_people)
+        employee_numbers = Identifiers(self.existing.people)
 
         first_row: dict[str, int] = {}
         planned: list[PersonRow] = []
         for row in sheet.rows:
-            employee_no = self._required_text(sheet.name, row, cols["employee_no"])
+            employee_no = self._identifier(sheet.name, row, cols["employee_no"].header, self._required_text(
+                sheet.name, row, cols["employee_no"]), employee_numbers, may_create=True)
             name = self._required_text(sheet.name, row, cols["name"])
-            department = self._required_text(sheet.name, row, cols["department"])
+            department = self._identifier(sheet.name, row, cols["department"].header, self._required_text(
+                sheet.name, row, cols["department"]), known_departments)
             if employee_no and employee_no in first_row:
                 self.error(sheet.name, row.number, cols["employee_no"].header, employee_no, "duplicate",
                            _("Employee number %(code)s also appears on row %(row)s.")
@@ -314,7 +337,7 @@ class Planner:
                 continue
             if employee_no:
                 first_row[employee_no] = row.number
-            if department and department not in known_departments and not departments_unreadable:
+            if department and department not in known_departments.known and not departments_unreadable:
                 self.error(sheet.name, row.number, cols["department"].header, department, "unknown_department",
                            _("No department with code %(code)s in this file or in the organization.")
                            % {"code": department})
@@ -377,17 +400,21 @@ class Planner:
         values["team"] = team
 
     def _manager(self, sheet: SheetRows, row: SourceRow, column: Column, values: dict[str, Any],
-                 employee_no: str, known_people: set[str]) -> None:
+                 employee_no: str, known_people: Identifiers) -> None:
         if column.header not in sheet.columns:
             return
         value = row.values.get(column.header)
         manager = cell_text(value)
+        if manager not in known_people.known:
+            manager = self._identifier(sheet.name, row, column.header, manager, known_people)
+            if not manager and cell_text(value):
+                return  # arrived as a number that names nobody: reported
         if manager == "":
             values["manager"] = None
         elif manager == employee_no:
             self.error(sheet.name, row.number, column.header, value, "own_manager",
                        _("A person cannot be their own manager."))
-        elif manager not in known_people:
+        elif manager not in known_people.known:
             self.error(sheet.name, row.number, column.header, value, "unknown_manager",
                        _("No person with employee number %(code)s in this file or in the organization.")
                        % {"code": manager})

@@ -1,4 +1,5 @@
-"""Reading the organisation import: its two sheets and their columns, from an .xlsx or from records.
+"""Reading the organisation import: its two sheets and their columns, from a workbook (.xlsx, .xls
+or .ods) or from records.
 
 The generic parts (reading a workbook safely, headers, cells) are core.excel's; what is here knows
 the sheets 部门 and 人员 and the Person and Department fields they fill.
@@ -133,8 +134,8 @@ class ImportRejected(WorkbookRejected):
 
 
 def parse_workbook(file: IO[bytes] | bytes, *, name: str = "") -> ParsedWorkbook:
-    """Reads an uploaded .xlsx into rows. Raises ImportRejected when the file cannot be read at all
-    (too large, not an xlsx, damaged); problems with headers are returned in ``.errors``."""
+    """Reads an uploaded workbook (.xlsx, .xls or .ods) into rows. Raises ImportRejected when the file
+    cannot be read at all (too large, not a workbook, damaged); problems with headers are returned in ``.errors``."""
     limit: int = settings.IMPORT_MAX_BYTES
     try:
         grids = read_workbook(file, sheets=(DEPARTMENTS_SHEET, PEOPLE_SHEET), limit=limit, name=name)
@@ -149,7 +150,8 @@ def parse_workbook(file: IO[bytes] | bytes, *, name: str = "") -> ParsedWorkbook
 
 
 def _read_sheet(sheet: str, grid: list[list[Any]], errors: list[ImportIssue]) -> SheetRows:
-    return read_sheet(sheet, grid, {column.header for column in COLUMNS_BY_SHEET[sheet]}, errors)
+    # In the sheet's order: a header row with none of them names them so.
+    return read_sheet(sheet, grid, {column.header: column for column in COLUMNS_BY_SHEET[sheet]}, errors)
 
 
 def _sheet_from_records(sheet: str, records: Sequence[Mapping[str, Any]] | None) -> SheetRows | None:
