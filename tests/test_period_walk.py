@@ -129,6 +129,7 @@ class Walk:
         self.pages: dict[str, Page] = {}
         self.period_url = ""
         self.period_code = "2026-12"
+        self.window_end_day = ""  # the review window's last day as the period page shows it
 
     @property
     def period_pk(self) -> int:
@@ -320,13 +321,24 @@ def hr_closes_calibrates_and_publishes(walk: Walk) -> None:
     _take_step(page, "#period-publish")  # 结果公示: the review window opens
     expect(page.locator("#period-state")).to_contain_text("公示")
     expect(page.locator("#period-window-end .window-end")).to_have_text(re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日"))
+    day = re.match(r"\d{4}年\d{1,2}月\d{1,2}日", page.locator("#period-window-end .window-end").inner_text())
+    assert day is not None
+    walk.window_end_day = day.group(0)
 
 
 def employee_appeals_a_line(walk: Walk) -> None:
     from playwright.sync_api import expect
 
+    from appraisal.notices import RESULTS_PUBLISHED
+
     page = walk.as_("employee")
-    walk.nav(page, "我的考核结果")
+    # Told by the bell, not by finding the page: the notice says until when, and leads to the result.
+    page.locator("#notification-bell").click()
+    page.wait_for_url(re.compile(r"/notifications/$"))
+    notice = page.locator(f'.notification[data-kind="{RESULTS_PUBLISHED}"]')
+    expect(notice.locator(".notification-body")).to_contain_text(walk.window_end_day)
+    notice.locator(".notification-open").click()
+    page.wait_for_url(re.compile(r"/results/mine/"))
     mine = page.locator(f'section.my-result[data-period="{walk.period_code}"]')
     expect(mine.locator(".result-score")).to_have_text(SCORES["合格"])
     expect(mine.locator(".result-grade")).to_contain_text("C")
