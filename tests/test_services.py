@@ -111,6 +111,8 @@ def celery_worker(_services_available: None, django_db_setup: None) -> Iterator[
         "CELERY_RESULT_BACKEND": str(settings.CELERY_RESULT_BACKEND),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONUNBUFFERED": "1",
+        "CELERY_QUEUE": QUEUE,  # what its tasks send (a notice's deliveries) comes back to it
+        "CELERY_LOG_LEVEL": "INFO",  # each task's end in its output
     }
     log_file = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)
     process = subprocess.Popen(
