@@ -49,7 +49,7 @@ from organizations.middleware import SESSION_KEY
 from tests.showcase import ROLES, Showcase, build_showcase
 
 # Words the product itself may show on a zh-Hans page: names of things, not keys.
-ALLOWED = {"Excel", "API", "JSON", "XLSX", "CSV", "xlsx", "csv"}
+ALLOWED = {"Excel", "API", "JSON", "XLSX", "CSV", "xlsx", "csv", "XLS", "xls", "ODS", "ods"}
 # The module-scoped walk needs the test database set up: pytest-django sets it up for marked tests.
 pytestmark = pytest.mark.django_db
 
