@@ -21,8 +21,9 @@ from rest_framework.test import APIClient
 from organizations import services
 from organizations.models import Department, Membership, Organization, Person, ReviewGroup, Team, User
 
-# Keeps tasks eager for every test not marked "services", even when a broker is configured.
-pytest_plugins = ["tests.plugins.services"]
+# Keeps tasks eager for every test not marked "services", even when a broker is configured; gives
+# every test the `browser` fixture (Debian's Chromium).
+pytest_plugins = ["tests.plugins.services", "tests.browsing"]
 
 # Property tests run the same bounded set of examples on every machine: a fixed seed (derandomize),
 # no example database in the checkout, no deadline (CI machines are slower than laptops).

@@ -16,7 +16,6 @@ inject axe, which changes nothing else on the page.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from django.test import TestCase
 from django.urls import reverse
 from django_scopes import scope
 
+from tests.browsing import chromium
 from tests.showcase import PASSWORD_SUFFIX, Showcase, build_showcase
 
 if TYPE_CHECKING:
@@ -33,43 +33,18 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
                "resultTypes": ["violations"]}
 
 
-def _missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -r requirements-dev.txt)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    if not AXE.exists():
-        return f"{AXE} is missing (cd tests/browser && npm ci; bin/test does it)"
-    return None
-
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    missing = _missing()
-    if missing is not None:
-        if os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"the accessibility test must run here, but {missing}", pytrace=False)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(monkeypatch, purpose="the accessibility test",
+                  needs=((AXE, "cd tests/browser && npm ci; bin/test does it"),)) as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -15,15 +15,14 @@ A place (the colleague falls to B).
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from organizations.models import User
+from tests.browsing import sign_in as _sign_in
 from tests.conftest import World
 from tests.line_appeals import LinePeriod, line_period
 
@@ -32,58 +31,15 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path("/tmp/browser-line-appeal.png")
 
 
-def _browser_missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -r requirements-dev.txt)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    return None
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    missing = _browser_missing()
-    if missing is not None:
-        if os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"the browser test must run here, but {missing}", pytrace=False)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own database calls are
-    # synchronous and safe (the live server answers in its own thread).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
 def published(transactional_db: None, world_a: World, hr: User, head: User, employee: User) -> LinePeriod:
     return line_period(world_a)
 
-
-def _sign_in(browser: Browser, base_url: str, username: str) -> Page:
-    """A fresh browser session (its own cookies) signed in through the login form."""
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-" + username)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(base_url + "/")
-    return page
 
 
 def _answer(page: Page) -> Any:

@@ -19,7 +19,6 @@ from organizations.models import User
 from tests.conftest import World
 from tests.test_accessibility import axe_violations
 from tests.test_appraisal_pages import Scheme, build_scheme
-from tests.test_browser import browser  # noqa: F401  (the fixture)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(browser: Browser, base_url: str, username: str) -> Page:  # noqa: F811
+def _sign_in(browser: Browser, base_url: str, username: str) -> Page:
     """As tests/test_browser.py signs in, with the page's CSP bypassed so that axe-core can be injected
     (as tests/test_accessibility.py does; nothing else on the page changes)."""
     context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1440, "height": 900},
@@ -53,7 +52,7 @@ def open_period(transactional_db: None, world_a: World, hr: User, head: User, em
 
 
 def test_it_creates_a_two_band_indicator_and_previews_its_score(
-    browser: Browser, live_server: Any, open_period: Scheme  # noqa: F811
+    browser: Browser, live_server: Any, open_period: Scheme
 ) -> None:
     from playwright.sync_api import expect
 
@@ -92,7 +91,7 @@ def test_it_creates_a_two_band_indicator_and_previews_its_score(
 
 
 def test_it_shows_the_template_totals_turn_red_as_hr_types(
-    browser: Browser, live_server: Any, open_period: Scheme  # noqa: F811
+    browser: Browser, live_server: Any, open_period: Scheme
 ) -> None:
     from playwright.sync_api import expect
 

@@ -15,9 +15,7 @@ services); the head has not rated the employee's WORK, so the employee's sheet b
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +27,7 @@ from appraisal import services
 from appraisal.models import Period, Sheet, SheetLine
 from indicators.services import add_benchmark, build_template, create_indicator
 from organizations.models import User
+from tests.browsing import sign_in as _sign_in
 from tests.closing import make_policy
 from tests.conftest import World
 
@@ -37,9 +36,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path("/tmp/browser-period.png")
 WORK_SCALE = {"unit": "points", "scale": [{"label": "优秀", "points": "100"}, {"label": "良好", "points": "80"},
                                           {"label": "合格", "points": "60"}, {"label": "差", "points": "0"}]}
@@ -47,34 +43,6 @@ EXEMPT_REASON = "2026年11月调岗，本月免考"
 REOPEN_REASON = "运行部产量数据需复核"
 
 
-def _browser_missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -r requirements-dev.txt)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    return None
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    missing = _browser_missing()
-    if missing is not None:
-        if os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"the browser test must run here, but {missing}", pytrace=False)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own database calls are
-    # synchronous and safe (the live server answers in its own thread).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
@@ -109,17 +77,6 @@ def _enter_every_output(period: Period) -> None:
             services.update_line(line_id=line.pk, expected_version=line.version, acting_user=None,
                                  actual=Decimal("190"))
 
-
-def _sign_in(browser: Browser, base_url: str, username: str) -> Page:
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-" + username)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(base_url + "/")
-    return page
 
 
 def _take_step(page: Page, button: str, *, reason: str = "") -> None:

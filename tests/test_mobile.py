@@ -13,9 +13,7 @@ Chromium driven by Playwright, skipped or failed as tests/test_browser.py explai
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +21,7 @@ from django.test import TestCase
 from django.urls import reverse
 from django_scopes import scope
 
+from tests.browsing import chromium
 from tests.showcase import PASSWORD_SUFFIX, Showcase, build_showcase
 
 if TYPE_CHECKING:
@@ -30,9 +29,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 WIDTH, HEIGHT = 390, 844
 
 # What overflows the phone's width, as the page reports it: the page's own scroll width, each
@@ -54,32 +50,11 @@ LAYOUT = """() => {
 }"""
 
 
-def _browser_missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -r requirements-dev.txt)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    return None
-
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    missing = _browser_missing()
-    if missing is not None:
-        if os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"the phone test must run here, but {missing}", pytrace=False)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(monkeypatch, purpose="the phone test") as launched:
+        yield launched
 
 
 @pytest.fixture

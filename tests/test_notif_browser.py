@@ -18,9 +18,9 @@ from appraisal.services.window import show_time
 from organizations.models import Job, User
 from organizations.notifications import events
 from organizations.notifications.service import notify
+from tests.browsing import sign_in as _sign_in
 from tests.closing import close, make_policy, scored_period
 from tests.conftest import World
-from tests.test_browser import _sign_in, browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +46,7 @@ def told(transactional_db: None, world_a: World, hr: User, employee: User) -> Pe
 
 
 def test_the_employee_follows_the_bell_to_the_results_notice_and_marks_the_rest_read(
-        browser: Any, live_server: Any, told: Period) -> None:  # noqa: F811
+        browser: Any, live_server: Any, told: Period) -> None:
     from playwright.sync_api import expect
 
     page = _sign_in(browser, live_server.url, "employee")

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,9 +47,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path("/tmp/browser-period-walk.png")
 PASSWORD_SUFFIX = "-demo-2026"  # the demo's sign-ins (organizations/management/commands/load_demo.py)
 PLANT = "示范热电厂"
@@ -84,34 +79,6 @@ OPINION = "情况属实，建议改为良好"
 DECISION = "核实启动操作记录，工作业绩改为良好"
 
 
-def _browser_missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -r requirements-dev.txt)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    return None
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    missing = _browser_missing()
-    if missing is not None:
-        if os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"the browser test must run here, but {missing}", pytrace=False)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own database calls are
-    # synchronous and safe (the live server answers in its own thread).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from appraisal.models import Period
 from organizations.models import User
-from tests.test_browser import _line, _open_the_employees_sheet, _sign_in, browser, draft_period  # noqa: F401
+from tests.browsing import sign_in as _sign_in
+from tests.test_browser import _line, _open_the_employees_sheet, draft_period  # noqa: F401
 from tests.test_settings_env import _APP_VARIABLES, loaded
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import pytest
 from django_scopes import scope
 
 from organizations.models import CalendarDay, DepartmentType, Person, User
+from tests.browsing import sign_in as _sign_in
 from tests.conftest import World
-from tests.test_browser import _sign_in, browser  # noqa: F401  (the fixture)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Route
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 
-def test_it_shows_swagger_ui_with_the_network_blocked(browser: Browser, live_server: Any,  # noqa: F811
+def test_it_shows_swagger_ui_with_the_network_blocked(browser: Browser, live_server: Any,
                                                       transactional_db: None) -> None:
     own = urlparse(live_server.url).netloc
     blocked: list[str] = []
@@ -45,7 +45,7 @@ def test_it_shows_swagger_ui_with_the_network_blocked(browser: Browser, live_ser
 
 
 def test_it_sets_up_the_calendar_a_type_and_a_person_in_the_browser(
-    browser: Browser, live_server: Any, transactional_db: None, world_a: World, hr: User,  # noqa: F811
+    browser: Browser, live_server: Any, transactional_db: None, world_a: World, hr: User,
 ) -> None:
     page = _sign_in(browser, live_server.url, "hr")
     page.locator('#main-nav a[href="/calendar/"]').click()

@@ -1,0 +1,79 @@
+"""Debian's Chromium driven by Playwright, for every browser test.
+
+One place decides where Chromium is, how it is launched and what happens when it is missing: a
+developer's machine without it skips the test with the reason; CI and the services pass
+(``CI=true`` / ``REQUIRE_SERVICES=1``) fail instead, so a browser test can never silently not run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def browser_missing(*needs: tuple[Path, str]) -> str | None:
+    """Why a browser test cannot run here (None when it can); ``needs`` adds files it also needs,
+    each with the command that provides it."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -r requirements-dev.txt)"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    for path, remedy in needs:
+        if not path.exists():
+            return f"{path} is missing ({remedy})"
+    return None
+
+
+@contextmanager
+def chromium(monkeypatch: pytest.MonkeyPatch, *, purpose: str = "the browser test",
+             needs: tuple[tuple[Path, str], ...] = ()) -> Iterator[Browser]:
+    missing = browser_missing(*needs)
+    if missing is not None:
+        if os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true":
+            pytest.fail(f"{purpose} must run here, but {missing}", pytrace=False)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own database calls are
+    # synchronous and safe (the live server answers in its own thread).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    with chromium(monkeypatch) as launched:
+        yield launched
+
+
+def sign_in(browser: Browser, base_url: str, username: str) -> Page:
+    """A fresh browser session (its own cookies) signed in through the login form as a test user
+    (password ``pw-<username>``, as tests/conftest.py makes them)."""
+    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-" + username)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(base_url + "/")
+    return page
