@@ -31,6 +31,7 @@ from appraisal.tables import PeriodTable, SheetTable, state_badge
 from core.web import acting_user
 from organizations.access import get_visible_or_404
 from organizations.calendar import CalendarYearMissing
+from organizations.calendar_views import refusal_with_link
 from organizations.context import TenantContext
 from organizations.jobs import NotRestartable
 from organizations.models import Job
@@ -248,7 +249,9 @@ def period_publish(request: HttpRequest, tenant: TenantContext, pk: int) -> Http
     period = _period_for_change(tenant, pk)
     try:
         published = window.publish(period=period, acting_user=acting_user(request))
-    except (closing.ClosureRefused, services.IllegalTransition, CalendarYearMissing) as refused:
+    except CalendarYearMissing as missing:
+        messages.error(request, refusal_with_link(missing))
+    except (closing.ClosureRefused, services.IllegalTransition) as refused:
         messages.error(request, str(refused))
     else:
         messages.success(request, _("Period %(code)s is published; the review window ends at %(end)s (Beijing time).")

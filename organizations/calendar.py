@@ -14,7 +14,12 @@ from organizations.models import CalendarDay, CalendarYear, Organization
 
 
 class CalendarYearMissing(Exception):
-    pass
+    """A step needs working days of a year nobody has entered; ``years`` are the years to enter,
+    so a page can link HR straight to them on the calendar page."""
+
+    def __init__(self, message: str, *, years: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.years = years
 
 
 def add_working_days(organization: Organization, start: date, days: int) -> date:
@@ -29,7 +34,8 @@ def add_working_days(organization: Organization, start: date, days: int) -> date
     if missing:
         raise CalendarYearMissing(
             _("The working calendar has no data for %(years)s; HR must seed or enter it first.")
-            % {"years": ", ".join(str(y) for y in missing)}
+            % {"years": ", ".join(str(y) for y in missing)},
+            years=tuple(missing),
         )
     overrides = dict(
         CalendarDay.objects.filter(organization=organization, date__gt=start, date__lte=horizon).values_list(
@@ -41,7 +47,8 @@ def add_working_days(organization: Organization, start: date, days: int) -> date
         current += timedelta(days=1)
         if current > horizon:  # only a calendar that is nearly all holidays gets here
             raise CalendarYearMissing(
-                _("The working calendar has too few working days after %(start)s.") % {"start": start}
+                _("The working calendar has too few working days after %(start)s.") % {"start": start},
+                years=(start.year,),
             )
         if is_working_day(current, overrides.get(current)):
             counted += 1

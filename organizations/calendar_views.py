@@ -14,19 +14,31 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.web import acting_user
 from organizations import services, setup_services
 from organizations.access import get_visible_or_404
-from organizations.calendar import is_working_day
+from organizations.calendar import CalendarYearMissing, is_working_day
 from organizations.context import TenantContext
 from organizations.models import CalendarDay, CalendarYear
 from organizations.permissions import can, require
 from organizations.setup_forms import FIRST_YEAR, LAST_YEAR, CalendarDayForm, CalendarFillForm, for_edit
 from organizations.setup_views import form_page
 from organizations.views import tenant_page
+
+
+def refusal_with_link(missing: CalendarYearMissing) -> SafeString:
+    """A step refused for want of calendar data, said with a link to the year to enter: HR should
+    not have to find the calendar page to do what the message asks."""
+    if not missing.years:
+        return format_html("{}", str(missing))
+    year = missing.years[0]
+    return format_html('{} <a href="{}?year={}">{}</a>', str(missing), reverse("calendar"), year,
+                       _("Open the working calendar of %(year)s") % {"year": year})
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from appraisal import selectors, services
 from appraisal.models import Period, Rater, Result, Sheet, SheetLine
 from appraisal.services import closing, window
 from appraisal.signals import results_changed
-from organizations.models import Job, User
+from organizations.models import Job, Organization, User
 from tests.closing import add_people, close, make_policy, scored_period
 from tests.conftest import World
 from tests.test_appraisal_pages import Scheme, build_scheme
@@ -326,6 +326,22 @@ def test_it_shows_the_finished_close_and_offers_publish_and_back_to_calibration(
 def test_it_links_a_closed_period_to_its_calibration_table(client: Client, hr: User, closed: Period) -> None:
     html = _page(client, hr, "period-detail", closed.pk)
     assert f'id="period-calibration-link" href="{reverse("period-calibration", args=[closed.pk])}"' in html
+
+
+def test_it_links_a_refused_publication_to_the_calendar_year_it_lacks(
+    client: Client, hr: User, closed: Period
+) -> None:
+    # A window in working days needs this year's calendar, which nobody has entered.
+    Organization.objects.filter(pk=closed.organization_id).update(review_window_length=3,
+                                                                  review_window_unit="working")
+    client.force_login(hr)
+    response = client.post(reverse("period-publish", args=[closed.pk]), follow=True)
+    year = timezone.localdate().year
+    html = response.content.decode()
+    assert f"工作日历中没有 {year}" in html
+    assert f'<a href="{reverse("calendar")}?year={year}">' in html
+    with scope(organization=closed.organization):
+        assert Period.objects.get(pk=closed.pk).state == Period.State.CLOSED
 
 
 def test_it_blocks_publication_while_results_wait_for_calibration(client: Client, hr: User, world_a: World) -> None:

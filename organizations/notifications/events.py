@@ -36,7 +36,7 @@ def working_day_on_or_before(organization: Organization, day: dt.date) -> dt.dat
                 .values_list("year", flat=True))
     if day.year not in known:
         raise CalendarYearMissing(_("The working calendar has no data for %(years)s; HR must seed or enter it first.")
-                                  % {"years": day.year})
+                                  % {"years": day.year}, years=(day.year,))
     overrides = dict(CalendarDay.objects.filter(organization=organization, date__gte=first, date__lte=day)
                      .values_list("date", "kind"))
     current = day
