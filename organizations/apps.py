@@ -20,3 +20,8 @@ class OrganizationsConfig(AppConfig):
         from organizations.notifications import events as notification_events
 
         notification_events.register()
+        from organizations import package_structure
+        from organizations.packages import register_loader
+
+        # Departments, people and accounts first: everything else in a package refers to them.
+        register_loader("organizations", package_structure.load, position=10)

@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from django.db import transaction
+from django_scopes import scope
+
+from organizations import services
 from organizations.models import Organization
 
 Loader = Callable[[Organization, Mapping[str, Any]], None]
@@ -41,3 +45,15 @@ def loaders() -> list[tuple[str, Loader]]:
 def load_sections(organization: Organization, data: Mapping[str, Any]) -> None:
     for _name, loader in loaders():
         loader(organization, data)
+
+
+def load_package(data: Mapping[str, Any], *, slug: str, name: str) -> Organization:
+    """The organisation ``slug`` (made with ``name`` when it does not exist) with every section of the
+    package loaded, all or nothing: a package that fails half way leaves nothing behind."""
+    with transaction.atomic():
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is None:
+            organization = services.create_organization(name=name, slug=slug, acting_user=None)
+        with scope(organization=organization):
+            load_sections(organization, data)
+    return organization
