@@ -33,6 +33,8 @@ def register() -> None:
         "appeal": {"view": frozenset({HR, HEAD, EMP, GROUP}), "change": frozenset({HR, HEAD, EMP, GROUP})},
     })
     navigation.register(
+        # A set-up page (issue #17): in the menu of those who change policies; the list stays open to readers.
+        NavItem(_("Grading policies"), "grading-policies", "grading_policy", "change", position=55),
         NavItem(_("Periods"), "periods", "period", position=60),
         NavItem(_("Sheets"), "sheets", "sheet", position=70),
         NavItem(_("My results"), "my-results", "result", position=80),

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from appraisal import appeal_views, calibration_views, outcome_views, period_views, result_views, views, work_item_views
+from appraisal import (
+    appeal_views,
+    calibration_views,
+    grading_editor_views,
+    outcome_views,
+    period_views,
+    result_views,
+    views,
+    work_item_views,
+)
 
 urlpatterns = [
     path("periods/", period_views.period_list, name="periods"),
@@ -28,6 +37,17 @@ urlpatterns = [
     path("appeals/<int:pk>/forward/", appeal_views.appeal_forward, name="appeal-forward"),
     path("appeals/<int:pk>/decide/", appeal_views.appeal_decide, name="appeal-decide"),
     path("appeals/<int:pk>/attachment/", appeal_views.appeal_attachment, name="appeal-attachment"),
+    path("grading-policies/", grading_editor_views.grading_policy_list, name="grading-policies"),
+    path("grading-policies/editor/new/", grading_editor_views.grading_policy_editor,
+         name="grading-policy-editor-create"),
+    path("grading-policies/editor/rows/", grading_editor_views.grading_policy_editor_rows,
+         name="grading-policy-editor-rows"),
+    path("grading-policies/editor/preview/", grading_editor_views.grading_policy_editor_preview,
+         name="grading-policy-editor-preview"),
+    path("grading-policies/<int:pk>/editor/", grading_editor_views.grading_policy_editor,
+         name="grading-policy-editor-edit"),
+    path("grading-policies/new/", grading_editor_views.grading_policy_json, name="grading-policy-json-create"),
+    path("grading-policies/<int:pk>/json/", grading_editor_views.grading_policy_json, name="grading-policy-json-edit"),
     path("sheets/", views.sheet_list, name="sheets"),
     path("sheets/<int:pk>/", views.sheet_detail, name="sheet-detail"),
     path("sheets/<int:pk>/status/", views.sheet_status, name="sheet-status"),
