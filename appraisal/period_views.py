@@ -25,7 +25,7 @@ from django_tables2 import RequestConfig
 from appraisal import period_steps, selectors, services
 from appraisal.forms import PeriodForm, SpecialStatusForm
 from appraisal.models import GradingPolicy, Period, Sheet
-from appraisal.result_views import grading_policies, results_context, shanghai
+from appraisal.result_views import RESULTS_PAGE, grading_policies, results_context, shanghai
 from appraisal.services import closing, window
 from appraisal.tables import PeriodTable, SheetTable, state_badge
 from core.web import acting_user
@@ -109,7 +109,7 @@ def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
         "provisional_url": period_steps.sheets_url(period, selectors.PROVISIONAL),
     }
     if context["has_results"]:
-        context.update(results_context(tenant, period))
+        context.update(results_context(tenant, period, page=request.GET.get(RESULTS_PAGE)))
     if may_change:
         context["grading_policies"] = grading_policies()
     return render(request, "appraisal/period_detail.html", context)

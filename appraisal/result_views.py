@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -72,7 +76,25 @@ class PopulationChart:
     bars: list[Bar]
 
 
-def distribution(period: Period, results: list[Result]) -> list[PopulationChart]:
+class ChartRow(NamedTuple):
+    """What the chart needs of a result: read as plain values for the whole population, so the
+    chart of 10,000 results costs one query and no model instances."""
+
+    pk: int
+    population: str
+    population_label: str
+    status: str
+    final_score: Decimal | None
+    rank: int | None
+    grade: str
+    needs_calibration: bool
+
+
+def chart_rows(results: QuerySet[Result]) -> list[ChartRow]:
+    return [ChartRow(*values) for values in results.values_list(*ChartRow._fields)]
+
+
+def distribution(period: Period, results: Sequence[ChartRow | Result]) -> list[PopulationChart]:
     """Per population: how many hold each grade against how many the quota allows (population ×
     share, rounded as the policy says), from the stored results; the allowed counts come from
     grading.distribute over the same scores, so the chart and the grading cannot disagree."""
@@ -80,7 +102,7 @@ def distribution(period: Period, results: list[Result]) -> list[PopulationChart]
     if policy is None:
         return []
     scale = policy.grade_scale()
-    by_population: dict[str, list[Result]] = defaultdict(list)
+    by_population: dict[str, list[ChartRow | Result]] = defaultdict(list)
     for result in results:
         by_population[result.population].append(result)
     charts = []
@@ -125,19 +147,26 @@ class ResultRow:
     reason: str = ""
 
 
-def _period_results(tenant: TenantContext, period: Period) -> list[Result]:
-    return list(selectors.results_for_display(tenant).filter(period=period).order_by("population", "rank", "pk"))
+RESULTS_PER_PAGE = 50
+RESULTS_PAGE = "results_page"  # the period page's sheet table already pages with "page"
+
+
+def _period_results(tenant: TenantContext, period: Period) -> QuerySet[Result]:
+    return selectors.results_for_display(tenant).filter(period=period).order_by("population", "rank", "pk")
 
 
 @replica_reads()
-def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, ResultRow] | None = None
-                    ) -> dict[str, object]:
+def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, ResultRow] | None = None,
+                    page: str | None = None) -> dict[str, object]:
     """What the period page shows once the period has results: the chart (to those who see the
-    whole population), the results table with calibration forms (HR, closed only), publication."""
+    whole population), a page of the results table with calibration forms (HR, closed only), publication.
+    Never the whole population in one page: 10,000 rows with a form each is megabytes of HTML."""
     results = _period_results(tenant, period)
+    everyone = chart_rows(results)
+    shown = Paginator(results, RESULTS_PER_PAGE).get_page(page)
     errors = errors or {}
     rows = []
-    for result in results:
+    for result in shown.object_list:
         posted = errors.get(result.pk)
         rows.append(ResultRow(result=result, error=posted.error, value=posted.value, reason=posted.reason)
                     if posted else ResultRow(result=result))
@@ -145,10 +174,12 @@ def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, 
     return {
         "period": period,
         "result_rows": rows,
-        "charts": distribution(period, results) if whole else [],
+        "result_page": shown,
+        "results_page_param": RESULTS_PAGE,
+        "charts": distribution(period, everyone) if whole else [],
         "may_calibrate": may_calibrate(tenant) and period.state == Period.State.CLOSED,
         "may_publish": can(tenant, "period", "change") and period.state == Period.State.CLOSED,
-        "waiting": sum(1 for r in results if r.needs_calibration),
+        "waiting": sum(1 for r in everyone if r.needs_calibration),
         "window_end": shanghai(period.window_ends_at),
     }
 
@@ -192,4 +223,6 @@ def result_calibrate(request: HttpRequest, tenant: TenantContext, pk: int) -> Ht
         return redirect(reverse("period-detail", args=[period.pk]) + "#period-results")
     period = Period.objects.select_related("grading_policy").get(pk=period.pk)
     errors = {result.pk: ResultRow(result=result, error=error, value=text, reason=reason)} if error else None
-    return render(request, "appraisal/_period_results.html", results_context(tenant, period, errors=errors))
+    # The answer shows the page the form was on: the row calibrated stays in view.
+    return render(request, "appraisal/_period_results.html",
+                  results_context(tenant, period, errors=errors, page=request.POST.get(RESULTS_PAGE)))
