@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
@@ -72,6 +73,7 @@ def create_department(
     parent: Department | None = None,
     department_type: DepartmentType | None = None,
     sort_order: int = 0,
+    inspects_others: bool = False,
     reason: str = "",
 ) -> Department:
     department = Department(
@@ -81,6 +83,7 @@ def create_department(
         parent=parent,
         department_type=department_type,
         sort_order=sort_order,
+        inspects_others=inspects_others,
     )
     audited_save(department, acting_user=acting_user, reason=reason or "created")
     return department
@@ -217,11 +220,24 @@ def add_group_member(
 
 def create_api_token(*, membership: Membership, name: str, acting_user: User | None) -> tuple[ApiToken, str]:
     """Returns the token and its key; the key is shown once and only its digest is kept."""
+    if not membership.is_active:
+        raise ValidationError({"membership": _("Only an active member of this organization can hold an API token.")})
     key = ApiToken.new_key()
-    token = ApiToken.objects.create(
+    token = ApiToken(
         organization_id=membership.organization_id, membership=membership, name=name, digest=ApiToken.hash_key(key)
     )
+    audited_save(token, acting_user=acting_user, reason="created")
     return token, key
+
+
+def revoke_api_token(*, token: ApiToken, acting_user: User | None, reason: str = "") -> ApiToken:
+    """Ends the token for good: the very next request with its key is refused (the middleware reads
+    ``revoked_at``). A token already revoked keeps its first revocation; nothing is written."""
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    audited_save(token, acting_user=acting_user, reason=reason or "revoked")
+    return token
 
 
 def _holiday_names() -> dict[str, str]:

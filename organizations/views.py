@@ -1,4 +1,4 @@
-"""Browser pages of the foundation: my work, departments, people, one person, members and roles.
+"""Browser pages of the foundation: my work, people, one person, members and roles.
 
 Views stay thin: they check the permission matrix, ask the selectors for rows, and hand plain
 data to templates. The tenant scope is already entered by OrganizationScopeMiddleware; a signed-in
@@ -31,7 +31,7 @@ from organizations.access import get_visible_or_404
 from organizations.context import TenantContext, memberships_of
 from organizations.filters import PersonFilter
 from organizations.middleware import SESSION_KEY, tenant_of
-from organizations.models import Department, DepartmentHead, Person, ReviewGroupMember
+from organizations.models import Person, ReviewGroupMember
 from organizations.permissions import can
 from organizations.roles import Role
 from organizations.tables import PersonTable
@@ -111,54 +111,6 @@ def home(request: HttpRequest) -> HttpResponse:
     cards = dashboard.shown_cards(tenant) if can(tenant, "organization", "view") else []
     roles = [str(role.label) for role in Role if role in tenant.roles]
     return render(request, "organizations/home.html", {"cards": cards, "roles": roles})
-
-
-# --- departments -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DepartmentRow:
-    department: Department
-    depth: int
-    people: int
-    people_in_subtree: int
-    heads: list[str]
-
-
-def _head_name(headship: DepartmentHead) -> str:
-    membership = headship.membership
-    return membership.person.name if membership.person is not None else str(membership.user)
-
-
-def _department_rows() -> list[DepartmentRow]:
-    # One query for the departments with their people counted, one each for teams and heads: the page
-    # costs the same for 3 departments or 300.
-    departments = dashboard.with_people_count(
-        selectors.departments().prefetch_related(
-            Prefetch("teams", queryset=selectors.teams().order_by("code")),
-            Prefetch(
-                "headships",
-                queryset=DepartmentHead.objects.select_related("membership__user", "membership__person"),
-            ),
-        )
-    )
-    tree = selectors.department_tree(departments)
-    # Subtree totals from the list itself: walk deepest first and add each department to its parent.
-    totals = {dept.pk: dashboard.people_count(dept) for dept in departments}
-    for dept, _depth in reversed(tree):
-        if dept.parent_id in totals:
-            totals[dept.parent_id] += totals[dept.pk]
-    return [
-        DepartmentRow(dept, depth, dashboard.people_count(dept), totals[dept.pk],
-                      [_head_name(h) for h in dept.headships.all()])
-        for dept, depth in tree
-    ]
-
-
-@tenant_page("department")
-@require_safe
-def departments(request: HttpRequest, tenant: TenantContext) -> HttpResponse:
-    return render(request, "organizations/departments.html", {"rows": _department_rows()})
 
 
 # --- people ------------------------------------------------------------------------------------
