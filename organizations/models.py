@@ -398,6 +398,10 @@ class ApiToken(TenantOwned):
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
+    # Who issued and who revoked a token, and when. The digest stays out of the trail: it is the
+    # token's only secret-derived value and the trail is read by people, not by the authentication.
+    history = TenantHistory(excluded_fields=["digest"])
+
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
@@ -543,3 +547,4 @@ class Job(TenantOwned):
         silent = timezone.now() - self.last_sign_of_life
         return silent > timedelta(seconds=settings.JOB_DEAD_AFTER_SECONDS)
 from organizations.notifications import models as notification_models  # noqa: E402,F401  (registers them)
+from organizations.standing import StandingParameter  # noqa: E402,F401  (the model lives in its own module)

@@ -50,6 +50,10 @@ OWN = (
     NavItem(_("Teams and shifts"), "teams", "team", "change", position=144),
     NavItem(_("Review groups"), "review-groups", "review_group", "change", position=146),
     NavItem(_("Working calendar"), "calendar", "calendar", "change", position=148),
+    NavItem(_("Department parameters"), "department-parameters", "standing_parameter", "change", position=147),
+    # A token is a member's sign-in for other systems: HR's, like the members themselves.
+    NavItem(_("API tokens"), "api-tokens", "membership", "change", position=149),
+    NavItem(_("New organization from a scheme"), "schemes", "organization", "change", position=150),
 )
 
 

@@ -57,6 +57,9 @@ RESOURCES: dict[str, Rights] = {
     "membership": {"view": frozenset({HR}), "change": frozenset({HR})},
     "review_group": {"view": frozenset({HR, GROUP}), "change": frozenset({HR})},
     "import": {"view": frozenset({HR}), "change": frozenset({HR})},
+    # Standing parameters of people and departments (coefficients, factors pay reads): HR keeps
+    # them, finance reads what it pays by; like pay, nobody else sees them.
+    "standing_parameter": {"view": frozenset({HR, FIN}), "change": frozenset({HR})},
     # Background jobs (a close's or an export's progress): HR sees them all; other roles see the
     # jobs of their own resources through those resources' routes.
     "job": {"view": frozenset({HR}), "change": frozenset({HR})},

@@ -1,14 +1,26 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from organizations import calendar_views, import_views, people_views, setup_views, views
+from organizations import (
+    calendar_views,
+    department_views,
+    gallery_views,
+    import_views,
+    people_views,
+    setup_views,
+    standing_views,
+    token_views,
+    views,
+)
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("switch-organization/", views.switch_organization, name="switch-organization"),
     path("", views.home, name="home"),
-    path("departments/", views.departments, name="departments"),
+    path("departments/", department_views.departments, name="departments"),
+    path("departments/new/", department_views.department_new, name="department-new"),
+    path("departments/<int:pk>/edit/", department_views.department_edit, name="department-edit"),
     path("department-types/", setup_views.department_types, name="department-types"),
     path("department-types/new/", setup_views.department_type_new, name="department-type-new"),
     path("department-types/<int:pk>/edit/", setup_views.department_type_edit, name="department-type-edit"),
@@ -23,14 +35,24 @@ urlpatterns = [
     path("people/new/", people_views.person_new, name="person-new"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
     path("people/<int:pk>/edit/", people_views.person_edit, name="person-edit"),
+    path("people/<int:pk>/parameters/new/", standing_views.person_parameter_new, name="person-parameter-new"),
+    path("parameters/departments/", standing_views.department_parameters, name="department-parameters"),
+    path("parameters/departments/new/", standing_views.department_parameter_new, name="department-parameter-new"),
+    path("parameters/<int:pk>/end/", standing_views.parameter_end, name="standing-parameter-end"),
+    path("parameters/upload/", standing_views.parameter_upload, name="standing-parameter-upload"),
     path("memberships/", views.memberships, name="memberships"),
     path("memberships/new/", people_views.member_new, name="membership-new"),
     path("memberships/<int:pk>/edit/", people_views.member_edit, name="membership-edit"),
+    path("schemes/", gallery_views.schemes_page, name="schemes"),
+    path("organization/export.json", gallery_views.export_configuration, name="organization-export"),
     path("calendar/", calendar_views.calendar_page, name="calendar"),
     path("calendar/fill/", calendar_views.calendar_fill, name="calendar-fill"),
     path("calendar/days/new/", calendar_views.calendar_day_new, name="calendar-day-new"),
     path("calendar/days/<int:pk>/edit/", calendar_views.calendar_day_edit, name="calendar-day-edit"),
     path("calendar/days/<int:pk>/delete/", calendar_views.calendar_day_delete, name="calendar-day-delete"),
+    path("api-tokens/", token_views.api_tokens, name="api-tokens"),
+    path("api-tokens/new/", token_views.api_token_new, name="api-token-new"),
+    path("api-tokens/<int:pk>/revoke/", token_views.api_token_revoke, name="api-token-revoke"),
     path("import/", import_views.import_page, name="import"),
     path("import/template.xlsx", import_views.import_template, name="import-template"),
     path("", include("organizations.notifications.urls")),

@@ -21,10 +21,18 @@ supplies, set-based (a fixed number of queries for the whole period, whatever th
   for each indicator code (lines of one indicator added up; a line not on the person's sheet
   reads 0).
 
+* standing parameters (organizations.standing, effective-dated, entered once): a person's by its
+  own name (``seniority``, ``skill``), their department's as ``dept_param_<name>``
+  (``dept_param_business``), each the value in force on the period's last day. A period's pay input
+  of the same name overrides it: the person's own (``skill`` for that person), or for a department
+  parameter the department's input ``dept_param_<name>`` (or the person's). No value in force and
+  no input leaves the name missing (named by the run).
+
 CODE and TYPE are the indicator's and department type's codes made into names: every character
 other than a letter, a digit or _ becomes _ ("MNT-E" → line_MNT_E_money). Which of these names an
 organisation's policies may use follows from its indicators and department types
-(:func:`organisation_names`); any other name stays a typo and is refused when the policy is saved.
+and standing parameters (:func:`organisation_names`); any other name stays a typo and is refused
+when the policy is saved.
 """
 
 from __future__ import annotations
@@ -37,10 +45,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from appraisal.models import Period, Result, SheetLine
 from appraisal.periods import MONTHS_PER_PERIOD, period_bounds
 from indicators.models import Indicator, SubjectKind
+from organizations import standing_selectors
 from organizations.models import Department, DepartmentType
+from organizations.standing import PAY_PREFIX
+from payroll.engine.policy import STANDARD_NUMBERS, STANDARD_TEXTS
 
 ZERO = Decimal("0.00")
 ONE, NOUGHT = Decimal(1), Decimal(0)
@@ -88,8 +101,8 @@ class Names:
 
 
 def organisation_names(organization_id: int) -> Names:
-    """The fixed standard names plus those of the organisation's indicators and department types:
-    two queries."""
+    """The fixed standard names plus those of the organisation's indicators, department types and
+    standing parameters: three queries."""
     numbers, texts = list(FIXED_NUMBERS), list(FIXED_TEXTS)
     seen = set(numbers)
     for code in Indicator.objects.filter(organization_id=organization_id).order_by("code").values_list(
@@ -103,7 +116,62 @@ def organisation_names(organization_id: int) -> Names:
         more_numbers, more_texts = type_names(code)
         numbers.extend(more_numbers)
         texts.extend(more_texts)
+    seen.update(numbers)
+    numbers.extend(sorted(name for name in standing_names() if name not in seen))
     return Names(tuple(numbers), tuple(texts))
+
+
+# --- standing parameters -------------------------------------------------------------------------
+
+
+def standing_names() -> set[str]:
+    """The pay names of the organisation's standing parameters (one query, in the tenant's scope)."""
+    people, departments = standing_selectors.names()
+    return people | {PAY_PREFIX + name for name in departments}
+
+
+_SUPPLIED = frozenset({*FIXED_NUMBERS, *FIXED_TEXTS, *STANDARD_NUMBERS, *STANDARD_TEXTS})
+
+
+def _supplied(name: str) -> bool:
+    """Whether the pay run supplies ``name`` itself (a fact, a unit result, a line, the engine's own)."""
+    return name in _SUPPLIED or bool(_LINE.match(name) or _UNIT.match(name))
+
+
+def reserved_name(name: str) -> str:
+    """Why a standing parameter may not be called ``name`` (a standard input already supplies it), or ""
+    (registered with organizations.standing.reserve_names)."""
+    if _supplied(name):
+        return _('The pay run already supplies "%(name)s" as a standard input: choose another name.') % {"name": name}
+    return ""
+
+
+class StandingValues:
+    """The standing parameters the policies read, in force on the period's last day: one query for
+    everyone (two when a department parameter is read: the period's department inputs of those
+    names override), none when no policy reads one. ``needed``: the names the policies read."""
+
+    def __init__(self, period: Period, needed: set[str]) -> None:
+        department_names = {name[len(PAY_PREFIX):] for name in needed if name.startswith(PAY_PREFIX)}
+        person_names = {name for name in needed if not name.startswith(PAY_PREFIX)}
+        self.people, departments = standing_selectors.values_on(period.end, person_names=person_names,
+                                                                  department_names=department_names)
+        overridden: set[tuple[int, str]] = set()
+        if department_names:
+            # Through the period's relation: payroll.models imports this module (no cycle).
+            overridden = set(period.pay_inputs.filter(  # type: ignore[attr-defined]
+                department__isnull=False,
+                name__in=[PAY_PREFIX + name for name in department_names]).values_list("department_id", "name"))
+        self.departments = {
+            department_id: {PAY_PREFIX + name: value for name, value in values.items()
+                            if (department_id, PAY_PREFIX + name) not in overridden}
+            for department_id, values in departments.items()}
+
+    def __bool__(self) -> bool:
+        return bool(self.people or self.departments)
+
+    def of(self, person_id: int, department_id: int) -> dict[str, Decimal]:
+        return {**self.departments.get(department_id, {}), **self.people.get(person_id, {})}
 
 
 # --- period and person facts -----------------------------------------------------------------------
@@ -280,6 +348,7 @@ class StandardInputs:
         self.lines = sheet_lines(period, needed)
         self.absent = absent_lines(needed)
         self.reads_sheet_points = "sheet_points" in needed
+        self.standing = StandingValues(period, {name for name in needed if not _supplied(name)})
         self.needed = needed
 
     def of(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,6 +362,8 @@ class StandardInputs:
                                        salary_grade=row["salary_grade"]))
         if self.units is not None:
             values.update(self.units.names(row["department_id"], row["team_id"]))
+        if self.standing:  # under what the period says: its inputs override in the run (payroll.services)
+            values.update(self.standing.of(row["person_id"], row["department_id"]))
         values.update(self.absent)
         if self.lines:
             values.update(self.lines.get(row["person_id"], ()))

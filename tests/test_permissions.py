@@ -21,6 +21,7 @@ EXPECTED = {
     "membership": ({H}, {H}),
     "review_group": ({H, G}, {H}),
     "import": ({H}, {H}),
+    "standing_parameter": ({H, F}, {H}),
     "indicator": (ALL, {H}),
     "template": (ALL, {H}),
     "period": (ALL, {H}),
