@@ -223,7 +223,9 @@ SPECTACULAR_SETTINGS = {
                             # rounding and a template's score rounding are different choice sets.
                             "TeamKindEnum": "organizations.models.Team.Kind",
                             "RoundingEnum": "appraisal.models.GradingPolicy.Rounding",
-                            "TemplateRoundingEnum": "indicators.models.Rounding"},
+                            "TemplateRoundingEnum": "indicators.models.Rounding",
+                            # A period's kind, also the kind of period a pay policy is limited to.
+                            "PeriodKindEnum": "appraisal.models.Period.Kind"},
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -32,9 +32,9 @@ from core.replica import replica_reads
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.jobs import NotRestartable
 from organizations.models import Department, DepartmentType, Job, Person
-from payroll import exports, selectors, services, tasks
+from payroll import budgets, exports, selectors, services, tasks
 from payroll.exports import FORMATS, KINDS, filename
-from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
+from payroll.models import PayBudget, PayInput, PayPolicy, PayRun, PaySlip
 
 # What a finished export is sent as: the schema documents both, the download says which.
 EXPORT_MEDIA_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -51,8 +51,8 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
 class PayPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = PayPolicy
-        fields = ["id", "code", "version", "name", "department_type", "effective_from", "effective_to", "components",
-                  "inputs", "text_inputs", "created_at"]
+        fields = ["id", "code", "version", "name", "department_type", "effective_from", "effective_to", "period_kind",
+                  "requires_grade", "components", "inputs", "text_inputs", "created_at"]
         read_only_fields = fields
 
 
@@ -65,6 +65,14 @@ class PayPolicyCreateSerializer(serializers.Serializer):
                                          help_text=gettext_lazy("None: everyone not covered by another policy."))
     effective_from = serializers.DateField()
     effective_to = serializers.DateField(allow_null=True, required=False)
+    period_kind = serializers.ChoiceField(
+        choices=Period.Kind.choices, allow_blank=True, required=False, default="",
+        help_text=gettext_lazy("Blank: periods of any kind. For one department type a policy of the period's kind "
+                               "wins over one of any kind."))
+    requires_grade = serializers.BooleanField(
+        required=False, default=True,
+        help_text=gettext_lazy("False: everyone with a result is paid, graded or not (piece rates). True: people "
+                               "without a grade are named in the run's notes and not paid."))
     components = serializers.ListField(
         child=serializers.DictField(), allow_empty=False,
         help_text=gettext_lazy('[{"code": "perf", "name": "绩效工资", "kind": "grade_coefficient", "config": {…}}, …]'))
@@ -167,6 +175,56 @@ class PayInputViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
                         status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
+# --- budgets ------------------------------------------------------------------------------------
+
+
+class PayBudgetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PayBudget
+        fields = ["id", "period", "department", "amount"]
+        read_only_fields = fields
+
+
+class PayBudgetWriteSerializer(serializers.Serializer):
+    period = ScopedRelatedField(Period)
+    department = ScopedRelatedField(Department)
+    amount = money_field(help_text=gettext_lazy("The labour cost the department's pay (sub-departments included) "
+                                                "may reach in the period, to the fen."))
+
+
+class PayBudgetFilter(filters.FilterSet):
+    period = id_filter("period")
+    department = id_filter("department")
+
+
+class PayBudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Labour-cost budgets per department and period (S1-4). POST sets one: a second POST for the
+    same period and department replaces the amount. A run over budget is flagged, and confirmed
+    only with a reason."""
+
+    model = PayBudget
+    permission_resource = "pay"
+    serializer_class = PayBudgetSerializer
+    filterset_class = PayBudgetFilter
+
+    def scoped_queryset(self) -> QuerySet[PayBudget]:
+        return PayBudget.objects.select_related("period", "department").order_by("period_id", "department_id")
+
+    @extend_schema(request=PayBudgetWriteSerializer, responses={200: PayBudgetSerializer, 201: PayBudgetSerializer},
+                   summary="Set a department's labour-cost budget for a period (an upsert)")
+    def create(self, request: Request) -> Response:
+        data = PayBudgetWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        existed = PayBudget.objects.filter(period=values["period"], department=values["department"]).exists()
+        try:
+            saved = budgets.save_pay_budget(organization=self.tenant.organization, acting_user=self.actor, **values)
+        except budgets.BudgetRejected as rejected:
+            raise exceptions.ValidationError({rejected.field: [rejected.message]}) from None
+        return Response(PayBudgetSerializer(self.get_queryset().get(pk=saved.pk)).data,
+                        status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+
+
 # --- runs and slips -----------------------------------------------------------------------------
 
 
@@ -175,8 +233,14 @@ class PayRunSerializer(serializers.ModelSerializer):
         model = PayRun
         fields = ["id", "period", "version", "state", "reason", "policies", "people", "total", "components", "notes",
                   "computed_at", "computed_by", "confirmed_at", "confirmed_by", "provisional", "waiting",
-                  "waiting_names", "superseded_at", "superseded_reason"]
+                  "waiting_names", "superseded_at", "superseded_reason", "over_budget", "budget_override_reason"]
         read_only_fields = fields
+
+
+class ConfirmSerializer(serializers.Serializer):
+    budget_override_reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="",
+        help_text=gettext_lazy("Why the run is paid over a labour-cost budget; needed only then."))
 
 
 class PayLineSerializer(serializers.Serializer):
@@ -268,17 +332,22 @@ class PayRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         page = self.paginate_queryset(services.delta(run=run))  # type: ignore[arg-type]
         return self.get_paginated_response(DeltaRowSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses={200: PayRunSerializer, 409: CONFLICT},
+    @extend_schema(request=ConfirmSerializer, responses={200: PayRunSerializer, 409: CONFLICT},
                    summary="Confirm and lock the run",
                    description="Only the latest computed version may be confirmed; otherwise 409 naming its state "
                                "or the version that supersedes it. Also 409 while the run is provisional (people's "
                                "results of the period still wait for calibration: the answer names them) or "
-                               "superseded (the period went back to calibration after it was computed).")
+                               "superseded (the period went back to calibration after it was computed), and over a "
+                               "labour-cost budget unless budget_override_reason is given (the answer names the "
+                               "departments, their budgets and costs).")
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         run = self.get_object()
+        data = ConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         try:
-            services.confirm_pay_run(run=run, acting_user=self.actor)
+            services.confirm_pay_run(run=run, acting_user=self.actor,
+                                     budget_override_reason=data.validated_data["budget_override_reason"])
         except IllegalTransition as refused:
             return conflict(refused)
         return Response(PayRunSerializer(self.get_queryset().get(pk=run.pk)).data)

@@ -15,6 +15,7 @@ router = Router()
 router.include_root_view = False
 router.register("pay-policies", api.PayPolicyViewSet, basename="pay-policy")
 router.register("pay-inputs", api.PayInputViewSet, basename="pay-input")
+router.register("pay-budgets", api.PayBudgetViewSet, basename="pay-budget")
 router.register("pay-runs", api.PayRunViewSet, basename="pay-run")
 router.register("pay-slips", api.PaySlipViewSet, basename="pay-slip")
 router.register("pay-jobs", api.PayJobViewSet, basename="pay-job")

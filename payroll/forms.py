@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from appraisal.models import Period
 from indicators.forms import load_json
 from indicators.services import plain
 from organizations import selectors as org_selectors
@@ -124,6 +125,18 @@ class PayPolicyForm(forms.Form):
     effective_from = forms.DateField(label=_("effective from"), widget=DateInput())
     effective_to = forms.DateField(label=_("effective to"), required=False, widget=DateInput(),
                                    help_text=_("Blank: until a later version replaces it."))
+    period_kind = forms.ChoiceField(
+        label=_("period kind"), required=False, choices=[("", _("Periods of any kind")), *Period.Kind.choices],
+        help_text=_("For one department type, a policy of the period's kind wins over one of any kind: a quarterly "
+                    "and an annual policy may pay the same people."))
+    # Asked the other way round from PayPolicy.requires_grade: an unticked box is not sent, so a
+    # form posted without it keeps the safe default (graded people only).
+    pays_ungraded = forms.BooleanField(
+        label=_("Also pays people without a grade"), required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        help_text=_("Tick for piece rates and other pay that does not depend on a grade: everyone with a result is "
+                    "then paid, graded or not. Unticked, people without a grade are named in the run's notes and "
+                    "not paid."))
     components = forms.CharField(
         label=_("components (JSON)"),
         widget=forms.Textarea(attrs={"rows": 22, "class": "form-control font-monospace", "spellcheck": "false"}),
@@ -144,6 +157,7 @@ class PayPolicyForm(forms.Form):
             self.initial.update({
                 "code": base.code, "name": base.name, "department_type": base.department_type_id,
                 "effective_from": base.effective_from, "effective_to": base.effective_to,
+                "period_kind": base.period_kind, "pays_ungraded": not base.requires_grade,
                 "components": pretty_json(base.components), "inputs": list(base.inputs or []),
                 "text_inputs": list(base.text_inputs or []),
             })
@@ -171,8 +185,10 @@ class PayPolicyForm(forms.Form):
     def values(self) -> dict[str, Any]:
         """The arguments of services.save_pay_policy (besides organisation and user)."""
         data = self.cleaned_data
-        return {key: data[key] for key in ("code", "name", "department_type", "effective_from", "effective_to",
-                                           "components", "inputs", "text_inputs")}
+        values = {key: data[key] for key in ("code", "name", "department_type", "effective_from", "effective_to",
+                                             "period_kind", "components", "inputs", "text_inputs")}
+        values["requires_grade"] = not data["pays_ungraded"]
+        return values
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -276,3 +292,24 @@ class PayInputFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(person__name__icontains=value) | Q(person__employee_no__icontains=value)
                                | Q(department__name__icontains=value) | Q(department__code__icontains=value))
+
+
+# --- budgets ------------------------------------------------------------------------------------
+
+
+class PayBudgetForm(forms.Form):
+    """A department's labour-cost budget for the period (payroll.budgets.save_pay_budget decides)."""
+
+    department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(label=_("department"), queryset=None)
+    amount = forms.DecimalField(label=_("budget"), max_digits=16, decimal_places=2,
+                                help_text=_("The department's pay, its sub-departments' people included, to the fen."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        department = self.fields["department"]
+        assert isinstance(department, forms.ModelChoiceField)
+        department.queryset = org_selectors.departments().filter(is_active=True).order_by("code")
+        _css(self)
+
+    def values(self) -> dict[str, Any]:
+        return {"department": self.cleaned_data["department"], "amount": self.cleaned_data["amount"]}

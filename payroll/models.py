@@ -17,13 +17,20 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from appraisal.models import Period
 from organizations.tenancy import TenantHistory, TenantOwned
 
 
 class PayPolicy(TenantOwned):
     """An ordered list of pay components (payroll.engine), for the people of one department type
     (or everyone), effective from a date. A change is a new version; a closed period keeps the
-    version its runs were computed with."""
+    version its runs were computed with.
+
+    ``period_kind`` limits a policy to the periods of one kind (S1-4 pays quarterly and annual
+    bonuses to the same people by two policies); blank: periods of any kind. For one department
+    type a policy of the period's kind wins over one of any kind. ``requires_grade`` False pays
+    everyone with a result, graded or not (piece rates, S1-2, S1-6); True leaves an ungraded
+    person out of the run, named in its notes."""
 
     code = models.CharField(_("code"), max_length=30)
     version = models.PositiveSmallIntegerField(_("version"), default=1)
@@ -32,6 +39,8 @@ class PayPolicy(TenantOwned):
                                         null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     effective_from = models.DateField(_("effective from"))
     effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    period_kind = models.CharField(_("period kind"), max_length=12, choices=Period.Kind.choices, blank=True, default="")
+    requires_grade = models.BooleanField(_("requires a grade"), default=True)
     components = models.JSONField(_("components"))
     inputs = models.JSONField(_("number inputs"), default=list, blank=True)
     text_inputs = models.JSONField(_("text inputs"), default=list, blank=True)
@@ -135,6 +144,11 @@ class PayRun(TenantOwned):
     # current, so the run may not be confirmed; the next close computes a new version.
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
     superseded_reason = models.CharField(_("why superseded"), max_length=300, blank=True)
+    # Departments whose labour cost in this run is over their budget (PayBudget), as computed:
+    # [{"department": code, "name": …, "budget": "…", "cost": "…"}]. Finance confirms such a run
+    # only with a reason (payroll.budgets), kept here and in the run's history.
+    over_budget = models.JSONField(_("over budget"), default=list, blank=True)
+    budget_override_reason = models.CharField(_("why confirmed over budget"), max_length=300, blank=True)
 
     history = TenantHistory()
 
@@ -149,6 +163,32 @@ class PayRun(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.period_id} v{self.version}"
+
+
+class PayBudget(TenantOwned):
+    """A labour-cost budget (S1-4 §13.5): what one period's pay of a department may cost, its
+    sub-departments' people included. A run over it is flagged; finance confirms it only with a
+    reason (payroll.budgets)."""
+
+    period = models.ForeignKey("appraisal.Period", verbose_name=_("period"), on_delete=models.CASCADE,
+                               related_name="pay_budgets")
+    department = models.ForeignKey("organizations.Department", verbose_name=_("department"),
+                                   on_delete=models.CASCADE, related_name="pay_budgets")
+    amount = models.DecimalField(_("budget"), max_digits=16, decimal_places=2)
+
+    history = TenantHistory()
+
+    class Meta:
+        verbose_name = _("labour-cost budget")
+        verbose_name_plural = _("labour-cost budgets")
+        ordering = ["period", "department"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "period", "department"], name="uniq_pay_budget"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="pay_budget_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}/{self.department_id}: {self.amount}"
 
 
 class PaySlip(TenantOwned):

@@ -26,16 +26,19 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
+from appraisal.choices import SpecialStatus
 from appraisal.models import Period, Result
 from appraisal.services import IllegalTransition
 from core.bulk import insert_rows, no_cyclic_gc
 from core.configs import ConfigError
 from indicators.models import SubjectKind
 from organizations.models import Department, DepartmentHead, DepartmentType, Organization, Person, User
+from payroll import budgets
 from payroll.engine import PayError, PersonInput, PersonPay, Policy, compile_policy, evaluate_population
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
-from payroll.standard import StandardInputs, organisation_names
+from payroll.standard import StandardInputs, organisation_names, standing_names
 
 ZERO = Decimal("0.00")
 NAMED = 10  # results a refusal and a provisional run name before "…"
@@ -58,8 +61,11 @@ class PolicyRejected(ValueError):
 def save_pay_policy(*, organization: Organization, acting_user: User | None, code: str, name: str,
                     components: Sequence[Mapping[str, Any]], effective_from: dt.date,
                     effective_to: dt.date | None = None, inputs: Iterable[str] = (),
-                    text_inputs: Iterable[str] = (), department_type: DepartmentType | None = None) -> PayPolicy:
-    """Writes the next version of policy ``code``, or refuses naming the wrong setting's path."""
+                    text_inputs: Iterable[str] = (), department_type: DepartmentType | None = None,
+                    period_kind: str = "", requires_grade: bool = True) -> PayPolicy:
+    """Writes the next version of policy ``code``, or refuses naming the wrong setting's path.
+    Refused too when another policy would pay the same people in the same periods (same
+    department type and period kind, in force on a common day): a run could not choose."""
     inputs, text_inputs = list(inputs), list(text_inputs)
     names = organisation_names(organization.pk)
     try:
@@ -69,23 +75,63 @@ def save_pay_policy(*, organization: Organization, acting_user: User | None, cod
         raise PolicyRejected(error.field, error.message) from None
     if effective_to is not None and effective_to < effective_from:
         raise PolicyRejected("effective_to", _("The end date is before the start date."))
+    if period_kind not in ("", *Period.Kind.values):
+        raise PolicyRejected("period_kind", _("Unknown period kind %(kind)s.") % {"kind": period_kind})
     latest = PayPolicy.objects.filter(code=code).aggregate(v=Max("version"))["v"] or 0
     policy = PayPolicy(organization=organization, code=code, version=latest + 1, name=name,
                        department_type=department_type, effective_from=effective_from, effective_to=effective_to,
+                       period_kind=period_kind, requires_grade=requires_grade,
                        components=compiled.normalised, inputs=inputs, text_inputs=text_inputs)
+    clash = overlapping_policy(policy)
+    if clash is not None:
+        raise PolicyRejected("period_kind", _(
+            "Pay policy %(other)s (%(code)s v%(version)s) already pays the same people in the same periods "
+            "(same department type and period kind, in force on common days). Give this policy another period kind "
+            "or dates, or save a new version of %(code)s instead.")
+            % {"other": clash.name, "code": clash.code, "version": clash.version})
     policy._history_user = acting_user  # type: ignore[attr-defined]
     policy.save()
     return policy
 
 
+def overlapping_policy(policy: PayPolicy) -> PayPolicy | None:
+    """Another code's policy that applies on some day of ``policy``'s dates to the same department
+    type and period kind (one query). Versions of one code replace each other, so what counts on a
+    day is the other code's latest version in force that day; a blank kind does not clash with a
+    specific one (the specific one wins for its periods)."""
+    versions: dict[str, list[PayPolicy]] = defaultdict(list)
+    for other in PayPolicy.objects.exclude(code=policy.code).order_by("code", "-version"):
+        versions[other.code].append(other)
+    start, end = policy.effective_from, policy.effective_to or dt.date.max
+    for rows in versions.values():
+        # Which version is in force changes only where one starts or one ends.
+        days = {start, *(v.effective_from for v in rows),
+                *(v.effective_to + dt.timedelta(days=1) for v in rows if v.effective_to and v.effective_to < end)}
+        for day in sorted(d for d in days if start <= d <= end):
+            current = next((v for v in rows if v.effective_from <= day
+                            and (v.effective_to is None or v.effective_to >= day)), None)
+            if (current is not None and current.department_type_id == policy.department_type_id
+                    and current.period_kind == policy.period_kind):
+                return current
+    return None
+
+
 def policies_for(period: Period) -> list[PayPolicy]:
-    """The latest version of each policy in force during the period (one query)."""
+    """The latest version of each policy in force during the period, if it is for periods of the
+    period's kind or of any kind (one query). The kind is looked at after the version: a new version
+    limited to another kind takes its code off this period's kind."""
     in_force = PayPolicy.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=period.start),
                                         effective_from__lte=period.end).order_by("code", "-version")
     latest: dict[str, PayPolicy] = {}
     for policy in in_force:
         latest.setdefault(policy.code, policy)
-    return list(latest.values())
+    return [policy for policy in latest.values() if policy.period_kind in ("", period.kind)]
+
+
+def applicable_policies(period: Period) -> list[PayPolicy]:
+    """The policies a run of the period pays by: for each department type the one of the period's
+    kind, else the one of any kind. Two equally specific for one type fail the run (PayRunFailed)."""
+    return list(policies_by_type(period, policies_for(period)).values())
 
 
 @dataclass(frozen=True)
@@ -115,12 +161,18 @@ def _openings(period: Period) -> dict[int, dict[str, str]]:
             PaySlip.objects.filter(run=run).exclude(balances={}).values_list("person_id", "balances")}
 
 
-def _by_type(period: Period, policies: Sequence[PayPolicy]) -> dict[int | None, PayPolicy]:
+def policies_by_type(period: Period, policies: Sequence[PayPolicy]) -> dict[int | None, PayPolicy]:
+    """The policy for each department type (None: everyone else). One of the period's kind wins over
+    one of any kind; two equally specific cannot be told apart."""
     by_type: dict[int | None, PayPolicy] = {}
     for policy in policies:
-        if policy.department_type_id in by_type:
-            raise PayRunFailed(_("Two pay policies apply to the same people in %(period)s: %(a)s and %(b)s.")
-                               % {"period": period.code, "a": by_type[policy.department_type_id], "b": policy})
+        current = by_type.get(policy.department_type_id)
+        if current is not None:
+            if bool(current.period_kind) == bool(policy.period_kind):
+                raise PayRunFailed(_("Two pay policies apply to the same people in %(period)s: %(a)s and %(b)s.")
+                                   % {"period": period.code, "a": current, "b": policy})
+            if current.period_kind:
+                continue
         by_type[policy.department_type_id] = policy
     return by_type
 
@@ -129,14 +181,20 @@ _RESULT_FIELDS = ("person_id", "person__employee_no", "person__name", "person__d
                   "person__department__code", "person__department__department_type_id", "person__base_pay",
                   "person__level", "person__position", "final_score", "grade", "coefficient", "person__team_id",
                   "person__hire_date", "person__leave_date", "person__salary_band", "person__salary_grade",
-                  "sheet__score")
+                  "sheet__score", "status")
 
 
-def _rows(period: Period, policies: Sequence[PayPolicy],
-          compiled: Mapping[int, Policy]) -> tuple[list[_Row], list[str]]:
+# A person's grade, grade coefficient and final score when they are not the stored result's
+# (payroll.whatif: the period regraded in memory by a candidate grading policy).
+Regraded = tuple[str, Decimal | None, Decimal | None]
+
+
+def _rows(period: Period, policies: Sequence[PayPolicy], compiled: Mapping[int, Policy],
+          grades: Mapping[int, Regraded] | None = None) -> tuple[list[_Row], list[str]]:
     """Everyone the run pays, with their engine inputs and the standard inputs their policies read
-    (payroll.standard): a fixed number of queries for the whole period."""
-    by_type = _by_type(period, policies)
+    (payroll.standard): a fixed number of queries for the whole period. ``grades`` by person id
+    replace the results' grade, coefficient and score (someone missing from it is not assessed)."""
+    by_type = policies_by_type(period, policies)
     person_inputs: dict[int, dict[str, Any]] = defaultdict(dict)
     for person_id, name, value, text in PayInput.objects.filter(period=period, person__isnull=False).values_list(
             "person_id", "name", "value", "text"):
@@ -152,20 +210,24 @@ def _rows(period: Period, policies: Sequence[PayPolicy],
         .order_by("person__department_id", "person__employee_no").values_list(*_RESULT_FIELDS)
     for values in results:
         (person_id, number, name, department_id, department_code, type_id, base_pay, level, position,
-         score, grade, coefficient, team_id, hire, leave, band, salary_grade, sheet_score) = values
+         score, grade, coefficient, team_id, hire, leave, band, salary_grade, sheet_score, status) = values
         subject = f"{number} {name}"
-        if not grade:
-            notes.append(_("%(subject)s: not assessed, not paid in this run.") % {"subject": subject})
-            continue
+        if grades is not None:
+            grade, coefficient, score = grades.get(person_id, ("", None, None))
         applies = _policy_of(type_id, by_type)
         if applies is None:
             notes.append(_("%(subject)s: no pay policy applies.") % {"subject": subject})
+            continue
+        if not grade and applies.requires_grade:
+            notes.append(_ungraded(subject, status, applies))
             continue
         inputs: dict[str, Any] = facts.of({
             "person_id": person_id, "department_id": department_id, "team_id": team_id, "hire_date": hire,
             "leave_date": leave, "position": position, "salary_band": band, "salary_grade": salary_grade,
             "sheet_score": sheet_score})
-        inputs.update({"grade": grade, "level": level or "", "role": position or ""})
+        inputs.update({"level": level or "", "role": position or ""})
+        if grade:  # ungraded (a policy that needs no grade): a component reading it fails, naming the person
+            inputs["grade"] = grade
         if base_pay is not None:
             inputs["base_salary"] = base_pay
         if score is not None:
@@ -177,6 +239,14 @@ def _rows(period: Period, policies: Sequence[PayPolicy],
             subject=subject, inputs=inputs, unit=department_code, leads=tuple(leads.get(person_id, ())),
             balances=openings.get(person_id, {}))))
     return rows, notes
+
+
+def _ungraded(subject: str, status: str, policy: PayPolicy) -> str:
+    """The run's note for a person left out because they have no grade and their policy needs one."""
+    reason = (SpecialStatus(status).label if status and status != SpecialStatus.NORMAL
+              else pgettext("a result without a grade", "not graded"))
+    return _("%(subject)s: no grade (%(reason)s), and pay policy %(policy)s pays graded people only: not paid in "
+             "this run.") % {"subject": subject, "reason": reason, "policy": policy}
 
 
 def _compiled(period: Period, policies: Sequence[PayPolicy]) -> dict[int, Policy]:
@@ -211,6 +281,27 @@ def paid_amounts(pay: PersonPay) -> dict[str, str]:
     return {line.code: format(line.amount, "f") for line in pay.lines if line.paid}
 
 
+def pay_people(period: Period, policies: Sequence[PayPolicy],
+               grades: Mapping[int, Regraded] | None = None) -> tuple[list[_Row], dict[int, PersonPay], list[str]]:
+    """Everyone's pay under ``policies`` (the rows, each person's pay by id, the notes on who is not
+    paid), in memory: a fixed number of queries. The first PayError raises PayRunFailed."""
+    compiled = _compiled(period, policies)
+    rows, notes = _rows(period, policies, compiled, grades)
+    units = _units(period)
+    pays: dict[int, PersonPay] = {}
+    for policy in policies:
+        mine = [row for row in rows if row.policy.pk == policy.pk]
+        if not mine:
+            continue
+        try:
+            computed = evaluate_population(compiled[policy.pk], [row.input for row in mine], units=units)
+        except PayError as error:
+            raise PayRunFailed(error.message) from None
+        for row, pay in zip(mine, computed, strict=True):
+            pays[row.person_id] = pay
+    return rows, pays, notes
+
+
 def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) -> PayRun | None:
     """Computes the period's pay from its results. None when no pay policy is in force. Returns the
     latest version unchanged when the computation gives the same slips (a rerun, a redelivery)."""
@@ -222,27 +313,16 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
         if locked.results_at is None:
             raise IllegalTransition(_("Period %(period)s has no results yet: it is %(state)s.")
                                     % {"period": locked.code, "state": locked.get_state_display()})
-        policies = policies_for(locked)
+        policies = applicable_policies(locked)
         if not policies:
             return None
-        compiled = _compiled(locked, policies)
-        rows, notes = _rows(locked, policies, compiled)
-        units = _units(locked)
-        pays: dict[int, PersonPay] = {}
-        for policy in policies:
-            mine = [row for row in rows if row.policy.pk == policy.pk]
-            if not mine:
-                continue
-            try:
-                computed = evaluate_population(compiled[policy.pk], [row.input for row in mine], units=units)
-            except PayError as error:
-                raise PayRunFailed(error.message) from None
-            for row, pay in zip(mine, computed, strict=True):
-                pays[row.person_id] = pay
+        rows, pays, notes = pay_people(locked, policies)
+        over = budgets.overruns(locked, budgets.costs_of((row.department_id, pays[row.person_id].total)
+                                                         for row in rows if row.person_id in pays))
         latest = PayRun.objects.filter(period=locked).order_by("-version").first()
         count, names = waiting_for_calibration(locked)
         if latest is not None and latest.superseded_at is None and _same(latest, pays):
-            return _keep_provisional_current(latest, count, names, acting_user=acting_user, reason=reason)
+            return _keep_provisional_current(latest, count, names, over, acting_user=acting_user, reason=reason)
         columns: list[list[str]] = []
         for policy in policies:
             for component in policy.components:
@@ -255,7 +335,7 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
                                for p in policies},
                      people=len(pays), total=sum((p.total for p in pays.values()), ZERO), components=columns,
                      notes="\n".join(notes), computed_by=acting_user, provisional=bool(count), waiting=count,
-                     waiting_names=names)
+                     waiting_names=names, over_budget=over)
         run._history_user = acting_user  # type: ignore[attr-defined]
         run._change_reason = reason  # type: ignore[attr-defined]
         run.save()
@@ -288,16 +368,17 @@ def waiting_for_calibration(period: Period) -> tuple[int, list[str]]:
     return count, names
 
 
-def _keep_provisional_current(run: PayRun, count: int, names: list[str], *, acting_user: User | None,
-                              reason: str) -> PayRun:
-    """The latest run computed again with the same slips: only whether it is provisional may have
-    changed (HR calibrated without changing anyone's pay). Audited when it did."""
-    if (run.provisional, run.waiting, run.waiting_names) == (bool(count), count, names):
+def _keep_provisional_current(run: PayRun, count: int, names: list[str], over: list[dict[str, str]], *,
+                              acting_user: User | None, reason: str) -> PayRun:
+    """The latest run computed again with the same slips: only whether it is provisional (HR
+    calibrated without changing anyone's pay) or over budget (a budget changed) may have changed.
+    Audited when it did."""
+    if (run.provisional, run.waiting, run.waiting_names, run.over_budget) == (bool(count), count, names, over):
         return run
-    run.provisional, run.waiting, run.waiting_names = bool(count), count, names
+    run.provisional, run.waiting, run.waiting_names, run.over_budget = bool(count), count, names, over
     run._history_user = acting_user  # type: ignore[attr-defined]
     run._change_reason = (reason or "recomputed")[:100]  # type: ignore[attr-defined]
-    run.save(update_fields=["provisional", "waiting", "waiting_names"])
+    run.save(update_fields=["provisional", "waiting", "waiting_names", "over_budget"])
     return run
 
 
@@ -317,11 +398,12 @@ def supersede_pay_runs(*, period: Period, acting_user: User | None) -> list[PayR
     return runs
 
 
-def confirm_pay_run(*, run: PayRun, acting_user: User | None) -> PayRun:
+def confirm_pay_run(*, run: PayRun, acting_user: User | None, budget_override_reason: str = "") -> PayRun:
     """Finance confirms a version, which locks it: it is what was paid. Only the latest version
     may be confirmed; a later change makes a new version, paid as the delta. Refused while the run
     is provisional (results wait for calibration, named) or superseded (the period went back to
-    calibration)."""
+    calibration), and over a labour-cost budget (looked up now) unless finance gives a reason,
+    kept on the run and in its history."""
     with transaction.atomic():
         current = PayRun.objects.select_for_update(of=("self",)).select_related("period").get(pk=run.pk)
         if current.state != PayRun.State.COMPUTED:
@@ -332,12 +414,18 @@ def confirm_pay_run(*, run: PayRun, acting_user: User | None) -> PayRun:
             raise IllegalTransition(_("Pay run version %(version)s is superseded by version %(newest)s.")
                                     % {"version": current.version, "newest": newest})
         _refuse_unsettled(current)
+        over = budgets.overruns(current.period, budgets.run_costs(current))
+        refusal = budgets.budget_refusal(current, over, budget_override_reason)
+        if refusal:
+            raise IllegalTransition(refusal)
+        current.over_budget = over
+        current.budget_override_reason = budget_override_reason.strip()[:300] if over else ""
         current.state = PayRun.State.CONFIRMED
         current.provisional = False
         current.confirmed_at = timezone.now()
         current.confirmed_by = acting_user
         current._history_user = acting_user  # type: ignore[attr-defined]
-        current._change_reason = "confirmed"  # type: ignore[attr-defined]
+        current._change_reason = ("confirmed over budget" if over else "confirmed")  # type: ignore[attr-defined]
         current.save()
     return current
 
@@ -430,8 +518,9 @@ class InputRejected(ValueError):
 
 
 def input_names(period: Period) -> tuple[set[str], set[str]]:
-    """The number and text inputs the policies in force during the period declare."""
-    numbers: set[str] = set(BUILT_IN_INPUTS)
+    """The number and text inputs the policies in force during the period declare, and the names of
+    the organisation's standing parameters (a period's input of that name overrides the standing value)."""
+    numbers: set[str] = set(BUILT_IN_INPUTS) | standing_names()
     texts: set[str] = set()
     for policy in policies_for(period):
         numbers.update(policy.inputs or [])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payroll import policy_views, views
+from payroll import budget_views, policy_views, views, whatif_views
 
 urlpatterns = [
     path("pay/", views.pay_overview, name="pay-runs"),
@@ -23,4 +23,9 @@ urlpatterns = [
     path("pay/periods/<int:pk>/inputs/new/", policy_views.pay_input_new, name="pay-input-new"),
     path("pay/periods/<int:pk>/inputs/upload/", views.pay_input_upload, name="pay-input-upload"),
     path("pay/inputs/<int:pk>/", policy_views.pay_input_edit, name="pay-input-edit"),
+    # Labour-cost budgets of a period (payroll.budget_views).
+    path("pay/periods/<int:pk>/budgets/", budget_views.pay_budgets, name="pay-budgets"),
+    # What-if: a closed period under a candidate grading or pay policy, nothing saved (payroll.whatif).
+    path("pay/what-if/", whatif_views.what_if_page, name="pay-what-if"),
+    path("pay/what-if/download/", whatif_views.what_if_download, name="pay-what-if-download"),
 ]

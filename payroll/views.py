@@ -34,7 +34,7 @@ from organizations.models import Job
 from organizations.permissions import can, require
 from organizations.tasks import enqueue
 from organizations.views import tenant_page
-from payroll import exports, selectors, services
+from payroll import budgets, exports, selectors, services
 from payroll import pay_input_upload as input_upload
 from payroll.exports import FORMATS, KINDS, filename
 from payroll.models import PayRun, PaySlip
@@ -173,6 +173,9 @@ def run_context(tenant: TenantContext, run: PayRun, request: HttpRequest) -> dic
         "confirmed_at": shanghai(run.confirmed_at),
         "may_change": can(tenant, "pay", "change"),
         "confirm_refusal": services.confirm_refusal(run) if run.state == PayRun.State.COMPUTED else "",
+        # Looked up again while the run may still be confirmed (budgets may have changed since it was computed).
+        "over_budget": (budgets.overruns(run.period, budgets.run_costs(run)) if run.state == PayRun.State.COMPUTED
+                        else run.over_budget),
         "exports": export_context(run),
         "export_choices": [ExportChoice(kind, str(KIND_LABELS[kind])) for kind in KINDS],
         "formats": FORMATS,
@@ -195,11 +198,13 @@ def pay_run_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> Http
 @tenant_page("pay")
 @require_POST
 def pay_run_confirm(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpResponse:
-    """Finance confirms and locks the run; a refusal (confirmed already, superseded) names why."""
+    """Finance confirms and locks the run (over budget: with the reason posted); a refusal
+    (confirmed already, superseded, over budget without a reason) names why."""
     run = get_visible_or_404(selectors.pay_runs(), pk=pk)
     require(tenant, "pay")
     try:
-        confirmed = services.confirm_pay_run(run=run, acting_user=acting_user(request))
+        confirmed = services.confirm_pay_run(run=run, acting_user=acting_user(request),
+                                             budget_override_reason=request.POST.get("budget_override_reason", ""))
     except IllegalTransition as refused:
         messages.error(request, str(refused))
     else:

@@ -57,8 +57,10 @@ from organizations.models import (
     ReviewGroupMember,
     User,
 )
+from organizations.standing_services import end_standing_parameter, set_standing_parameter
 from payroll import exports
 from payroll import services as pay_services
+from payroll.budgets import save_pay_budget
 from payroll.models import PayRun
 from payroll.tasks import compute_pay_run_task
 from tests.closing import make_policy
@@ -209,7 +211,8 @@ def enrich(org: Organization) -> None:
     with scope(organization=org):
         group = ReviewGroup.objects.get(code="SUP")
     policy = make_policy(org, code="ISO", quotas=[{"grade": "A", "op": "<=", "share": "0.5"}], appeal_group=group)
-    pay_policy(org)
+    # The demo package brings its own policy for every period kind; this one is the monthly one.
+    pay_policy(org, period_kind="monthly")
     period = _scored_period(org, template, policy)
     with committed(), scope(organization=org):
         closing.run_close(job=closing.start_close(period=period, acting_user=None))
@@ -321,6 +324,9 @@ def _pay(org: Organization, period: Period) -> None:
     with scope(organization=org):
         pay_services.save_pay_input(organization=org, acting_user=None, period=period, name="base_salary",
                                     person=people["employee"], value=Decimal("2400"))
+        # A budget far above the pay, so that the runs below are not held back by it.
+        save_pay_budget(organization=org, acting_user=None, period=period, amount=Decimal("1000000"),
+                        department=Department.objects.filter(parent__isnull=True).order_by("code")[0])
     compute_pay_run_task.apply(kwargs={"organization_id": org.pk, "period_id": period.pk, "reason": "迟到的数据"})
     with scope(organization=org):
         latest = PayRun.objects.filter(period=period).order_by("-version").first()
@@ -341,6 +347,7 @@ def _odds_and_ends(org: Organization, period: Period) -> None:
         day.save()
         membership = Membership.objects.get(user__username__in=["hr"])
         org_services.create_api_token(membership=membership, name="iso", acting_user=None)
+        _standing(org, period)
         assert ReviewGroupMember.objects.exists()
         # Rows the services write only in schemes this world does not run (acceptance rounds of a
         # pass/fail line, HR's answer to a rule's outcome): written directly, so the fuzz reaches them.
@@ -354,6 +361,18 @@ def _odds_and_ends(org: Organization, period: Period) -> None:
                                        outcome="unfit", state="declined", reason="情况特殊",
                                        decided_at=timezone.now())
     _notifications(org, period)
+
+
+def _standing(org: Organization, period: Period) -> None:
+    """Standing parameters of a person and of a department, one ended (organizations.standing)."""
+    person = Person.objects.order_by("employee_no").first()
+    department = Department.objects.order_by("code").first()
+    assert person is not None and department is not None
+    set_standing_parameter(organization=org, acting_user=None, name="skill", value=Decimal("1.2"),
+                           effective_from=period.start, person=person)
+    ended = set_standing_parameter(organization=org, acting_user=None, name="business", value=Decimal("1.1"),
+                                   effective_from=period.start, department=department)
+    end_standing_parameter(parameter=ended, acting_user=None, effective_to=period.end)
 
 
 def _notifications(org: Organization, period: Period) -> None:

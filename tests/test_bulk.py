@@ -54,8 +54,10 @@ def test_it_keeps_json_and_aware_datetimes(world_a: Any) -> None:
     moment = dt.datetime(2025, 10, 31, 23, 59, 30, 123456, tzinfo=dt.UTC)
     components = [{"code": "p", "name": AWKWARD, "config": {"amount": "1.10", "list": [1, None, True]}}]
     insert_rows(PayPolicy, ["organization_id", "code", "version", "name", "department_type_id", "effective_from",
-                            "effective_to", "components", "inputs", "text_inputs", "created_at"],
-                [(world_a.org.pk, "J", 1, "策略", None, dt.date(2025, 1, 1), None, components, [], ["等级"], moment)])
+                            "effective_to", "components", "inputs", "text_inputs", "created_at", "period_kind",
+                            "requires_grade"],
+                [(world_a.org.pk, "J", 1, "策略", None, dt.date(2025, 1, 1), None, components, [], ["等级"], moment,
+                  "", True)])
     with scope(organization=world_a.org):
         policy = PayPolicy.objects.get(code="J")
     assert (policy.components, policy.text_inputs, policy.created_at) == (components, ["等级"], moment)
@@ -113,9 +115,10 @@ def test_it_updates_the_named_columns_of_the_rows_given_and_nothing_else(world_a
 
 def test_it_updates_json_columns(world_a: Any) -> None:
     insert_rows(PayPolicy, ["organization_id", "code", "version", "name", "department_type_id", "effective_from",
-                            "effective_to", "components", "inputs", "text_inputs", "created_at"],
+                            "effective_to", "components", "inputs", "text_inputs", "created_at", "period_kind",
+                            "requires_grade"],
                 [(world_a.org.pk, "U", 1, "策略", None, dt.date(2025, 1, 1), None, [], [], [],
-                  dt.datetime.now(dt.UTC))])
+                  dt.datetime.now(dt.UTC), "", True)])
     with scope(organization=world_a.org):
         policy = PayPolicy.objects.get(code="U")
         update_rows(PayPolicy, ["components"], [(policy.pk, [{"code": "p", "name": AWKWARD, "x": None}])])

@@ -22,7 +22,7 @@ from organizations import services as org_services
 from organizations.models import Membership, User
 from organizations.permissions import MATRIX
 from payroll import api_urls, exports, services
-from payroll.models import PayInput, PayRun, PaySlip
+from payroll.models import PayBudget, PayInput, PayRun, PaySlip
 from payroll.tasks import compute_pay_run_task
 from tests.conftest import World, add_member
 from tests.test_pay_runs import closed_period, compute, pay_policy
@@ -51,14 +51,16 @@ def object_of(world: World, model: type[Any]) -> Any:
 
 
 def paid_world(world: World, django_capture_on_commit_callbacks: Any) -> PayRun:
-    """A policy, a closed period with a computed run, an input, a computation job and a finished
-    export: one row of every kind the pay API shows."""
+    """A policy, a closed period with a computed run, an input, a budget, a computation job and a
+    finished export: one row of every kind the pay API shows."""
     pay_policy(world.org)
     period, people = closed_period(world, ["95", "75"], quotas=[])
     run = compute(period)
     with scope(organization=world.org):
         PayInput.objects.create(organization=world.org, period=period, person=people[0], name="base_salary",
                                 value=Decimal("3000"))
+        PayBudget.objects.create(organization=world.org, period=period, department=world.production,
+                                 amount=Decimal("100000"))
         compute_pay_run_task.apply(kwargs={"organization_id": world.org.pk, "period_id": period.pk,
                                            "reason": "rerun"})
         with django_capture_on_commit_callbacks(execute=True):

@@ -152,7 +152,8 @@ PAGES = [("get", "pay-policy-detail", "policy"), ("get", "pay-policy-new-version
          ("post", "pay-policy-new-version", "policy"), ("get", "pay-inputs", "period"),
          ("get", "pay-input-new", "period"), ("post", "pay-input-new", "period"),
          ("get", "pay-input-edit", "input"), ("post", "pay-input-edit", "input"),
-         ("get", "pay-input-upload", "period"), ("post", "pay-input-upload", "period")]
+         ("get", "pay-input-upload", "period"), ("post", "pay-input-upload", "period"),
+         ("get", "pay-budgets", "period"), ("post", "pay-budgets", "period")]
 
 
 @pytest.fixture
