@@ -30,7 +30,6 @@ from appraisal import services
 from appraisal.models import Period
 from indicators.services import add_benchmark, build_template, create_indicator
 from organizations.models import User
-from tests import browsing
 from tests.browsing import sign_in as _sign_in
 from tests.conftest import World
 
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
-# TEMPORARY: tests written against the fixture's old home import it from here.
-browser = browsing.browser
 
 SCREENSHOT = Path("/tmp/browser-sheet.png")
 WORK_SCALE = {"unit": "points", "scale": [{"label": "优秀", "points": "100"}, {"label": "良好", "points": "80"},

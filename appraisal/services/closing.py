@@ -207,7 +207,7 @@ def close_period_task(self: TenantTask, *, organization_id: int, job_id: int) ->
     return run_close(job=Job.objects.get(pk=job_id))
 
 
-def _drafts(period: Period, policy: GradingPolicy) -> tuple[list[_Draft], list[int]]:
+def population_drafts(period: Period, policy: GradingPolicy) -> tuple[list[_Draft], list[int]]:
     """A draft result per sheet, with its population key and label (quotas apply within one
     subject kind and, as the policy says, the whole organisation, one department or one
     department type), and the ids of the sheets that should have a score and have none. Reads
@@ -265,7 +265,7 @@ def _write_results(period: Period, *, acting_user: User | None, anyway: str = ""
     else:
         refuse_incomplete(period)
     with cached_translations(), no_cyclic_gc():
-        drafts, unscored = _drafts(period, policy)
+        drafts, unscored = population_drafts(period, policy)
         if unscored and anyway:
             _count_missing_as_zero(period, drafts)
         elif unscored:
