@@ -11,4 +11,4 @@ class AppraisalConfig(AppConfig):
         from organizations.packages import register_loader
 
         registration.register()
-        register_loader("appraisal", demo.load, position=30)
+        register_loader("appraisal", demo.load, position=30, dumper=demo.dump)

@@ -1,10 +1,13 @@
-"""The appraisal sections of an organisation package: ``grading_policies`` and ``periods`` (opened
-when the package says so; the sheets come from the task sent on commit, eager in the demo).
-Existing codes are left as they are, so a second load changes nothing."""
+"""The appraisal sections of an organisation package: ``grading_policies`` (the arguments of
+appraisal.policies.save_grading_policy; the appeal group by code) and ``periods`` (opened when the
+package says so; the sheets come from the task sent on commit, eager in the demo). Existing codes
+are left as they are, so a second load changes nothing. ``dump`` writes the policies back (an
+organisation's configuration, not its periods)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from appraisal import services
@@ -12,13 +15,18 @@ from appraisal.models import GradingPolicy, Period
 from appraisal.periods import period_code
 from appraisal.policies import save_grading_policy
 from indicators.models import Template
-from organizations.models import Organization
+from organizations.models import Organization, ReviewGroup
 
 
 def load(organization: Organization, data: Mapping[str, Any]) -> None:
     for spec in data.get("grading_policies", []):
         if not GradingPolicy.objects.filter(code=spec["code"]).exists():
-            save_grading_policy(organization=organization, acting_user=None, **spec)
+            fields = dict(spec)
+            if "calibration_share" in fields:
+                fields["calibration_share"] = Decimal(str(fields["calibration_share"]))
+            if fields.get("appeal_group"):
+                fields["appeal_group"] = ReviewGroup.objects.get(code=fields["appeal_group"])
+            save_grading_policy(organization=organization, acting_user=None, **fields)
     for spec in data.get("periods", []):
         code = period_code(spec["kind"], spec["year"], spec["number"], spec.get("start_month", 1))
         if not Period.objects.filter(code=code).exists():
@@ -36,3 +44,21 @@ def _period(organization: Organization, spec: Mapping[str, Any]) -> None:
     )
     if spec.get("open"):
         services.open_period(period=period, acting_user=None)
+
+
+def dump(organization: Organization) -> dict[str, Any]:
+    latest: dict[str, GradingPolicy] = {}
+    for policy in GradingPolicy.objects.select_related("appeal_group").order_by("code", "version"):
+        latest[policy.code] = policy
+    policies = []
+    for policy in latest.values():
+        spec: dict[str, Any] = {
+            "code": policy.code, "name": policy.name, "scale": policy.scale, "quotas": policy.quotas,
+            "rounding": policy.rounding, "population": policy.population,
+            "calibration_share": format(policy.calibration_share.normalize(), "f"),
+            "status_grades": policy.status_grades, "rules": policy.rules,
+            "untold_extension_days": policy.untold_extension_days}
+        if policy.appeal_group is not None:
+            spec["appeal_group"] = policy.appeal_group.code
+        policies.append(spec)
+    return {"grading_policies": policies}

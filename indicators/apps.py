@@ -11,4 +11,4 @@ class IndicatorsConfig(AppConfig):
         from organizations.packages import register_loader
 
         registration.register()
-        register_loader("indicators", demo.load, position=20)
+        register_loader("indicators", demo.load, position=20, dumper=demo.dump)

@@ -24,4 +24,4 @@ class OrganizationsConfig(AppConfig):
         from organizations.packages import register_loader
 
         # Departments, people and accounts first: everything else in a package refers to them.
-        register_loader("organizations", package_structure.load, position=10)
+        register_loader("organizations", package_structure.load, position=10, dumper=package_structure.dump)

@@ -1,7 +1,9 @@
-"""The organisation's own sections of a package: ``departments`` and ``people`` (the columns of the
-Excel import, through the same checks and upsert an HR upload goes through), ``teams``, ``groups``,
-``accounts`` and ``calendar_years``. Existing codes are left as they are, so loading a package twice
-changes nothing.
+"""The organisation's own sections of a package: ``department_types`` (code and name; the five
+defaults every organisation starts with need not be listed), ``departments`` and ``people`` (the
+columns of the Excel import, through the same checks and upsert an HR upload goes through),
+``inspecting_departments`` (codes of the departments that record functional checks on others),
+``teams``, ``groups``, ``accounts`` and ``calendar_years``. Existing codes are left as they are, so
+loading a package twice changes nothing.
 
 An account in a package makes a membership with its roles (HR admin, finance, head of departments,
 member of groups). A user created here has no usable password: a package never carries one (the
@@ -15,9 +17,19 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from organizations import services
+from organizations import services, setup_services
 from organizations.importing import ImportRejected, ImportRows, apply_import
-from organizations.models import Department, Membership, Organization, Person, ReviewGroup, Team, User
+from organizations.models import (
+    CalendarYear,
+    Department,
+    DepartmentType,
+    Membership,
+    Organization,
+    Person,
+    ReviewGroup,
+    Team,
+    User,
+)
 from organizations.tasks import enqueue, seed_calendar_year
 
 
@@ -26,9 +38,16 @@ class PackageInvalid(Exception):
 
 
 def load(organization: Organization, data: Mapping[str, Any]) -> None:
+    for kind in data.get("department_types", []):
+        if not DepartmentType.objects.filter(code=kind["code"]).exists():
+            setup_services.create_department_type(organization=organization, acting_user=None, code=kind["code"],
+                                                  name=kind["name"], sort_order=kind.get("sort_order", 0))
     if data.get("departments"):
         _apply(organization, ImportRows.from_records(departments=data["departments"]))
     departments = {d.code: d for d in Department.objects.all()}
+    for code in data.get("inspecting_departments", []):
+        if not departments[code].inspects_others:
+            services.update_department(department=departments[code], acting_user=None, inspects_others=True)
     for team in data.get("teams", []):
         if not Team.objects.filter(code=team["code"]).exists():
             services.create_team(organization=organization, acting_user=None, code=team["code"],
@@ -77,3 +96,51 @@ def _account(organization: Organization, account: Mapping[str, Any],
     for code in account.get("groups", []):
         services.add_group_member(group=groups[code], membership=membership, acting_user=None)
     return membership
+
+
+def _money(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _day(value: Any) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def dump(organization: Organization) -> dict[str, Any]:
+    """The organisation's own sections as ``load`` reads them (no accounts: who may sign in is not
+    configuration and is never exported)."""
+    departments = list(Department.objects.select_related("parent", "department_type").order_by("pk"))
+    teams = list(Team.objects.select_related("department").order_by("code"))
+    team_codes = {team.pk: team.code for team in teams}
+    people = Person.objects.select_related("department", "manager").order_by("employee_no")
+    return {
+        "department_types": [{"code": t.code, "name": t.name, "sort_order": t.sort_order}
+                             for t in DepartmentType.objects.order_by("sort_order", "code")],
+        "departments": [{"部门编码": d.code, "部门名称": d.name, "上级部门编码": d.parent.code if d.parent else "",
+                         "部门类型": d.department_type.code if d.department_type else ""}
+                        for d in _parents_first(departments)],
+        "inspecting_departments": [d.code for d in departments if d.inspects_others],
+        "teams": [{"code": t.code, "name": t.name, "department": t.department.code, "kind": t.kind} for t in teams],
+        "people": [{"工号": p.employee_no, "姓名": p.name, "部门编码": p.department.code,
+                    "班组": team_codes.get(p.team_id, "") if p.team_id else "", "岗位": p.position, "职级": p.level,
+                    "薪档": p.salary_band, "基本工资": _money(p.base_pay), "入职日期": _day(p.hire_date),
+                    "离职日期": _day(p.leave_date), "直接上级工号": p.manager.employee_no if p.manager else "",
+                    "状态": p.status} for p in people],
+        "groups": [{"code": g.code, "name": g.name, "kind": g.kind} for g in ReviewGroup.objects.order_by("code")],
+        "calendar_years": list(CalendarYear.objects.order_by("year").values_list("year", flat=True)),
+    }
+
+
+def _parents_first(departments: list[Department]) -> list[Department]:
+    """A department after its parent, as the import needs them when parents are new too."""
+    placed: set[int] = set()
+    ordered: list[Department] = []
+    pending = departments
+    while pending:
+        ready = [d for d in pending if d.parent_id is None or d.parent_id in placed]
+        if not ready:
+            return ordered + pending
+        ordered += ready
+        placed.update(d.pk for d in ready)
+        pending = [d for d in pending if d.pk not in placed]
+    return ordered

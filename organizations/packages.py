@@ -19,27 +19,41 @@ from organizations import services
 from organizations.models import Organization
 
 Loader = Callable[[Organization, Mapping[str, Any]], None]
+Dumper = Callable[[Organization], dict[str, Any]]
 
 
 class _Registered(NamedTuple):
     position: int
     name: str
     loader: Loader
+    dumper: Dumper | None
 
 
 _LOADERS: list[_Registered] = []
 
 
-def register_loader(name: str, loader: Loader, *, position: int) -> None:
-    """``position`` orders the loaders: what a section refers to must be loaded before it."""
+def register_loader(name: str, loader: Loader, *, position: int, dumper: Dumper | None = None) -> None:
+    """``position`` orders the loaders: what a section refers to must be loaded before it.
+    ``dumper`` writes the app's sections back from an organisation, as ``loader`` reads them."""
     if any(known.name == name for known in _LOADERS):
         raise ValueError(f"package loader {name!r} is registered twice")
-    _LOADERS.append(_Registered(position, name, loader))
-    _LOADERS.sort()
+    _LOADERS.append(_Registered(position, name, loader, dumper))
+    _LOADERS.sort(key=lambda registered: (registered.position, registered.name))
 
 
 def loaders() -> list[tuple[str, Loader]]:
     return [(registered.name, registered.loader) for registered in _LOADERS]
+
+
+def export_package(organization: Organization) -> dict[str, Any]:
+    """The organisation's configuration as a package that load_package makes again: structure,
+    indicators, templates and policies; never accounts, periods, scores or pay."""
+    data: dict[str, Any] = {"organization": {"slug": organization.slug, "name": organization.name}}
+    with scope(organization=organization):
+        for registered in _LOADERS:
+            if registered.dumper is not None:
+                data.update(registered.dumper(organization))
+    return data
 
 
 def load_sections(organization: Organization, data: Mapping[str, Any]) -> None:

@@ -37,4 +37,4 @@ def test_it_refuses_a_menu_entry_registered_twice() -> None:
 
 
 def test_it_loads_package_sections_in_floor_order() -> None:
-    assert [name for name, _loader in packages.loaders()] == ["indicators", "appraisal", "payroll"]
+    assert [name for name, _loader in packages.loaders()] == ["organizations", "indicators", "appraisal", "payroll"]
