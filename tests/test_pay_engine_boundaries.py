@@ -12,6 +12,7 @@ from django.utils import translation
 
 from core.configs import ConfigError
 from payroll.engine import PersonInput, Policy, compile_policy, evaluate_person, evaluate_population, split_fen
+from payroll.engine.common import PayError
 
 
 def one(kind: str, config: dict[str, Any], *, inputs: tuple[str, ...] = (), **envelope: Any) -> Policy:
@@ -481,3 +482,62 @@ def test_it_names_at_most_ten_members_of_a_leaders_groups(members: int, listed: 
     with translation.override("en"):
         explanation = evaluate_population(policy, people)[0].line("c").explanation
     assert explanation == f"20.00 × grads of {members} members ({listed}) = 20.00 × {members} = {members * 20}.00"
+
+
+# --- lookup: a table by a number (each band from its start, inclusive) or by a text -------------------
+
+SENIORITY = {"input": "years", "bands": [{"from": "0", "value": "0"}, {"from": "3", "value": "50"},
+                                         {"from": "10", "value": "150"}]}
+
+
+@pytest.mark.parametrize(
+    ("years", "pay"),
+    [
+        # A band's start belongs to it; one unit below is the band before.
+        ("2.99", "0.00"), ("3", "50.00"), ("3.01", "50.00"), ("9.99", "50.00"), ("10", "150.00"), ("40", "150.00"),
+        ("0", "0.00"),
+    ],
+)
+def test_it_looks_a_number_up_in_the_band_it_falls_in(years: str, pay: str) -> None:
+    assert line(one("lookup", SENIORITY, inputs=("years",)), years=D(years))[0] == pay
+
+
+def test_it_takes_the_default_below_the_first_band_and_refuses_without_one() -> None:
+    config = {"input": "years", "bands": [{"from": "1", "value": "30"}]}
+    assert line(one("lookup", {**config, "default": "5"}, inputs=("years",)), years=D("0.99"))[0] == "5.00"
+    with pytest.raises(PayError, match=r"0\.99 is not in the table") as refusal, translation.override("en"):
+        evaluate_person(one("lookup", config, inputs=("years",)), {"years": D("0.99")}, subject="1001")
+    assert refusal.value.subject == "1001"
+
+
+def test_it_looks_a_text_up_and_refuses_one_not_in_the_table() -> None:
+    policy = compile_policy([{"code": "c", "kind": "lookup",
+                              "config": {"input": "band", "values": {"一档": "200", "二档": "400"}}}],
+                            text_inputs=("band",))
+    assert line(policy, band="二档")[0] == "400.00"
+    with pytest.raises(PayError, match="三档"), translation.override("en"):
+        evaluate_person(policy, {"band": "三档"}, subject="1001")
+
+
+@pytest.mark.parametrize(
+    ("config", "path"),
+    [
+        ({"input": "years"}, "components[0].config"),  # neither a band table nor a value table
+        # both tables
+        ({"input": "years", "bands": [{"from": "0", "value": "1"}], "values": {"一档": "1"}}, "components[0].config"),
+        ({"input": "years", "bands": []}, "components[0].config.bands"),
+        ({"input": "band", "values": {}}, "components[0].config.values"),
+        # Two bands may not start at the same number (the second could never be reached), nor go back.
+        ({"input": "years", "bands": [{"from": "0", "value": "1"}, {"from": "0", "value": "2"}]},
+         "components[0].config.bands[1].from"),
+        ({"input": "years", "bands": [{"from": "5", "value": "1"}, {"from": "4.99", "value": "2"}]},
+         "components[0].config.bands[1].from"),
+    ],
+)
+def test_it_refuses_a_lookup_table_that_cannot_work(config: dict[str, Any], path: str) -> None:
+    assert refused("lookup", config, inputs=("years",), text_inputs=("band",)) == path
+
+
+def test_it_accepts_bands_one_unit_apart() -> None:
+    bands = [{"from": "0", "value": "1"}, {"from": "0.01", "value": "2"}]
+    assert refused("lookup", {"input": "years", "bands": bands}, inputs=("years",)) is None
