@@ -40,6 +40,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from python_calamine import CalamineError, CalamineWorkbook
 
+from core.numbers import to_decimal
 from core.xlsx_biff import OLE_MAGIC, NotAWorkbook, check_xls
 from core.xlsx_container import ContainerRefused, WorkbookLimits, check_container, check_ods, is_ods
 
@@ -368,6 +369,28 @@ def parse_decimal(value: Cell, *, maximum: Decimal) -> Decimal | None:
     if amount != amount.quantize(TWO_PLACES):
         raise BadValue("bad_decimal", _("At most two decimal places."))
     return amount.quantize(TWO_PLACES)
+
+
+def exact_decimal(value: Cell, *, places: int, max_digits: int) -> Decimal:
+    """A number cell for a DecimalField of ``max_digits`` and ``places``: exact (a float through
+    decimal_from_float), finite, within the field, at most ``places`` decimal places, negative
+    allowed; text may use thousands separators or full-width digits. BadValue otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise BadValue("bad_decimal", _("Not a number."))
+    try:
+        if isinstance(value, float):
+            value = decimal_from_float(value, places=places, code="inexact_number")
+        number = to_decimal(value, what="")
+    except (TypeError, ValueError):
+        raise BadValue("bad_decimal", _("Not a number.")) from None
+    if not number.is_finite():
+        raise BadValue("bad_decimal", _("Not a number."))
+    if abs(number) >= Decimal(10) ** (max_digits - places):
+        raise BadValue("bad_decimal", _("The number is too large."))
+    quantum = Decimal(1).scaleb(-places)
+    if number != number.quantize(quantum):
+        raise BadValue("bad_decimal", _("At most %(places)s decimal places.") % {"places": places})
+    return number.quantize(quantum)
 
 
 def decimal_from_float(value: float, *, places: int, code: str) -> Decimal:

@@ -47,12 +47,11 @@ from core.excel import (
     SourceRow,
     WorkbookRejected,
     cell_text,
-    decimal_from_float,
+    exact_decimal,
     parse_date,
     read_sheet,
     read_workbook,
 )
-from core.numbers import to_decimal
 from organizations import standing_services
 from organizations.models import Department, Organization, Person, User
 from organizations.standing import StandingParameter, name_problem
@@ -65,8 +64,7 @@ COLUMN_ORDER = {header: index for index, header in enumerate(COLUMNS)}
 
 _VALUE_FIELD = StandingParameter._meta.get_field("value")
 PLACES: int = _VALUE_FIELD.decimal_places  # type: ignore[assignment]
-LIMIT = Decimal(10) ** (_VALUE_FIELD.max_digits - PLACES)  # type: ignore[operator]
-QUANTUM = Decimal(1).scaleb(-PLACES)
+MAX_DIGITS: int = _VALUE_FIELD.max_digits  # type: ignore[assignment]
 
 
 class UploadForm(forms.Form):
@@ -139,22 +137,8 @@ def parse_standing(file: IO[bytes] | bytes, *, name: str = "") -> StandingRows:
 
 
 def parse_number(value: Cell) -> Decimal:
-    """A value: exact, at most four places, negative allowed."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise BadValue("bad_decimal", _("Not a number."))
-    try:
-        if isinstance(value, float):
-            value = decimal_from_float(value, places=PLACES, code="inexact_number")
-        number = to_decimal(value, what="")
-    except (TypeError, ValueError):
-        raise BadValue("bad_decimal", _("Not a number.")) from None
-    if not number.is_finite():
-        raise BadValue("bad_decimal", _("Not a number."))
-    if abs(number) >= LIMIT:
-        raise BadValue("bad_decimal", _("The number is too large."))
-    if number != number.quantize(QUANTUM):
-        raise BadValue("bad_decimal", _("At most %(places)s decimal places.") % {"places": PLACES})
-    return number.quantize(QUANTUM)
+    """A value: exact, at most as many places as the field keeps, negative allowed."""
+    return exact_decimal(value, places=PLACES, max_digits=MAX_DIGITS)
 
 
 class _Planner:

@@ -48,11 +48,10 @@ from core.excel import (
     SourceRow,
     WorkbookRejected,
     cell_text,
-    decimal_from_float,
+    exact_decimal,
     read_sheet,
     read_workbook,
 )
-from core.numbers import to_decimal
 from organizations.models import Person, User
 from payroll import services
 from payroll.labels import INPUT_LABELS
@@ -67,8 +66,7 @@ COLUMN_ORDER = {header: index for index, header in enumerate(COLUMNS)}
 
 _VALUE_FIELD = PayInput._meta.get_field("value")
 PLACES: int = _VALUE_FIELD.decimal_places  # type: ignore[assignment]
-LIMIT = Decimal(10) ** (_VALUE_FIELD.max_digits - PLACES)  # type: ignore[operator]
-QUANTUM = Decimal(1).scaleb(-PLACES)
+MAX_DIGITS: int = _VALUE_FIELD.max_digits  # type: ignore[assignment]
 TEXT_LENGTH: int = PayInput._meta.get_field("text").max_length  # type: ignore[assignment]
 
 
@@ -136,22 +134,8 @@ def parse_pay_inputs(file: IO[bytes] | bytes, *, name: str = "") -> PayInputRows
 
 
 def parse_number(value: Cell) -> Decimal:
-    """A number input's value: exact, at most four places, negative allowed (as the actuals)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise BadValue("bad_decimal", _("Not a number."))
-    try:
-        if isinstance(value, float):
-            value = decimal_from_float(value, places=PLACES, code="inexact_number")
-        number = to_decimal(value, what="")
-    except (TypeError, ValueError):
-        raise BadValue("bad_decimal", _("Not a number.")) from None
-    if not number.is_finite():
-        raise BadValue("bad_decimal", _("Not a number."))
-    if abs(number) >= LIMIT:
-        raise BadValue("bad_decimal", _("The number is too large."))
-    if number != number.quantize(QUANTUM):
-        raise BadValue("bad_decimal", _("At most %(places)s decimal places.") % {"places": PLACES})
-    return number.quantize(QUANTUM)
+    """A number input's value: exact, at most as many places as the field keeps, negative allowed."""
+    return exact_decimal(value, places=PLACES, max_digits=MAX_DIGITS)
 
 
 def _names_by_label(names: set[str]) -> dict[str, str]:
