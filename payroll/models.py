@@ -69,7 +69,7 @@ class PayPolicy(TenantOwned):
 
         names = names or organisation_names(self.organization_id)
         return compile_policy(self.components, inputs=self.inputs, text_inputs=self.text_inputs,
-                              standard=names.numbers, standard_texts=names.texts)
+                              standard=names.with_sums(self.inputs or ()), standard_texts=names.texts)
 
     def clean(self) -> None:
         from core.configs import ConfigError

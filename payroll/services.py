@@ -70,7 +70,7 @@ def save_pay_policy(*, organization: Organization, acting_user: User | None, cod
     names = organisation_names(organization.pk)
     try:
         compiled = compile_policy(list(components), inputs=inputs, text_inputs=text_inputs,
-                                  standard=names.numbers, standard_texts=names.texts)
+                                  standard=names.with_sums(inputs), standard_texts=names.texts)
     except ConfigError as error:
         raise PolicyRejected(error.field, error.message) from None
     if effective_to is not None and effective_to < effective_from:

@@ -21,6 +21,13 @@ supplies, set-based (a fixed number of queries for the whole period, whatever th
   for each indicator code (lines of one indicator added up; a line not on the person's sheet
   reads 0).
 
+* sums of pay inputs, for every number input a policy declares (``passed``): ``ytd_passed`` (the
+  person's inputs of that name over the periods of the same kind in the (fiscal) year so far, this
+  one included: S1-2's graduates of the year), ``dept_sum_passed`` and ``team_sum_passed`` (the
+  period's inputs of the people of the person's department / team, the person included: a group
+  leader paid on the group's results), each 0 when nobody has one; and ``dept_headcount`` and
+  ``team_headcount`` (the people of the department / team assessed in the period, those exempt
+  not counted: S1-6);
 * standing parameters (organizations.standing, effective-dated, entered once): a person's by its
   own name (``seniority``, ``skill``), their department's as ``dept_param_<name>``
   (``dept_param_business``), each the value in force on the period's last day. A period's pay input
@@ -45,8 +52,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
+from appraisal.choices import SpecialStatus
 from appraisal.models import Period, Result, SheetLine
 from appraisal.periods import MONTHS_PER_PERIOD, period_bounds
 from indicators.models import Indicator, SubjectKind
@@ -64,12 +73,15 @@ PERIOD_TEXTS = ("period_kind",)
 PERSON_NUMBERS = ("days_worked", "left_in_period", "left_in_year", "years_of_service", "salary_grade")
 PERSON_TEXTS = ("position", "salary_band")
 SHEET_NUMBERS = ("sheet_points", "sheet_money")
+HEADCOUNTS = ("dept_headcount", "team_headcount")
+# name prefix → the sum it reads (InputSums); a policy may use each with any number input it declares
+SUM_PREFIXES = ("ytd_", "dept_sum_", "team_sum_")
 UNIT_NUMBER_FIELDS = ("score", "coefficient", "rank")
 UNIT_TEXT_FIELDS = ("grade",)
 UP_LEVELS = 3
 UNITS = ("dept", "team", "unit", *(f"dept_up{n}" for n in range(1, UP_LEVELS + 1)))
 
-FIXED_NUMBERS = (*PERIOD_NUMBERS, *PERSON_NUMBERS, *SHEET_NUMBERS,
+FIXED_NUMBERS = (*PERIOD_NUMBERS, *PERSON_NUMBERS, *SHEET_NUMBERS, *HEADCOUNTS,
                  *(f"{unit}_{field}" for unit in UNITS for field in UNIT_NUMBER_FIELDS))
 FIXED_TEXTS = (*PERIOD_TEXTS, *PERSON_TEXTS, *(f"{unit}_{field}" for unit in UNITS for field in UNIT_TEXT_FIELDS))
 
@@ -98,6 +110,15 @@ class Names:
 
     numbers: tuple[str, ...]
     texts: tuple[str, ...]
+
+    def with_sums(self, inputs: Iterable[str]) -> tuple[str, ...]:
+        """The number names of a policy declaring ``inputs``: these and the sums of each input."""
+        return (*self.numbers, *sum_names(inputs))
+
+
+def sum_names(inputs: Iterable[str]) -> tuple[str, ...]:
+    """ytd_<input>, dept_sum_<input> and team_sum_<input> of each declared number input."""
+    return tuple(prefix + name for name in inputs for prefix in SUM_PREFIXES)
 
 
 def organisation_names(organization_id: int) -> Names:
@@ -134,8 +155,8 @@ _SUPPLIED = frozenset({*FIXED_NUMBERS, *FIXED_TEXTS, *STANDARD_NUMBERS, *STANDAR
 
 
 def _supplied(name: str) -> bool:
-    """Whether the pay run supplies ``name`` itself (a fact, a unit result, a line, the engine's own)."""
-    return name in _SUPPLIED or bool(_LINE.match(name) or _UNIT.match(name))
+    """Whether the pay run supplies ``name`` itself (a fact, a unit result, a line, a sum, the engine's own)."""
+    return name in _SUPPLIED or bool(_LINE.match(name) or _UNIT.match(name)) or name.startswith(SUM_PREFIXES)
 
 
 def reserved_name(name: str) -> str:
@@ -333,6 +354,55 @@ def absent_lines(needed: Iterable[str]) -> dict[str, Decimal]:
     return defaults
 
 
+# --- sums of pay inputs and headcounts ------------------------------------------------------------
+
+
+class InputSums:
+    """The sums of pay inputs and the headcounts the policies read: one query per kind of name read
+    (the year's inputs, the period's inputs by unit, the period's results by unit), none when no
+    policy reads one; then each person's from memory. ``needed``: the names the policies read."""
+
+    def __init__(self, period: Period, first_of_year: dt.date, needed: set[str]) -> None:
+        wanted = {prefix: {name[len(prefix):] for name in needed if name.startswith(prefix)} for prefix in SUM_PREFIXES}
+        self.defaults = {name: ZERO for name in needed if name.startswith(SUM_PREFIXES) or name in HEADCOUNTS}
+        self.people: dict[int, dict[str, Decimal]] = defaultdict(dict)
+        self.units: dict[tuple[str, int | None], dict[str, Decimal]] = defaultdict(dict)
+        # Through the period's relation: payroll.models imports this module (no cycle).
+        inputs = period.pay_inputs.model.objects.filter(  # type: ignore[attr-defined]
+            person__isnull=False, value__isnull=False)
+        if wanted["ytd_"]:
+            for person_id, name, total in inputs.filter(
+                    name__in=wanted["ytd_"], period__kind=period.kind, period__start__gte=first_of_year,
+                    period__end__lte=period.end).values_list("person_id", "name").annotate(total=Sum("value")):
+                self.people[person_id]["ytd_" + name] = total
+        if wanted["dept_sum_"] or wanted["team_sum_"]:
+            for department_id, team_id, name, total in inputs.filter(
+                    period=period, name__in=wanted["dept_sum_"] | wanted["team_sum_"]).values_list(
+                    "person__department_id", "person__team_id", "name").annotate(total=Sum("value")):
+                self._add(("dept", department_id), "dept_sum_" + name, total, name in wanted["dept_sum_"])
+                self._add(("team", team_id), "team_sum_" + name, total, name in wanted["team_sum_"] and team_id)
+        if needed & set(HEADCOUNTS):
+            for department_id, team_id, count in Result.objects.filter(
+                    period=period, subject_kind=SubjectKind.PERSON, person__isnull=False).exclude(
+                    status=SpecialStatus.EXEMPT).values_list(
+                    "person__department_id", "person__team_id").annotate(count=Count("pk")):
+                self._add(("dept", department_id), "dept_headcount", Decimal(count), "dept_headcount" in needed)
+                self._add(("team", team_id), "team_headcount", Decimal(count), "team_headcount" in needed and team_id)
+
+    def _add(self, unit: tuple[str, int | None], name: str, amount: Decimal, wanted: Any) -> None:
+        if wanted:
+            values = self.units[unit]
+            values[name] = values.get(name, ZERO) + amount
+
+    def __bool__(self) -> bool:
+        return bool(self.defaults)
+
+    def of(self, person_id: int, department_id: int, team_id: int | None) -> dict[str, Decimal]:
+        return {**self.defaults, **self.units.get(("dept", department_id), {}),
+                **(self.units.get(("team", team_id), {}) if team_id is not None else {}),
+                **self.people.get(person_id, {})}
+
+
 class StandardInputs:
     """Every standard input of a period for the names the policies read: a fixed number of queries
     up front (unit results and the tree, sheet lines: each only when some policy reads them), then
@@ -349,6 +419,7 @@ class StandardInputs:
         self.absent = absent_lines(needed)
         self.reads_sheet_points = "sheet_points" in needed
         self.standing = StandingValues(period, {name for name in needed if not _supplied(name)})
+        self.sums = InputSums(period, self.first_of_year, needed)
         self.needed = needed
 
     def of(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -365,6 +436,8 @@ class StandardInputs:
         if self.standing:  # under what the period says: its inputs override in the run (payroll.services)
             values.update(self.standing.of(row["person_id"], row["department_id"]))
         values.update(self.absent)
+        if self.sums:
+            values.update(self.sums.of(row["person_id"], row["department_id"], row["team_id"]))
         if self.lines:
             values.update(self.lines.get(row["person_id"], ()))
         if self.reads_sheet_points and row["sheet_score"] is not None:
