@@ -65,10 +65,12 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
         yield launched
 
 
-def sign_in(browser: Browser, base_url: str, username: str) -> Page:
+def sign_in(browser: Browser, base_url: str, username: str, *, bypass_csp: bool = False) -> Page:
     """A fresh browser session (its own cookies) signed in through the login form as a test user
-    (password ``pw-<username>``, as tests/conftest.py makes them)."""
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1440, "height": 900})
+    (password ``pw-<username>``, as tests/conftest.py makes them). ``bypass_csp``: the page's content
+    security policy off, so that axe-core can be injected (nothing else on the page changes)."""
+    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1440, "height": 900},
+                                  bypass_csp=bypass_csp)
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto("/login/")
