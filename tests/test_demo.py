@@ -56,3 +56,26 @@ def test_it_gives_the_demo_period_a_grading_policy_and_a_pay_policy(db, capsys):
     with scope(organization=Organization.objects.get(slug="demo-plant")):
         assert Period.objects.get(code="2026-11").grading_policy.code == "FD"
         assert PayPolicy.objects.get().components[0]["kind"] == "grade_coefficient"
+
+
+def test_it_sets_up_the_schemes_asked_for_from_the_gallery_with_the_demos_hr(db, capsys):
+    """bin/demo asks for S0-2, S1-4 and S1-10; S1-10 (the hospital) is the quickest to load here."""
+    from indicators.models import Indicator
+    from organizations import gallery
+    from organizations.models import Membership
+
+    call_command("load_demo", schemes="S1-10")
+    call_command("load_demo", schemes="S1-10")  # again: refreshed in place
+    hospital = Organization.objects.get(slug="scheme-s1-10")
+    with scope(organization=hospital):
+        assert Indicator.objects.count() == len(gallery.package("S1-10")["indicators"])
+        assert list(Membership.objects.values_list("user__username", "is_hr_admin")) == [("hr", True)]
+    assert "scheme-s1-10" in capsys.readouterr().out
+
+
+def test_it_names_a_scheme_the_gallery_does_not_have(db):
+    import pytest
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="S9-9"):
+        call_command("load_demo", schemes="S9-9")
