@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from appraisal import dashboard as cards
-from appraisal import notices, preview_lines
+from appraisal import notices, preview_lines, template_preview_views
+from indicators.editors.panels import register_panel
 from indicators.editors.preview import register_sample_lines
 from organizations import dashboard, navigation, permissions
 from organizations.dashboard import HomeCard
@@ -43,6 +44,7 @@ def register() -> None:
     register_cards()
     notices.register()  # its events for organizations.notifications
     register_sample_lines(preview_lines.SOURCE)  # the indicator editor's live preview
+    register_panel(template_preview_views.PANEL)  # the template editor's live preview
 
 
 def register_cards() -> None:

@@ -7,6 +7,7 @@ from appraisal import (
     outcome_views,
     period_views,
     result_views,
+    template_preview_views,
     views,
     work_item_views,
 )
@@ -48,6 +49,11 @@ urlpatterns = [
          name="grading-policy-editor-edit"),
     path("grading-policies/new/", grading_editor_views.grading_policy_json, name="grading-policy-json-create"),
     path("grading-policies/<int:pk>/json/", grading_editor_views.grading_policy_json, name="grading-policy-json-edit"),
+    # The template editor's live preview (the editor itself is in indicators.urls).
+    path("templates/editor/preview/", template_preview_views.template_editor_preview,
+         name="template-editor-preview-new"),
+    path("templates/<int:pk>/editor/preview/", template_preview_views.template_editor_preview,
+         name="template-editor-preview"),
     path("sheets/", views.sheet_list, name="sheets"),
     path("sheets/<int:pk>/", views.sheet_detail, name="sheet-detail"),
     path("sheets/<int:pk>/status/", views.sheet_status, name="sheet-status"),

@@ -7,6 +7,7 @@ checked as a whole, and refused with every reason when it is wrong: nothing is w
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -87,6 +88,26 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
     Every problem of the whole spec is collected before anything is written, so HR sees them all
     at once and a refused template writes nothing.
     """
+    draft = draft_template(organization=organization, spec=spec)
+    if draft.problems:
+        raise TemplateRejected(draft.problems)
+    _save_template(draft.template, draft.parts, draft.raters, acting_user=acting_user)
+    return draft.template
+
+
+@dataclass(frozen=True)
+class TemplateDraft:
+    """A template built from a spec in memory, unsaved, with every problem found in it."""
+
+    template: Template
+    parts: list[tuple[TemplatePart, list[TemplateLine]]]
+    raters: list[TemplateRater]
+    problems: list[str]
+
+
+def draft_template(*, organization: Organization, spec: Mapping[str, Any]) -> TemplateDraft:
+    """What :func:`build_template` would save, unsaved (nothing is written): the template editor's
+    live preview scores it on a real sheet (appraisal.template_preview)."""
     problems: list[str] = []
     template = _template_from(organization, spec, problems)
     indicators = {i.code: i for i in Indicator.objects.filter(is_active=True)}
@@ -94,10 +115,7 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
              for p, part_spec in enumerate(spec.get("parts", []))]
     raters = [_rater_from(organization, r, rater_spec, problems) for r, rater_spec in enumerate(spec.get("raters", []))]
     problems += template_problems(template, parts, raters)
-    if problems:
-        raise TemplateRejected(problems)
-    _save_template(template, parts, raters, acting_user=acting_user)
-    return template
+    return TemplateDraft(template, parts, raters, problems)
 
 
 def _template_from(organization: Organization, spec: Mapping[str, Any], problems: list[str]) -> Template:

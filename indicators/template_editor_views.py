@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from indicators.editors.panels import panels_for
 from indicators.editors.template import TemplateEditor
 from indicators.models import Template
 from indicators.views import require_change, save_template_spec
@@ -16,8 +17,9 @@ from organizations.views import tenant_page
 
 
 def _render(request: HttpRequest, editor: TemplateEditor, template: Template | None, status: int = 200) -> HttpResponse:
-    return render(request, "indicators/template_editor.html", {"editor": editor, "template": template},
-                  status=status)
+    # Panels the floors above add beside the editor (appraisal: the live preview on a real sheet).
+    context = {"editor": editor, "template": template, "panels": panels_for("template", request, template)}
+    return render(request, "indicators/template_editor.html", context, status=status)
 
 
 @tenant_page("template")
@@ -44,5 +46,8 @@ def template_editor_rows(request: HttpRequest, tenant: TenantContext) -> HttpRes
     require_change(tenant, "template")
     editor = TemplateEditor(request.POST, action=request.POST.get("editor_action", ""))
     only_totals = request.POST.get("only") == "totals"
-    name = "indicators/_template_totals_list.html" if only_totals else "indicators/_template_rows.html"
-    return render(request, name, {"editor": editor})
+    if only_totals:
+        return render(request, "indicators/_template_totals_list.html", {"editor": editor})
+    response = render(request, "indicators/_template_rows.html", {"editor": editor})
+    response["HX-Trigger"] = "editor-changed"  # a panel beside the editor (the preview) follows the new rows
+    return response

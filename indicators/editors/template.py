@@ -28,6 +28,38 @@ CHOOSE = pgettext_lazy("empty choice of a select", "Choose")
 TEAM_KINDS = [("", _("team or shift")), ("team", _("team")), ("shift", _("shift"))]
 
 
+class CodeTables:
+    """The rows' choices by code, each kind read once for the whole editor: the live preview
+    validates every draft as HR types, and a lookup per row would grow with the template."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[str, Any]] = {}
+
+    def of(self, field: forms.ModelChoiceField[Any]) -> dict[str, Any]:
+        queryset = field.queryset
+        assert queryset is not None
+        key = queryset.model._meta.label
+        if key not in self._tables:
+            name = field.to_field_name or "pk"
+            self._tables[key] = {str(getattr(row, name)): row for row in queryset}
+        return self._tables[key]
+
+
+class ByCode(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A row's pick by code, found in the editor's shared :class:`CodeTables` when it has one."""
+
+    tables: CodeTables | None = None
+
+    def to_python(self, value: Any) -> Any:
+        if self.tables is None or value in self.empty_values:
+            return super().to_python(value)
+        found = self.tables.of(self).get(str(value).strip())
+        if found is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": value})
+        return found
+
+
 class TemplateHeaderForm(forms.Form):
     code = forms.CharField(label=_("code"), max_length=30,
                            help_text=_("An existing code makes a new version."))
@@ -60,7 +92,7 @@ class PartRow(forms.Form):
 class LineRow(forms.Form):
     part = forms.CharField(label=_("part code"), required=False, max_length=30,
                            widget=forms.TextInput(attrs={"list": "part-codes"}))
-    indicator: forms.ModelChoiceField[Indicator] = forms.ModelChoiceField(
+    indicator: forms.ModelChoiceField[Indicator] = ByCode(
         label=_("indicator"), queryset=None, required=False, to_field_name="code", empty_label=CHOOSE)
     max_points = amount(_("full marks"))
     source = forms.ChoiceField(label=_("scored from"), choices=LineSource.choices, initial=LineSource.DATA)
@@ -75,9 +107,9 @@ class LineRow(forms.Form):
 class RaterRow(forms.Form):
     role = forms.ChoiceField(label=_("role"), choices=[("", CHOOSE), *RaterRole.choices], required=False)
     weight = percent(_("weight"))
-    group: forms.ModelChoiceField[ReviewGroup] = forms.ModelChoiceField(
+    group: forms.ModelChoiceField[ReviewGroup] = ByCode(
         label=_("review group"), queryset=None, required=False, to_field_name="code", empty_label=CHOOSE)
-    department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(
+    department: forms.ModelChoiceField[Department] = ByCode(
         label=_("department whose head rates"), queryset=None, required=False, to_field_name="code",
         empty_label=CHOOSE)
     missing_counts_as_zero = forms.BooleanField(label=_("missing counts as zero"), required=False)
@@ -145,6 +177,12 @@ class TemplateEditor:
         else:
             self.header = TemplateHeaderForm(data)
             self.rows = {prefix: styled(_FORMSETS[prefix](data, prefix=prefix)) for prefix in ROWS}
+            tables = CodeTables()
+            for formset in self.rows.values():
+                for form in formset.forms:
+                    for field in form.fields.values():
+                        if isinstance(field, ByCode):
+                            field.tables = tables
 
     def row_sets(self) -> list[tuple[str, Any, BaseFormSet]]:
         return [(prefix, title, self.rows[prefix]) for prefix, (_form, title) in ROWS.items()]
