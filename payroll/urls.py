@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payroll import budget_views, policy_views, views, whatif_views
+from payroll import budget_views, policy_editor_views, policy_views, views, whatif_views
 
 urlpatterns = [
     path("pay/", views.pay_overview, name="pay-runs"),
@@ -18,6 +18,14 @@ urlpatterns = [
     path("pay/policies/new/", policy_views.pay_policy_new, name="pay-policy-new"),
     path("pay/policies/<int:pk>/", policy_views.pay_policy_detail, name="pay-policy-detail"),
     path("pay/policies/<int:pk>/new-version/", policy_views.pay_policy_new_version, name="pay-policy-new-version"),
+    # The structured pay policy editor (payroll.policy_editor_views); the JSON pages above stay as "advanced".
+    path("pay/policies/editor/new/", policy_editor_views.pay_policy_editor, name="pay-policy-editor-create"),
+    path("pay/policies/<int:pk>/editor/", policy_editor_views.pay_policy_editor, name="pay-policy-editor-edit"),
+    path("pay/policies/editor/rows/", policy_editor_views.pay_policy_editor_rows, name="pay-policy-editor-rows"),
+    path("pay/policies/editor/preview/", policy_editor_views.pay_policy_editor_preview,
+         name="pay-policy-editor-preview"),
+    path("pay/policies/editor/check-formula/", policy_editor_views.pay_policy_editor_check,
+         name="pay-policy-editor-check"),
     path("pay/inputs/", policy_views.pay_inputs_latest, name="pay-inputs-latest"),
     path("pay/periods/<int:pk>/inputs/", policy_views.pay_inputs, name="pay-inputs"),
     path("pay/periods/<int:pk>/inputs/new/", policy_views.pay_input_new, name="pay-input-new"),

@@ -100,6 +100,9 @@ def main_pages(showcase: Showcase, role: str) -> list[str]:
         if policy is not None:
             pages += [reverse("pay-policy-detail", args=[policy.pk]),
                       reverse("pay-policy-new-version", args=[policy.pk])]
+        if role == "hr":  # the structured pay policy editor: HR's (finance may only read policies)
+            pages += [reverse("pay-policy-editor-create"),
+                      reverse("pay-policy-editor-edit", args=[policy.pk]) if policy is not None else ""]
     if appealed:
         pages.append(reverse("appeals"))
     return [page for page in pages if page]

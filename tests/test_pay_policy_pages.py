@@ -153,7 +153,8 @@ PAGES = [("get", "pay-policy-detail", "policy"), ("get", "pay-policy-new-version
          ("get", "pay-input-new", "period"), ("post", "pay-input-new", "period"),
          ("get", "pay-input-edit", "input"), ("post", "pay-input-edit", "input"),
          ("get", "pay-input-upload", "period"), ("post", "pay-input-upload", "period"),
-         ("get", "pay-budgets", "period"), ("post", "pay-budgets", "period")]
+         ("get", "pay-budgets", "period"), ("post", "pay-budgets", "period"),
+         ("get", "pay-policy-editor-edit", "policy"), ("post", "pay-policy-editor-edit", "policy")]
 
 
 @pytest.fixture
