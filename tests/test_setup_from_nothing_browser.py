@@ -25,6 +25,7 @@ from appraisal.models import GradingPolicy, Period, Sheet
 from indicators.models import Indicator, Template, TemplateLine
 from organizations import services
 from organizations.models import CalendarDay, Department, DepartmentType, Organization, Person, User
+from payroll.models import PayPolicy
 from tests.browsing import sign_in as _sign_in
 
 if TYPE_CHECKING:
@@ -175,6 +176,34 @@ def builds_the_grading_policy(page: Page) -> None:
     page.wait_for_url(re.compile(r"/grading-policies/$"))
 
 
+def builds_the_pay_policy(page: Page) -> None:
+    """The editor's example grade coefficients kept; its second component replaced by a tiered bonus on
+    the score (1 a point, 2 a point from 90)."""
+    from playwright.sync_api import expect
+
+    page.goto("/pay/policies/")
+    page.click("#pay-policy-editor-link")
+    page.wait_for_url(re.compile(r"/pay/policies/editor/new/$"))
+    page.fill("#id_code", "YSJX")
+    page.fill("#id_name", "医师绩效工资")
+    expect(page.locator("#id_c0-kind")).to_have_value("grade_coefficient")
+    page.click("#component-1-remove")
+    expect(page.locator("#component-1")).to_have_count(0)
+    page.click("#add-component")
+    expect(page.locator("#component-1")).to_be_visible()
+    page.select_option("#id_c1-kind", "tiered")
+    expect(page.locator("#id_c1-s-quantity")).to_be_visible()
+    page.fill("#id_c1-code", "piece")
+    page.fill("#id_c1-name", "计分奖")
+    page.fill("#id_c1-s-quantity", "score")
+    page.select_option("#id_c1-s-mode", "whole")
+    for row, (start, rate) in enumerate([("0", "1"), ("90", "2")]):
+        page.fill(f"#id_c1-t-tiers-{row}-from", start)
+        page.fill(f"#id_c1-t-tiers-{row}-rate", rate)
+    page.click("#pay-policy-editor-save")
+    page.wait_for_url(re.compile(r"/pay/policies/\d+/$"))
+
+
 def _take_step(page: Page, button: str) -> None:
     page.click(button)
     page.wait_for_selector("#step-confirm")
@@ -231,6 +260,7 @@ def test_it_sets_up_a_hospital_from_nothing_in_the_browser(browser: Any, live_se
     builds_three_indicators(page)
     builds_the_template(page)
     builds_the_grading_policy(page)
+    builds_the_pay_policy(page)
     opens_a_period(page)
     previews_a_draft_change(page)
 
@@ -247,6 +277,9 @@ def test_it_sets_up_a_hospital_from_nothing_in_the_browser(browser: Any, live_se
         policy = GradingPolicy.objects.get(code="YSDJ")
         assert policy.quotas == [{"grade": "A", "op": "<=", "share": "0.25"}]
         assert [rule["code"] for rule in policy.rules] == ["LXC"]
+        pay = PayPolicy.objects.get(code="YSJX")
+        assert [component["kind"] for component in pay.components] == ["grade_coefficient", "tiered"]
+        assert [(t["from"], t["rate"]) for t in pay.components[1]["config"]["tiers"]] == [("0", "1"), ("90", "2")]
         period = Period.objects.get(year=2026, number=12)
         assert Sheet.objects.filter(period=period).count() == 4
         # The preview saved nothing: the stored upper band still gives 30.
