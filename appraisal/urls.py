@@ -2,6 +2,7 @@ from django.urls import path
 
 from appraisal import (
     appeal_views,
+    bulk_rating_views,
     calibration_views,
     grading_editor_views,
     outcome_views,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("periods/<int:pk>/finalise/", period_views.period_finalise, name="period-finalise"),
     path("periods/<int:pk>/confirm/<slug:step>/", period_views.period_confirm, name="period-confirm"),
     path("periods/<int:pk>/calibration/", calibration_views.period_calibration, name="period-calibration"),
+    path("periods/<int:pk>/rate/", bulk_rating_views.rating_grid, name="rating-grid"),
     path("periods/<int:pk>/outcomes/", outcome_views.period_outcomes, name="period-outcomes"),
     path("results/<int:pk>/outcome/", outcome_views.outcome_decide, name="outcome-decide"),
     path("results/mine/", appeal_views.my_results, name="my-results"),

@@ -314,6 +314,8 @@ def sheet_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpRe
         "parts": _parts(sheet, views),
         "raters": raters,
         "may_enter_data": _rules(tenant, sheet, raters).enter_data,
+        # Several lines to rate: the rater's grid saves them in one go (appraisal.bulk_rating_views).
+        "rate_all": sum(len(view.rate_controls) for view in views) > 1,
         "is_own": sheet.person_id is not None and sheet.person_id == tenant.person_id,
         "may_set_status": can(tenant, "period", "change") and sheet.period.accepts_entries(),
         "status_form": SpecialStatusForm(initial={"status": sheet.special_status, "reason": sheet.special_reason}),

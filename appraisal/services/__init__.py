@@ -7,6 +7,8 @@
 * :mod:`appraisal.services.sheets` — generate an open period's sheets (and the task that does it);
 * :mod:`appraisal.services.entry` — enter actuals and ratings, record deductions and acceptance rounds, add
   work items to one sheet;
+* :mod:`appraisal.services.bulk_rating` — one rater's ratings on many lines and sheets at once, all or
+  nothing;
 * :mod:`appraisal.services.scoring` — score a line and a sheet in memory;
 * :mod:`appraisal.services.rescoring` — rescore lines, sheets and a period's stale sheets, and save
   what changed;
@@ -22,8 +24,8 @@
 * :mod:`appraisal.services.common` — what they share (IllegalTransition, the entry guard, the sheet
   lock).
 
-Each module imports only those below it (common ← assignment ← sheets ← periods; scoring ← rescoring ← entry;
-periods, rescoring, facts ← populations ← closing ← window ← outcomes), never this package, so there
+Each module imports only those below it (common ← assignment ← sheets ← periods; scoring ← rescoring ← entry
+← bulk_rating; periods, rescoring, facts ← populations ← closing ← window ← outcomes), never this package, so there
 is no import circle. The names of the former single module are re-exported here: ``services.update_line(...)`` and
 ``from appraisal.services import IllegalTransition`` keep working. The close and the review window
 are imported from their modules (``from appraisal.services import closing, window``).
@@ -32,6 +34,7 @@ are imported from their modules (``from appraisal.services import closing, windo
 from __future__ import annotations
 
 from appraisal.services.assignment import AssignmentConflict
+from appraisal.services.bulk_rating import BulkRated, EntryProblem, RatingEntry, RatingsRefused, rate_many
 from appraisal.services.common import ZERO, IllegalTransition, lock_sheet, require_entries
 from appraisal.services.entry import (
     LINE_FIELDS,
@@ -73,11 +76,15 @@ __all__ = [
     "RESCORE_BATCH",
     "ZERO",
     "AssignmentConflict",
+    "BulkRated",
+    "EntryProblem",
     "IllegalTransition",
     "LineConflict",
     "LineRow",
     "RaterRow",
+    "RatingEntry",
     "RatingRow",
+    "RatingsRefused",
     "RescoreCount",
     "RolledUp",
     "SheetScore",
@@ -92,6 +99,7 @@ __all__ = [
     "move",
     "open_period",
     "rate_line",
+    "rate_many",
     "record_acceptance",
     "record_deduction",
     "remove_sheet_line",
