@@ -64,7 +64,7 @@ RATINGS = {
     "N006": ("住院医师/责任护士", "初级", "大专及以下", "5年以下", "较饱满", "一般", "良", "较高"),
 }
 DEPARTMENT_INPUTS = {"dept_income": "1200000", "dept_expense": "1000000", "assess_base": "8000", "admissions": "134",
-                     "outpatient_visits": "1500", "surgeries": "0", "headcount": "6"}
+                     "outpatient_visits": "1500", "surgeries": "0"}
 PERSON_INPUTS = {"N001": {"lead_coefficient": "1.5"}, "N002": {"rescue_calls": "2"}, "N003": {"rescue_calls": "1"},
                  "N004": {"lead_coefficient": "2.0"}}
 
