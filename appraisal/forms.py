@@ -361,7 +361,7 @@ def parse_rating(line: SheetLine, data: QueryDict) -> tuple[RatingInput, list[st
         try:
             actual = _VALUE.clean(raw_actual)
         except forms.ValidationError as error:
-            problems.append(f"{_('Value')}: {' '.join(error.messages)}")
+            problems.append(_("Value: %(problem)s") % {"problem": " ".join(error.messages)})
     if line.method == scoring.Method.RATING and rating and rating not in scale_labels(line.config):
         problems.append(_("%(value)s is not on the scale.") % {"value": rating})
     if not rating and actual is None and not problems:
