@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from appraisal.appeal_lines import DecisionDataRefused, LineChange, apply_line_change, score_text
 from appraisal.models import Appeal, Period, Result, SheetLine, SpecialStatus
-from appraisal.services import ZERO, IllegalTransition, extension
+from appraisal.services import ZERO, IllegalTransition, extension, rollup
 from appraisal.services.closing import regrade
 from appraisal.services.window import show_time
 from appraisal.signals import results_changed
@@ -226,7 +226,9 @@ def _score_from_line(appeal: Appeal, result: Result, new_score: Decimal | None, 
     offset = ZERO
     if result.calibrated_score is not None and result.raw_score is not None:
         offset = result.calibrated_score - result.raw_score
-    score = quantize(outcome.sheet_score[1] + offset)
+    # A result combined with its child periods at close (services.rollup) combines its new sheet score too.
+    combined, result.rollup = rollup.with_own_score(result.rollup, outcome.sheet_score[1])
+    score = quantize(combined + offset)
     record = outcome.record(appeal.line)
     record["final_score"] = [score_text(result.final_score), score_text(score)]
     return score, record
@@ -239,7 +241,7 @@ def _rescore_result(result: Result, period: Period, appeal: Appeal, *, acting_us
     result._history_user = acting_user  # type: ignore[attr-defined]
     result._change_reason = (  # type: ignore[attr-defined]
         _("appeal upheld: %(reason)s") % {"reason": appeal.decision_reason})
-    result.save(update_fields=["appeal_score"])
+    result.save(update_fields=["appeal_score", "rollup"])
     changed = regrade(period=period, population=result.population, acting_user=acting_user,
                       reason=_("regraded after an upheld appeal"))
     ids = sorted({result.pk, *(r.pk for r in changed)})

@@ -1,8 +1,11 @@
 """The appraisal sections of an organisation package: ``grading_policies`` (the arguments of
-appraisal.policies.save_grading_policy; the appeal group by code) and ``periods`` (opened when the
-package says so; the sheets come from the task sent on commit, eager in the demo). Existing codes
-are left as they are, so a second load changes nothing. ``dump`` writes the policies back (an
-organisation's configuration, not its periods)."""
+appraisal.policies.save_grading_policy; the appeal group by code), ``rollup_shares`` (each
+year-end template's share of the child periods at an annual close, appraisal.services.rollup:
+``[{"template": code, "share": "0.8"}]``) and ``periods`` (opened when the package says so; the
+sheets come from the task sent on commit, eager in the demo; a period made of child periods lists
+them with their weights, ``"rollup": [{"period": "2026-Q1", "weight": "0.25"}, …]``). Existing
+codes are left as they are, so a second load changes nothing. ``dump`` writes the policies and the
+shares back (an organisation's configuration, not its periods)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from appraisal import services
-from appraisal.models import GradingPolicy, Period
+from appraisal.models import GradingPolicy, Period, RollupShare
 from appraisal.periods import period_code
 from appraisal.policies import save_grading_policy
 from indicators.models import Template
@@ -27,6 +30,10 @@ def load(organization: Organization, data: Mapping[str, Any]) -> None:
             if fields.get("appeal_group"):
                 fields["appeal_group"] = ReviewGroup.objects.get(code=fields["appeal_group"])
             save_grading_policy(organization=organization, acting_user=None, **fields)
+    for spec in data.get("rollup_shares", []):
+        if not RollupShare.objects.filter(template_code=spec["template"]).exists():
+            services.set_rollup_share(organization=organization, template_code=spec["template"],
+                                      share=Decimal(str(spec["share"])), acting_user=None)
     for spec in data.get("periods", []):
         code = period_code(spec["kind"], spec["year"], spec["number"], spec.get("start_month", 1))
         if not Period.objects.filter(code=code).exists():
@@ -42,6 +49,9 @@ def _period(organization: Organization, spec: Mapping[str, Any]) -> None:
         name=spec.get("name", ""),
         templates=[t for t in templates if t is not None], grading_policy=policy,
     )
+    if spec.get("rollup"):
+        services.set_rollup(parent=period, acting_user=None, children={
+            Period.objects.get(code=child["period"]): Decimal(str(child["weight"])) for child in spec["rollup"]})
     if spec.get("open"):
         services.open_period(period=period, acting_user=None)
 
@@ -61,4 +71,6 @@ def dump(organization: Organization) -> dict[str, Any]:
         if policy.appeal_group is not None:
             spec["appeal_group"] = policy.appeal_group.code
         policies.append(spec)
-    return {"grading_policies": policies}
+    shares = [{"template": code, "share": format(share.normalize(), "f")}
+              for code, share in RollupShare.objects.order_by("template_code").values_list("template_code", "share")]
+    return {"grading_policies": policies, **({"rollup_shares": shares} if shares else {})}

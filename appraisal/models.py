@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from appraisal.choices import SpecialStatus
 from appraisal.grading import GradeScale
 from appraisal.policy_checks import policy_problems
+from appraisal.rollup_models import PeriodRollup, RollupShare
 from indicators.models import Indicator, LineSource, RaterRole, SubjectKind, Template, TemplateLine
 from organizations.tenancy import TenantHistory, TenantOwned
 
@@ -121,20 +122,6 @@ class PeriodTemplate(TenantOwned):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "period", "template"], name="uniq_period_template"),
-        ]
-
-
-class PeriodRollup(TenantOwned):
-    """An annual period made of weighted quarters (S1-9, S1-4), or a quarter of months."""
-
-    parent = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="rollup_children")
-    child = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="rollup_parents")
-    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=4)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "parent", "child"], name="uniq_period_rollup"),
-            models.CheckConstraint(condition=~Q(parent=models.F("child")), name="period_rollup_not_self"),
         ]
 
 
@@ -458,6 +445,9 @@ class Result(TenantOwned):
     needs_calibration = models.BooleanField(_("needs calibration"), default=False)
     explanation = models.TextField(_("explanation"), blank=True)
     flags = models.JSONField(_("flags"), default=list, blank=True)
+    # How the score at close was made when the period rolls up child periods (services.rollup):
+    # {"share", "own", "children", "explanation"}; null for an ordinary sheet score.
+    rollup = models.JSONField(_("roll-up"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
 
@@ -591,4 +581,5 @@ class OutcomeDecision(TenantOwned):
 
 
 __all__ = ["AcceptanceRound", "Appeal", "GradingPolicy", "OutcomeDecision", "Period", "PeriodRollup",
-           "PeriodTemplate", "Rater", "RaterRole", "Rating", "Result", "Sheet", "SheetLine", "SpecialStatus"]
+           "PeriodTemplate", "Rater", "RaterRole", "Rating", "Result", "RollupShare", "Sheet", "SheetLine",
+           "SpecialStatus"]

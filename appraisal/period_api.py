@@ -23,7 +23,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal import actuals, period_steps, selectors, services
+from appraisal import actuals, period_steps, rollup_api, selectors, services
 from appraisal.models import GradingPolicy, Period
 from appraisal.periods import PERIODS_PER_YEAR
 from appraisal.services import closing, window
@@ -222,6 +222,26 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         except services.IllegalTransition as refused:
             return conflict(refused)
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: rollup_api.RollupSerializer},
+                   summary="The child periods rolled up into the period, and its templates' shares")
+    @extend_schema(methods=["PUT"], request=rollup_api.RollupSerializer,
+                   responses={200: rollup_api.RollupSerializer, 409: CONFLICT},
+                   summary="Replace the child periods (weights adding up to 1) and set the templates' shares")
+    @action(detail=True, methods=["get", "put"], filter_backends=[], pagination_class=None)
+    def rollup(self, request: Request, pk: str | None = None) -> Response:
+        period = self.get_object()
+        if request.method == "PUT":
+            data = rollup_api.RollupSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            try:
+                rollup_api.save(period, dict(data.validated_data), acting_user=self.actor)
+            except services.RollupRefused as refused:
+                raise serializers.ValidationError({"children" if refused.field != "share" else "shares":
+                                                   [str(refused)]}) from refused
+            except services.IllegalTransition as refused:
+                return conflict(refused)
+        return Response(rollup_api.RollupSerializer(rollup_api.current(period)).data)
 
     @extend_schema(request=TransitionSerializer, responses={200: PeriodSerializer, 409: CONFLICT},
                    summary="Move a period to its next state (self-assessment, scoring, calibration, …)",

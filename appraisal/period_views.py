@@ -26,8 +26,9 @@ from appraisal import period_steps, selectors, services
 from appraisal.forms import PeriodForm, SpecialStatusForm
 from appraisal.models import GradingPolicy, Period, Sheet
 from appraisal.result_views import RESULTS_PAGE, grading_policies, results_context, shanghai
-from appraisal.services import closing, window
+from appraisal.services import closing, rollup, window
 from appraisal.tables import PeriodTable, SheetTable, state_badge
+from core.explain import plain
 from core.web import acting_user
 from organizations.access import get_visible_or_404
 from organizations.calendar import CalendarYearMissing
@@ -107,6 +108,7 @@ def period_detail(request: HttpRequest, tenant: TenantContext, pk: int) -> HttpR
         "reopened_at": shanghai(period.reopened_at),
         "incomplete_url": period_steps.sheets_url(period, selectors.INCOMPLETE),
         "provisional_url": period_steps.sheets_url(period, selectors.PROVISIONAL),
+        "rollup_children": [(child, plain(weight)) for child, weight in rollup.children_of(period)],
     }
     if context["has_results"]:
         context.update(results_context(tenant, period, page=request.GET.get(RESULTS_PAGE)))

@@ -341,6 +341,7 @@ def _odds_and_ends(org: Organization, period: Period) -> None:
         quarter = services.create_period(organization=org, acting_user=None, kind="quarterly", year=2025, number=4,
                                          templates=[])
         services.set_rollup(parent=quarter, children={period: Decimal("1")}, acting_user=None)
+        services.set_rollup_share(organization=org, template_code="YEAR-END", share=Decimal("0.2"), acting_user=None)
         day = CalendarDay.objects.order_by("date").first()
         assert day is not None
         day.name = (day.name + "（厂休）")[:50]

@@ -140,8 +140,8 @@ def test_it_loads_twice_without_change(hengsheng: Organization) -> None:
         before = _counts()
     load_package(_package(), slug="hengsheng", name="恒盛地产")
     with scope(organization=hengsheng):
-        assert _counts() == before == {"people": 13, "departments": 8, "indicators": 3, "templates": 3,
-                                       "policies": 1}
+        assert _counts() == before == {"people": 13, "departments": 8, "indicators": 4, "templates": 4,
+                                       "policies": 2}
 
 
 def test_it_scores_and_grades_the_quarter_by_hand(hengsheng: Organization) -> None:
@@ -209,3 +209,80 @@ def test_two_c_quarters_in_a_year_flag_the_person_unfit(hengsheng: Organization)
                  for r in Result.objects.filter(period=second).select_related("person")}
     # 吴昊 (C by score) and 马超 (C for his leave) hold C in Q1 and Q2 of 2026: 13.3 → unfit.
     assert {name: rules for name, rules in unfit.items() if rules} == {"吴昊": ["twoC"], "马超": ["twoC"]}
+
+
+# --- the year: 80 % the quarters' average + 20 % the year-end assessment ---------------------------
+
+# 年终资质评价 (0–100) each person's direct supervisor enters on the year-end sheet (template YEAR).
+YEAR_END = {"HZ002": "85", "HZ003": "90", "HZ004": "80", "HZ005": "82", "HZ006": "70", "HZ007": "80",
+            "HZ008": "78", "HZ009": "75", "HZ010": "88"}
+
+
+def _year(org: Organization, quarters: list[Period]) -> Period:
+    """The year 2026 (template YEAR, policy FD-Y) rolled up from ``quarters`` at 0.25 each, the
+    year-end assessments entered, closed."""
+    period = services.create_period(organization=org, acting_user=None, kind="annual", year=2026, number=1,
+                                    templates=[Template.objects.get(code="YEAR")],
+                                    grading_policy=GradingPolicy.objects.get(code="FD-Y"))
+    services.set_rollup(parent=period, children={q: D("0.25") for q in quarters}, acting_user=None)
+    services.open_period(period=period, acting_user=None)
+    services.generate_sheets(period=Period.objects.get(pk=period.pk))
+    for sheet in Sheet.objects.filter(period=period).select_related("person"):
+        assert sheet.person is not None
+        if sheet.person.employee_no in EXEMPT:
+            services.set_special_status(sheet=sheet, status="exempt", reason="按组织绩效考核", acting_user=None)
+            continue
+        line = SheetLine.objects.get(sheet=sheet)
+        services.rate_line(line=line, rater=Rater.objects.get(sheet=sheet), acting_user=None,
+                           actual=D(YEAR_END[sheet.person.employee_no]))
+    for step in ["scoring", "calibration"]:
+        services.transition(period=period, to=step, acting_user=None)
+    close(period)
+    return Period.objects.get(pk=period.pk)
+
+
+def test_the_year_weighs_the_quarters_average_80_and_the_year_end_20(hengsheng: Organization) -> None:
+    """Q1–Q4 of 2026 as Q1 above, except 李娜, who moves from 综合部 to 营销部 on 1 July (14.1: the
+    year weighs the quarters before and after the move) and scores 75, 75, 85, 87: average 80.5.
+    何静 is on maternity leave in every quarter: no quarter result, so the year is her year-end
+    sheet alone (78.00). Annual = 0.8 × quarters' average + 0.2 × year-end:
+
+        黄磊   0.8 × 90.60 + 0.2 × 88 = 72.48 + 17.6 = 90.08   S band
+        孙丽   0.8 × 88.00 + 0.2 × 90 = 70.40 + 18.0 = 88.40   A band
+        刘晓东 0.8 × 86.20 + 0.2 × 85 = 68.96 + 17.0 = 85.96   A band
+        李娜   0.8 × 80.50 + 0.2 × 82 = 64.40 + 16.4 = 80.80   A band
+        张伟   0.8 × 80.20 + 0.2 × 80 = 64.16 + 16.0 = 80.16   A band
+        马超   0.8 × 81.00 + 0.2 × 75 = 64.80 + 15.0 = 79.80   B (his quarters' C came from his leave, not his score)
+        郑洁   0.8 × 79.50 + 0.2 × 80 = 63.60 + 16.0 = 79.60   B
+        何静   78.00 (no quarter result)                          B
+        吴昊   0.8 × 67.10 + 0.2 × 70 = 53.68 + 14.0 = 67.68   C
+
+    Forced distribution over 9: S ≤ 0.45 → 0, A ≤ 1.35 → 1, B ≥ 6.3 → 7, C ≤ 0.9 → 1. 黄磊 has no S
+    place and keeps the one A; 孙丽, 刘晓东, 李娜 and 张伟 fall to B (7 B), 吴昊 C — and a C for the
+    year is unfit (13.3). The deputy's annual performance pay (13.1 1), 年薪制): month base 25000 ×
+    0.4 = 10000 × 3 × coefficient 1.0 (B) = 30000.00.
+    """
+    with scope(organization=hengsheng):
+        quarters = [_quarter(hengsheng, 1, Q1), _quarter(hengsheng, 2, Q1)]
+        org_services.update_person(person=Person.objects.get(employee_no="HZ005"), acting_user=None, reason="调动",
+                                   department=Department.objects.get(code="HZ-MKT"))
+        quarters += [_quarter(hengsheng, 3, dict(Q1, HZ005={"PLAN": {"HZ003": "85"}})),
+                     _quarter(hengsheng, 4, dict(Q1, HZ005={"PLAN": {"HZ003": "87"}}))]
+        year = _year(hengsheng, quarters)
+        found = {_name(r): (r.final_score, r.grade) for r in Result.objects.filter(period=year).select_related("person")
+                 if r.final_score is not None}
+        unfit = [_name(r) for r in Result.objects.filter(period=year).select_related("person")
+                 if any(f["outcome"] == "unfit" for f in r.flags)]
+        run = pay_services.compute_pay_run(period=year, acting_user=None, reason="年度")
+        assert run is not None
+        paid = {slip.person.name: {line["code"]: D(line["amount"]) for line in slip.lines if line["paid"]}
+                for slip in PaySlip.objects.filter(run=run).select_related("person")}
+    assert found == {
+        "黄磊": (D("90.08"), "A"), "孙丽": (D("88.40"), "B"), "刘晓东": (D("85.96"), "B"), "李娜": (D("80.80"), "B"),
+        "张伟": (D("80.16"), "B"), "马超": (D("79.80"), "B"), "郑洁": (D("79.60"), "B"), "何静": (D("78.00"), "B"),
+        "吴昊": (D("67.68"), "C")}
+    assert unfit == ["吴昊"]
+    assert paid["刘晓东"] == {"year_perf": D("30000.00")}
+    # staff: nothing (their year-end bonus pool is not modelled)
+    assert {name: paid[name] for name in ("孙丽", "李娜", "黄磊")} == {
+        name: {"year_perf": D("0.00")} for name in ("孙丽", "李娜", "黄磊")}

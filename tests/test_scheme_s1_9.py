@@ -141,7 +141,8 @@ def test_it_loads_the_package_twice_without_change(org: Organization) -> None:
     before = snapshot(org)
     assert load().pk == org.pk
     assert snapshot(org) == before
-    assert len(before["people"]) == 7 and before["pay"] == [("S19", 1)]
+    assert len(before["people"]) == 7 and before["pay"] == [("S19", 1), ("S19-Y", 1)]
+    assert before["templates"] == [("S19", 1), ("S19-Y", 1), ("S19-Y-MGR", 1)]
 
 
 def test_it_weighs_each_item_self_20_supervisor_80_and_the_parts_80_20(q1: Period) -> None:
@@ -221,19 +222,55 @@ def test_it_raises_the_salary_grade_after_two_excellent_quarters(org: Organizati
     assert [f["rule"] for f in found(q2)["孙伟"].flags] == ["excellent_twice"]
 
 
+def quarter_points(score: int) -> dict[str, dict[str, tuple[str | None, str]]]:
+    """Everyone assesses himself as his supervisor does, ``score`` in all: KPI_PLAN 0.6 × score,
+    KPI_SKILL 0.4 × score (kpi = score), QUALITY score → 0.8 × score + 0.2 × score = score."""
+    items = {"KPI_PLAN": str(score * 6 / 10), "KPI_SKILL": str(score * 4 / 10), "QUALITY": str(score)}
+    return {name: {code: (value, value) for code, value in items.items()} for name in Q1_POINTS}
+
+
+def closed_year(org: Organization) -> Period:
+    """Q1–Q4 of 2026 closed with everyone at 80, 85, 90 and 95, then the year-end review (年终考评)
+    on the two year-end templates with the Q1 points above, rolled up from the four quarters."""
+    quarters = [closed_quarter(org, number, quarter_points(score))
+                for number, score in enumerate((80, 85, 90, 95), start=1)]
+    with scope(organization=org):
+        year = services.create_period(
+            organization=org, acting_user=None, kind="annual", year=2026, number=1,
+            templates=list(Template.objects.filter(code__in=["S19-Y", "S19-Y-MGR"])),
+            grading_policy=GradingPolicy.objects.get(code="S19"))
+        services.set_rollup(parent=year, children={q: D("0.25") for q in quarters}, acting_user=None)
+        services.open_period(period=year, acting_user=None)
+        services.generate_sheets(period=Period.objects.get(pk=year.pk))
+        year = Period.objects.get(pk=year.pk)
+    rate(year, Q1_POINTS)
+    with scope(organization=org):
+        for step in ["scoring", "calibration"]:
+            services.transition(period=year, to=step, acting_user=None)
+    close(year)
+    with scope(organization=org):
+        return Period.objects.get(pk=year.pk)
+
+
 def test_it_weighs_the_year_end_score_and_the_quarters_by_managers_and_staff(org: Organization) -> None:
-    # The year-end review (年终考评) uses the same sheet: 孙伟 95.52, 李娜 86.16 (as in Q1 above).
-    year = closed_quarter(org, 1, Q1_POINTS, kind="annual")
+    # The quarters average (80 + 85 + 90 + 95) / 4 = 87.5 for everyone; the year-end sheets score as
+    # Q1 above. 中层管理 (孙伟 技术部经理, 钱丽 人力资源主办; template S19-Y-MGR, quarters' share 0.2):
+    #   孙伟 0.8 × 95.52 + 0.2 × 87.5 = 76.416 + 17.5 = 93.916 → 93.92 A
+    #   钱丽 0.8 × 78.72 + 17.5 = 62.976 + 17.5 = 80.476 → 80.48 B
+    # the others (S19-Y, share 0.6): 0.6 × 87.5 = 52.5 +
+    #   李娜 0.4 × 86.16 = 34.464 → 86.964 → 86.96 B;  周杰 0.4 × 76.64 = 30.656 → 83.156 → 83.16 B
+    #   吴芳 0.4 × 50.40 = 20.16 → 72.66 C;             郑浩 0.4 × 65.68 = 26.272 → 78.772 → 78.77 C
+    year = closed_year(org)
+    assert {name: (r.final_score, r.grade) for name, r in found(year).items()} == {
+        "孙伟": (D("93.92"), "A"), "钱丽": (D("80.48"), "B"), "李娜": (D("86.96"), "B"), "周杰": (D("83.16"), "B"),
+        "吴芳": (D("72.66"), "C"), "郑浩": (D("78.77"), "C")}
     with scope(organization=org):
         for person in Person.objects.filter(employee_no__in=["C002", "C003", "C004", "C005", "C006", "C007"]):
-            for name, value in [("q1", "80"), ("q2", "85"), ("q3", "90"), ("q4", "95"), ("year_end_base", "3000")]:
-                pay.save_pay_input(organization=org, acting_user=None, period=year, name=name, person=person,
-                                   value=D(value))
+            pay.save_pay_input(organization=org, acting_user=None, period=year, name="year_end_base", person=person,
+                               value=D("3000"))
     slips = run_pay(year)
-    # Quarters' average (80 + 85 + 90 + 95) / 4 = 87.5.
-    # 孙伟 (中层管理): 0.9552 × 80 % + 0.875 × 20 % = 0.76416 + 0.175 = 0.93916 → 0.9392;
-    #                 3000 × 0.9392 = 2817.60
-    # 李娜 (员工):     0.875 × 60 % + 0.8616 × 40 % = 0.525 + 0.34464 = 0.86964 → 0.8696;
-    #                 3000 × 0.8696 = 2608.80
+    # annual coefficient = annual score / 100 (4 places): 孙伟 0.9392 × 3000 = 2817.60;
+    # 李娜 0.8696 × 3000 = 2608.80 — the figures of the former hand-keyed q1–q4 inputs, now from the roll-up.
     assert {name: slips[name].amount("year_end") for name in ("孙伟", "李娜")} == {
         "孙伟": D("2817.60"), "李娜": D("2608.80")}
+    assert "perf" not in {line["code"] for line in slips["孙伟"].lines}  # the quarterly policy is not the year's

@@ -55,7 +55,7 @@ from appraisal.services.rescoring import (
     rescore_sheet,
     rescore_sheets,
 )
-from appraisal.services.rollup import RolledUp, rollup_scores, set_rollup
+from appraisal.services.rollup import RolledUp, RollupRefused, rollup_scores, set_rollup, set_rollup_share
 from appraisal.services.scoring import (
     LineRow,
     RaterRow,
@@ -87,6 +87,7 @@ __all__ = [
     "RatingsRefused",
     "RescoreCount",
     "RolledUp",
+    "RollupRefused",
     "SheetScore",
     "StatusRefused",
     "add_sheet_line",
@@ -113,6 +114,7 @@ __all__ = [
     "score_sheet",
     "set_grading_policy",
     "set_rollup",
+    "set_rollup_share",
     "set_special_status",
     "transition",
     "update_line",

@@ -42,7 +42,7 @@ from simple_history.utils import bulk_update_with_history
 
 from appraisal import grading, selectors
 from appraisal.models import GradingPolicy, Period, Result, Sheet, SheetLine, SpecialStatus
-from appraisal.services import populations
+from appraisal.services import populations, rollup
 from appraisal.services.common import IllegalTransition
 from appraisal.services.periods import move, transition
 from appraisal.services.populations import GRADE_FIELDS, GRADED_STATUSES, INCOMPLETE_FLAG
@@ -120,6 +120,7 @@ def start_close(*, period: Period, acting_user: User | None, anyway: bool = Fals
     if anyway and not reason:
         raise ClosureRefused(_("Give a reason for closing with incomplete sheets: it is kept on the period and in "
                                "the audit trail."))
+    refuse_open_children(current)
     params: dict[str, Any] = {}
     if not anyway:
         refuse_incomplete(current)
@@ -264,18 +265,9 @@ def _write_results(period: Period, *, acting_user: User | None, anyway: str = ""
         anyway = anyway if incomplete else ""  # completed meanwhile: an ordinary close
     else:
         refuse_incomplete(period)
+    refuse_open_children(period)
     with cached_translations(), no_cyclic_gc():
-        drafts, unscored = population_drafts(period, policy)
-        if unscored and anyway:
-            _count_missing_as_zero(period, drafts)
-        elif unscored:
-            names = [s.subject_label for s in Sheet.objects.filter(pk__in=unscored[:10]).select_related(
-                "person", "team", "department").order_by("pk")]
-            shown = ", ".join(names) + (" …" if len(unscored) > 10 else "")
-            raise ClosureRefused(
-                _("Period %(period)s cannot be closed: %(count)s sheet(s) have no score yet: %(names)s.")
-                % {"period": period.code, "count": len(unscored), "names": shown}
-            )
+        drafts = _scores_at_close(period, policy, anyway=bool(anyway))
         _flag_incomplete(drafts, set(incomplete), anyway)
         by_population: dict[str, list[_Draft]] = defaultdict(list)
         for draft in drafts:
@@ -293,6 +285,37 @@ def _write_results(period: Period, *, acting_user: User | None, anyway: str = ""
     transition(period=period, to=Period.State.CLOSED, acting_user=acting_user, reason=reason)
     Period.objects.filter(pk=period.pk).update(results_at=timezone.now())
     return ids
+
+
+def _scores_at_close(period: Period, policy: GradingPolicy, *, anyway: bool) -> list[_Draft]:
+    """The drafts with their scores at close: the sheets' scores (a missing one counting 0 when HR
+    closes anyway), combined with the child periods' results where the period rolls them up
+    (appraisal.services.rollup). Refuses when a normal sheet is left without a score."""
+    drafts, unscored = population_drafts(period, policy)
+    if unscored and anyway:
+        _count_missing_as_zero(period, drafts)
+    rollup.combine(period, drafts)
+    if unscored and not anyway:
+        missing = set(unscored)
+        unscored = [d.sheet_id for d in drafts if d.sheet_id in missing and d.raw_score is None]
+    if unscored and not anyway:
+        names = [s.subject_label for s in Sheet.objects.filter(pk__in=unscored[:10]).select_related(
+            "person", "team", "department").order_by("pk")]
+        shown = ", ".join(names) + (" …" if len(unscored) > 10 else "")
+        raise ClosureRefused(
+            _("Period %(period)s cannot be closed: %(count)s sheet(s) have no score yet: %(names)s.")
+            % {"period": period.code, "count": len(unscored), "names": shown}
+        )
+    return drafts
+
+
+def refuse_open_children(period: Period) -> None:
+    """A period that rolls up child periods closes after them: refused naming those without results."""
+    waiting = rollup.open_children(period)
+    if waiting:
+        raise ClosureRefused(
+            _("Period %(period)s cannot be closed before its child periods: %(children)s have no results yet. "
+              "Close them first.") % {"period": period.code, "children": ", ".join(waiting)})
 
 
 def _flag_incomplete(drafts: Sequence[_Draft], incomplete: set[int], reason: str) -> None:
@@ -330,7 +353,7 @@ def _insert_results(period: Period, drafts: Sequence[_Draft], *, acting_user: Us
         return (period.organization_id, period.pk, draft.sheet_id, draft.subject_kind, draft.person_id,
                 draft.population, draft.population_label, draft.status, draft.raw_score, None, "", None,
                 draft.final_score, draft.rank, draft.band_grade, draft.grade, draft.grade_label, draft.coefficient,
-                draft.needs_calibration, draft.explanation, draft.flags, None, None)
+                draft.needs_calibration, draft.explanation, draft.flags, None, None, draft.rollup)
 
     insert_rows(Result, RESULT_COLUMNS, (values(d) for d in drafts))
     ids = dict(Result.objects.filter(period=period).values_list("sheet_id", "pk"))
@@ -343,7 +366,7 @@ def _insert_results(period: Period, drafts: Sequence[_Draft], *, acting_user: Us
 RESULT_COLUMNS = ["organization_id", "period_id", "sheet_id", "subject_kind", "person_id", "population",
                   "population_label", "status", "raw_score", "calibrated_score", "calibration_reason",
                   "appeal_score", "final_score", "rank", "band_grade", "grade", "grade_label", "coefficient",
-                  "needs_calibration", "explanation", "flags", "confirmed_at", "acknowledged_at"]
+                  "needs_calibration", "explanation", "flags", "confirmed_at", "acknowledged_at", "rollup"]
 
 
 def regrade(*, period: Period, population: str, acting_user: User | None, reason: str) -> list[Result]:

@@ -63,6 +63,7 @@ class Draft:
         "population_label",
         "rank",
         "raw_score",
+        "rollup",
         "sheet_id",
         "status",
         "subject_key",
@@ -81,6 +82,7 @@ class Draft:
         self.coefficient: Decimal | None = None
         self.needs_calibration = False
         self.flags: list[dict[str, str]] = []
+        self.rollup: dict[str, Any] | None = None  # set at close when the period rolls up child periods
 
     def graded_score(self) -> Decimal | None:
         return self.raw_score  # no calibration or appeal yet: see Result.graded_score
@@ -192,8 +194,12 @@ def _distribute(policy: GradingPolicy, scale: GradeScale, graded: Sequence[Resul
 
 
 def _refused(result: Result | Draft, explanation: str) -> str:
+    """The grading's explanation, after how the score was made: refused, or combined with the child
+    periods (appraisal.services.rollup, kept on the result so that a regrade keeps saying it)."""
     if result.status == SpecialStatus.REFUSED:
         return _("refused to be assessed → 0 points") + "; " + explanation
+    if result.rollup:
+        return str(result.rollup.get("explanation", "")) + sep() + explanation
     return explanation
 
 
