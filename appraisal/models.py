@@ -175,7 +175,12 @@ class Sheet(TenantOwned):
                 name="sheet_exactly_one_subject",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "period"], name="sheet_org_period")]
+        indexes = [
+            models.Index(fields=["organization", "period"], name="sheet_org_period"),
+            # The API lists sheets in this order (selectors.sheets_with_lines) and pages them by id
+            # first: an index-only scan cuts a page without sorting the period's sheets.
+            models.Index(fields=["organization", "period", "subject_kind", "id"], name="sheet_org_period_kind_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_id}: {self.subject_label}"
@@ -461,7 +466,12 @@ class Result(TenantOwned):
             # One result per sheet: what keeps a redelivered close to one result.
             models.UniqueConstraint(fields=["organization", "sheet"], name="uniq_result_sheet"),
         ]
-        indexes = [models.Index(fields=["organization", "period", "population"], name="result_org_period_pop")]
+        indexes = [
+            models.Index(fields=["organization", "period", "population"], name="result_org_period_pop"),
+            # The API's order (results_api.ResultViewSet): a page's ids come from this index, unsorted.
+            models.Index(fields=["organization", "period", "population", "rank", "id"],
+                         name="result_org_period_rank_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sheet_id}: {self.grade or '—'}"

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appraisal import appeal_lines, appeals, grading, selectors, services
-from appraisal.api import REASON_HELP, JobSerializer
+from appraisal.api import REASON_HELP, IdsFirstPages, JobSerializer
 from appraisal.models import Appeal, GradingPolicy, OutcomeDecision, Result, SheetLine
 from appraisal.policies import PolicyRejected, save_grading_policy
 from appraisal.services import closing, outcomes
@@ -113,7 +113,7 @@ def outcome_row(row: outcomes.PersonOutcome) -> dict[str, Any]:
             "decided_at": decision.decided_at if decision else None}
 
 
-class ResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ResultViewSet(IdsFirstPages, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Results of closed periods. HR and finance see all; a head their departments'; an employee
     their own once the period is published."""
 

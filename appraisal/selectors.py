@@ -263,6 +263,13 @@ def with_progress(sheets: QuerySet[Sheet]) -> QuerySet[Sheet]:
     )
 
 
+def page_with_progress(ids: list[int]) -> list[Sheet]:
+    """The sheets ``ids`` (one page of a list, in that order) with_progress: their lines are counted
+    for these sheets alone, never for the whole list the page was cut from. One query."""
+    found = {sheet.pk: sheet for sheet in with_progress(Sheet.objects.filter(pk__in=ids))}
+    return [found[pk] for pk in ids if pk in found]
+
+
 @dataclass(frozen=True)
 class Progress:
     """One sheet's lines: how many, how many done, how many block the close."""

@@ -24,7 +24,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from appraisal.api import JobSerializer
+from appraisal.api import IdsFirstPages, JobSerializer
 from appraisal.models import Period
 from appraisal.services import IllegalTransition
 from core.api import CONFLICT, DetailSerializer, conflict
@@ -231,9 +231,10 @@ class PayBudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
 class PayRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = PayRun
-        fields = ["id", "period", "version", "state", "reason", "policies", "people", "total", "components", "notes",
-                  "computed_at", "computed_by", "confirmed_at", "confirmed_by", "provisional", "waiting",
-                  "waiting_names", "superseded_at", "superseded_reason", "over_budget", "budget_override_reason"]
+        fields = ["id", "period", "version", "state", "reason", "policies", "people", "total", "components",
+                  "component_totals", "notes", "computed_at", "computed_by", "confirmed_at", "confirmed_by",
+                  "provisional", "waiting", "waiting_names", "superseded_at", "superseded_reason", "over_budget",
+                  "budget_override_reason"]
         read_only_fields = fields
 
 
@@ -303,7 +304,7 @@ class PayRunFilter(filters.FilterSet):
     state = filters.ChoiceFilter(choices=PayRun.State.choices)
 
 
-class PayRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class PayRunViewSet(IdsFirstPages, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Pay runs, one per version of a period's pay. Finance confirms the latest version, which locks
     it, and exports the pay sheet, the delta sheet and the bank list as background jobs."""
 
@@ -374,7 +375,7 @@ class PaySlipFilter(filters.FilterSet):
     department = id_filter("department")
 
 
-class PaySlipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class PaySlipViewSet(IdsFirstPages, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Pay slips with their lines and explanations. HR and finance see every slip; anyone else their
     own, of confirmed runs only."""
 

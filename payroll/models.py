@@ -126,6 +126,10 @@ class PayRun(TenantOwned):
     people = models.PositiveIntegerField(_("people"), default=0)
     total = models.DecimalField(_("total"), max_digits=16, decimal_places=2, default=Decimal("0.00"))
     components = models.JSONField(_("component columns"), default=list)  # [[code, name], …] in policy order
+    # What each component column pays in the whole run, by code ({"perf": "123456.00"}): the slips'
+    # paid lines added up once, when the run is computed (payroll.services.compute_pay_run). The run
+    # page and the API read these instead of decoding every slip's lines on each request.
+    component_totals = models.JSONField(_("component totals"), default=dict, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
     computed_by = models.ForeignKey("organizations.User", null=True, blank=True, on_delete=models.SET_NULL,

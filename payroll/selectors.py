@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Sum
 
 from appraisal.models import Period
 from organizations.context import TenantContext
@@ -133,14 +133,38 @@ def department_totals(run: PayRun) -> list[DepartmentTotal]:
 
 
 def component_totals(run: PayRun) -> list[tuple[str, str, Decimal]]:
-    """(code, name, total paid) per component column of the run, adding the slips' lines while
-    streaming them (lines are JSON): memory stays flat whatever the head count."""
-    sums: dict[str, Decimal] = {code: ZERO for code, _name in run.components}
-    for lines in PaySlip.objects.filter(run=run).values_list("lines", flat=True).iterator(chunk_size=2000):
-        for line in lines:
-            if line["paid"] and line["code"] in sums:
-                sums[line["code"]] += Decimal(line["amount"])
-    return [(code, name, sums[code]) for code, name in run.components]
+    """(code, name, total paid) per component column of the run, as added up when it was computed
+    (PayRun.component_totals): no slip is read."""
+    stored = run.component_totals or {}
+    return [(code, name, Decimal(stored.get(code, "0.00"))) for code, name in run.components]
+
+
+def slip_ids(run: PayRun) -> QuerySet[PaySlip, int]:
+    """The run's slip ids by department code and employee number: the page cuts these (a narrow
+    sort) and reads only its own slips (slips_by_id), not a wide sort of every slip's lines."""
+    return PaySlip.objects.filter(run=run).order_by("department__code", "person__employee_no", "pk") \
+        .values_list("pk", flat=True)
+
+
+def slips_by_id(ids: list[int]) -> list[PaySlip]:
+    """The slips ``ids`` with their person and department, in that order: one query."""
+    found = PaySlip.objects.select_related("person", "department").in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
+
+
+def delta_people(run: PayRun, previous: PayRun, limit: int) -> tuple[list[int], int]:
+    """Who is paid differently in ``run`` than in ``previous`` (services.delta's rule: another total
+    or other component amounts, or a slip in one version only), compared by the database: the first
+    ``limit`` person ids and how many there are. Two queries, whatever the head count; the run page
+    used to load every slip of both versions on each request."""
+    same = PaySlip.objects.filter(run=previous, person_id=OuterRef("person_id"), total=OuterRef("total"),
+                                  amounts=OuterRef("amounts"))
+    changed = PaySlip.objects.filter(run=run).exclude(Exists(same)).order_by().values_list("person_id", flat=True)
+    gone = PaySlip.objects.filter(run=previous).exclude(
+        Exists(PaySlip.objects.filter(run=run, person_id=OuterRef("person_id")))).order_by().values_list(
+        "person_id", flat=True)
+    both = changed.union(gone)
+    return list(both.order_by("person_id")[:limit]), both.count()
 
 
 def previous_run(run: PayRun) -> PayRun | None:

@@ -281,6 +281,16 @@ def paid_amounts(pay: PersonPay) -> dict[str, str]:
     return {line.code: format(line.amount, "f") for line in pay.lines if line.paid}
 
 
+def column_totals(columns: Sequence[Sequence[str]], pays: Iterable[PersonPay]) -> dict[str, str]:
+    """PayRun.component_totals: what each component column pays over everyone, by code, to the fen."""
+    sums = {code: ZERO for code, _name in columns}
+    for pay in pays:
+        for line in pay.lines:
+            if line.paid and line.code in sums:
+                sums[line.code] += line.amount
+    return {code: format(total, "f") for code, total in sums.items()}
+
+
 def pay_people(period: Period, policies: Sequence[PayPolicy],
                grades: Mapping[int, Regraded] | None = None) -> tuple[list[_Row], dict[int, PersonPay], list[str]]:
     """Everyone's pay under ``policies`` (the rows, each person's pay by id, the notes on who is not
@@ -334,6 +344,7 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
                      policies={p.department_type.code if p.department_type else "*": f"{p.code} v{p.version}"
                                for p in policies},
                      people=len(pays), total=sum((p.total for p in pays.values()), ZERO), components=columns,
+                     component_totals=column_totals(columns, pays.values()),
                      notes="\n".join(notes), computed_by=acting_user, provisional=bool(count), waiting=count,
                      waiting_names=names, over_budget=over)
         run._history_user = acting_user  # type: ignore[attr-defined]
@@ -475,18 +486,21 @@ class DeltaRow:
         return self.new.get(code, ZERO) - self.old.get(code, ZERO)
 
 
-def delta(*, run: PayRun, previous: PayRun | None = None) -> list[DeltaRow]:
+def delta(*, run: PayRun, previous: PayRun | None = None, people: Iterable[int] | None = None) -> list[DeltaRow]:
     """Who is paid differently in ``run`` than in ``previous`` (default: the version before), by
-    component: two queries. People only in one of the versions count from zero."""
+    component: two queries. People only in one of the versions count from zero. ``people``: only
+    these (the run page's first rows, payroll.selectors.delta_people)."""
     if previous is None:
         previous = PayRun.objects.filter(period_id=run.period_id, version__lt=run.version).order_by("-version").first()
 
     def load(which: PayRun | None) -> dict[int, tuple[int, Decimal, dict[str, Decimal]]]:
         if which is None:
             return {}
+        slips = PaySlip.objects.filter(run=which)
+        if people is not None:
+            slips = slips.filter(person_id__in=list(people))
         return {p: (d, t, {code: Decimal(amount) for code, amount in amounts.items()})
-                for p, d, t, amounts in PaySlip.objects.filter(run=which).values_list(
-                    "person_id", "department_id", "total", "amounts")}
+                for p, d, t, amounts in slips.values_list("person_id", "department_id", "total", "amounts")}
 
     old, new = load(previous), load(run)
     rows = []

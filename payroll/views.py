@@ -141,23 +141,26 @@ def _slip_rows(run: PayRun, slips: list[PaySlip]) -> list[SlipRow]:
     return rows
 
 
-def _delta(run: PayRun, departments: dict[int, str]) -> tuple[list[DeltaView], int, Decimal]:
-    """The first rows of the delta against the previous version, how many there are and their sum."""
-    changes = services.delta(run=run)
-    shown = changes[:DELTA_ROWS_SHOWN]
+def _delta(run: PayRun, previous: PayRun, departments: dict[int, str]) -> tuple[list[DeltaView], int, Decimal]:
+    """The first rows of the delta against the previous version, how many there are and their sum
+    (the runs' totals differ by exactly that: people paid the same add nothing)."""
+    first, count = selectors.delta_people(run, previous, DELTA_ROWS_SHOWN)
+    shown = services.delta(run=run, previous=previous, people=first)
+    gone = {c.department_id for c in shown} - departments.keys()  # only in the previous version
+    if gone:
+        departments = {**departments, **dict(PaySlip.objects.filter(run=previous, department_id__in=gone)
+                                             .values_list("department_id", "department__name").distinct())}
     people = selectors.people_named(c.person_id for c in shown)
     codes = [code for code, _name in run.components]
     rows = [DeltaView(people[c.person_id][0], people[c.person_id][1], departments.get(c.department_id, ""),
                       [c.change(code) for code in codes], c.old_total, c.new_total, c.difference) for c in shown]
-    return rows, len(changes), sum((c.difference for c in changes), Decimal("0.00"))
+    return rows, count, run.total - previous.total
 
 
 @replica_reads()
 def run_context(tenant: TenantContext, run: PayRun, request: HttpRequest) -> dict[str, Any]:
     departments = selectors.department_totals(run)
-    slips = PaySlip.objects.filter(run=run).select_related("person", "department").order_by(
-        "department__code", "person__employee_no")
-    page = Paginator(slips, SLIPS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.slip_ids(run), SLIPS_PER_PAGE).get_page(request.GET.get("page"))
     previous = selectors.previous_run(run)
     context: dict[str, Any] = {
         "run": run,
@@ -167,14 +170,15 @@ def run_context(tenant: TenantContext, run: PayRun, request: HttpRequest) -> dic
         "grand_people": sum(d.people for d in departments),
         "components": selectors.component_totals(run),
         "page": page,
-        "slip_rows": _slip_rows(run, list(page.object_list)),
+        "slip_rows": _slip_rows(run, selectors.slips_by_id(list(page.object_list))),
         "previous": previous,
         "computed_at": shanghai(run.computed_at),
         "confirmed_at": shanghai(run.confirmed_at),
         "may_change": can(tenant, "pay", "change"),
         "confirm_refusal": services.confirm_refusal(run) if run.state == PayRun.State.COMPUTED else "",
         # Looked up again while the run may still be confirmed (budgets may have changed since it was computed).
-        "over_budget": (budgets.overruns(run.period, budgets.run_costs(run)) if run.state == PayRun.State.COMPUTED
+        "over_budget": (budgets.overruns(run.period, {d.department_id: d.total for d in departments})
+                        if run.state == PayRun.State.COMPUTED
                         else run.over_budget),
         "exports": export_context(run),
         "export_choices": [ExportChoice(kind, str(KIND_LABELS[kind])) for kind in KINDS],
@@ -182,9 +186,7 @@ def run_context(tenant: TenantContext, run: PayRun, request: HttpRequest) -> dic
     }
     if previous is not None:
         names = {d.department_id: d.name for d in departments}
-        names.update(dict(PaySlip.objects.filter(run=previous).values_list("department_id", "department__name")
-                          .distinct()))
-        context["delta_rows"], context["delta_count"], context["delta_total"] = _delta(run, names)
+        context["delta_rows"], context["delta_count"], context["delta_total"] = _delta(run, previous, names)
     return context
 
 
