@@ -63,6 +63,8 @@ INPUT_LABELS: dict[str, Promise] = {
     "salary_band": pgettext_lazy("pay input", "Salary band"),
     "sheet_points": pgettext_lazy("pay input", "Score sheet points"),
     "sheet_money": pgettext_lazy("pay input", "Score sheet money"),
+    "dept_headcount": pgettext_lazy("pay input", "People of the department assessed"),
+    "team_headcount": pgettext_lazy("pay input", "People of the team or shift assessed"),
     "dept_score": pgettext_lazy("pay input", "Department score"),
     "dept_coefficient": pgettext_lazy("pay input", "Department performance coefficient"),
     "dept_rank": pgettext_lazy("pay input", "Department rank"),
@@ -114,9 +116,13 @@ _CODED: dict[str, Promise] = {
     "coefficient": pgettext_lazy("pay input", "Performance coefficient of the %(code)s department above"),
     "rank": pgettext_lazy("pay input", "Rank of the %(code)s department above"),
     "grade": pgettext_lazy("pay input", "Grade of the %(code)s department above"),
+    # sums of a declared pay input (payroll.standard.SUM_PREFIXES): ytd_<input>, dept_sum_<input>, …
+    "ytd_": pgettext_lazy("pay input", "%(code)s of the year so far"),
+    "dept_sum_": pgettext_lazy("pay input", "%(code)s of the whole department"),
+    "team_sum_": pgettext_lazy("pay input", "%(code)s of the whole team or shift"),
 }
 _CODED_NAME = re.compile(r"^(?:line_(?P<line>.+)_(?P<what>points|money)|dept_type_(?P<type>.+)_"
-                         r"(?P<field>score|coefficient|rank|grade))$")
+                         r"(?P<field>score|coefficient|rank|grade)|(?P<sum>ytd_|dept_sum_|team_sum_)(?P<input>.+))$")
 
 
 def input_label(name: str) -> str:
@@ -126,8 +132,8 @@ def input_label(name: str) -> str:
     coded = _CODED_NAME.match(name)
     if coded is None:
         return name
-    code = coded.group("line") or coded.group("type")
-    return str(_CODED[coded.group("what") or coded.group("field")]) % {"code": code}
+    code = coded.group("line") or coded.group("type") or coded.group("input")
+    return str(_CODED[coded.group("what") or coded.group("field") or coded.group("sum")]) % {"code": code}
 
 
 def run_reason(reason: str) -> str:

@@ -18,7 +18,7 @@ The checks, each hit reported with its URL and the text around it:
   into a form field (input values, textareas) and a configuration document shown as typed (a
   ``<pre>`` that parses as JSON) are code, not wording; so are the keys a JSON editor lists beside
   their labels (``<code lang="zxx">``, "no language"), which only a page with a code editor (a
-  ``<textarea>``) may show.
+  ``<textarea>``, or a formula field marked ``data-code-editor``) may show.
 * **Chinese punctuation.** An ASCII ``:;,?!`` or a parenthesis next to a Chinese character, a
   parenthesis around Chinese, an ASCII full stop ending a Chinese sentence.
 * **Glossary.** None of the words the glossary says not to use (考核模板, 复核期, 结算, 系数 alone …).
@@ -308,7 +308,7 @@ def _hits(showcase: Showcase, page: Page) -> list[str]:
     for pattern, what in PUNCTUATION:
         for match in pattern.finditer(unbracketed):
             found.append(f"{what}: …{_context(masked, match.start(), match.end())}…")
-    if CODE_REFERENCE.search(page.html) and "<textarea" not in page.html:
+    if CODE_REFERENCE.search(page.html) and "<textarea" not in page.html and "data-code-editor" not in page.html:
         found.append('code shown as code (lang="zxx") on a page without a code editor: show its label instead')
     for pattern, instead in NOT_WORDS:
         for match in pattern.finditer(masked):
