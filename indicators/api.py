@@ -32,6 +32,7 @@ from indicators.models import (
     TemplateLine,
     TemplatePart,
     TemplateRater,
+    UnitSource,
 )
 from organizations.api import ScopedRelatedField, TenantViewSet, id_filter
 from organizations.models import Department, Person, Team
@@ -203,7 +204,7 @@ class TemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Template
         fields = ["id", "code", "version", "name", "subject_kind", "department_type", "position", "base_score",
-                  "is_active", "parts", "raters", "team_kind", "applies_to", "rounding"]
+                  "is_active", "parts", "raters", "team_kind", "applies_to", "rounding", "unit_share", "unit"]
         read_only_fields = fields
 
 
@@ -263,6 +264,15 @@ class TemplateSpecSerializer(serializers.Serializer):
         choices=Rounding.choices, required=False,
         help_text=gettext_lazy("Where scores are rounded to 0.01: line (each line, the default), part, or final "
                                "(only the final score)."))
+    unit_share = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text=gettext_lazy('A person template\'s share of the unit\'s result in the score at close, 0 to 1 '
+                               '("0.6": 60 % the unit + 40 % the own sheet, S1-4\'s deputies). Empty or 0: the own '
+                               'sheet alone.'))
+    unit = serializers.ChoiceField(
+        choices=UnitSource.choices, required=False, allow_blank=True,
+        help_text=gettext_lazy("Whose result the unit share reads: department (the person's department, or the "
+                               "nearest department above with a result) or team."))
     parts = TemplatePartSpecSerializer(many=True)
     raters = TemplateRaterSpecSerializer(many=True, required=False)
 

@@ -99,6 +99,8 @@ def template_spec(template: Template) -> dict[str, Any]:
     """What build_template needs to make ``template`` again."""
     spec: dict[str, Any] = {"code": template.code, "name": template.name, "subject_kind": template.subject_kind,
                             "base_score": _number(template.base_score), "rounding": template.rounding}
+    if template.unit_share:
+        spec.update({"unit_share": _number(template.unit_share), "unit": template.unit})
     if template.applies_to:
         spec["applies_to"] = template.applies_to
     else:

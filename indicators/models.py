@@ -137,6 +137,13 @@ class Rounding(models.TextChoices):
     FINAL = "final", _("only the final score")
 
 
+class UnitSource(models.TextChoices):
+    """Whose result a person template's unit share reads (appraisal.services.unit_share)."""
+
+    DEPARTMENT = "department", _("the person's department")
+    TEAM = "team", _("the person's team or shift")
+
+
 class Template(TenantOwned):
     """An appraisal template (考核方案) for one kind of subject, in versions.
 
@@ -162,6 +169,12 @@ class Template(TenantOwned):
     # sum (the default), each part's sum, or only the final score (S0-2: a shift's score is the
     # weighted sum of unrounded completion rates).
     rounding = models.CharField(_("rounding"), max_length=8, choices=Rounding.choices, default=Rounding.LINE)
+    # A person's score at close combines their unit's result of the same period (S1-4's deputies: 60 %
+    # the unit's result + 40 % their own sheet): (1 − unit_share) × own + unit_share × the unit's score
+    # (appraisal.services.unit_share). 0: the person's sheet alone.
+    unit_share = models.DecimalField(_("share of the unit's result"), max_digits=5, decimal_places=4,
+                                     default=Decimal("0"))
+    unit = models.CharField(_("unit whose result counts"), max_length=12, choices=UnitSource.choices, blank=True)
     # Assignment rules (appraisal.services.assignment): who the template is for, as a list of rules
     # {"people": [employee numbers], "department": code, "sub_departments": true, "department_type":
     # code, "position": text, "team_kind": "team" | "shift"}; each rule a conjunction, the most

@@ -29,6 +29,7 @@ from indicators.models import (
     TemplateLine,
     TemplatePart,
     TemplateRater,
+    UnitSource,
 )
 from organizations.models import Department, DepartmentType, Organization, Person, ReviewGroup, User
 
@@ -74,6 +75,7 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
 
     ``spec``: {"code", "name", "subject_kind", "department_type" (code), "position", "team_kind",
     "applies_to": [rules, see below], "base_score", "rounding": "line" | "part" | "final",
+    "unit_share": "0.6", "unit": "department" | "team",
     "parts": [{"code", "name", "weight", "full_marks", "cap_positive", "per_person",
                "lines": [{"indicator" (code), "max_points", "source", "config"}]}],
     "raters": [{"role", "weight", "group" (code), "department" (code), "missing_counts_as_zero"}]}.
@@ -82,7 +84,9 @@ def build_template(*, organization: Organization, acting_user: User | None, spec
     conjunction of {"people": [employee numbers], "department": code, "sub_departments": true,
     "department_type": code, "position": text, "team_kind": "team" | "shift"}; instead of the
     top-level department_type / position / team_kind, which make one rule. ``rounding``: where
-    scores are rounded to 0.01 (appraisal.services.scoring.score_sheet). ``per_person``: a part whose
+    scores are rounded to 0.01 (appraisal.services.scoring.score_sheet). ``unit_share`` (0–1) of a
+    person template: the share of the person's unit's result in their score at close, ``unit``
+    saying which unit (appraisal.services.unit_share). ``per_person``: a part whose
     lines each sheet gets on its own (individual work items, S0-1), scaled to the part's full marks.
 
     Every problem of the whole spec is collected before anything is written, so HR sees them all
@@ -131,6 +135,7 @@ def _template_from(organization: Organization, spec: Mapping[str, Any], problems
         base_score=_decimal(spec.get("base_score", "100"), "base_score", problems),
         rounding=spec.get("rounding", Rounding.LINE),
     )
+    _unit_share_into(template, spec, problems)
     if spec.get("department_type"):
         template.department_type = DepartmentType.objects.filter(code=spec["department_type"]).first()
         if template.department_type is None:
@@ -138,6 +143,23 @@ def _template_from(organization: Organization, spec: Mapping[str, Any], problems
     template.applies_to = assignment_rules(spec.get("applies_to"), template, problems)
     _full_clean(template, problems, _("Template"))
     return template
+
+
+def _unit_share_into(template: Template, spec: Mapping[str, Any], problems: list[str]) -> None:
+    """The spec's unit share and unit, checked: a share between 0 and 1 of a person template, with the
+    unit it reads."""
+    share = _decimal(spec.get("unit_share") or "0", "unit_share", problems)
+    unit = str(spec.get("unit") or "")
+    template.unit_share, template.unit = share, unit
+    if not 0 <= share <= 1:
+        problems.append(_("The share of the unit's result must be between 0 and 1, not %(share)s.")
+                        % {"share": spec.get("unit_share")})
+    elif share and template.subject_kind != SubjectKind.PERSON:
+        problems.append(_("Only a template for people can combine a unit's result."))
+    elif share and unit not in UnitSource.values:
+        problems.append(_("Say whose result the unit share reads: the person's department or team."))
+    elif not share:
+        template.unit = ""
 
 
 # Rule keys, and the subject kinds each may be used for.

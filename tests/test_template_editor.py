@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -134,3 +135,17 @@ def test_it_returns_404_for_another_organizations_template(client: Client, hr: U
 
 def test_it_forbids_the_editor_to_an_employee(client: Client, employee: User) -> None:
     assert _signed_in(client, employee).get(reverse("template-editor-create")).status_code == 403
+
+
+def test_it_saves_the_share_of_the_units_result_typed_as_a_percentage(client: Client, hr: User,
+                                                                      scheme: Scheme) -> None:
+    """S1-4's deputies: 60 (%) of the department's result → unit_share 0.6, shown on the template's page."""
+    signed_in = _signed_in(client, hr)
+    response = signed_in.post(reverse("template-editor-create"), editor_post(unit_share="60", unit="department"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with scope(organization=scheme.world.org):
+        template = Template.objects.get(code="MGR")
+    assert (template.unit_share, template.unit) == (Decimal("0.6"), "department")
+    assert 'id="template-unit-share"' in signed_in.get(response["Location"]).content.decode()
+    again = signed_in.get(reverse("template-editor-edit", args=[template.pk])).content.decode()
+    assert 'name="unit_share" value="60"' in again

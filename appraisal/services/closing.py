@@ -42,7 +42,7 @@ from simple_history.utils import bulk_update_with_history
 
 from appraisal import grading, selectors
 from appraisal.models import GradingPolicy, Period, Result, Sheet, SheetLine, SpecialStatus
-from appraisal.services import populations, rollup
+from appraisal.services import populations, rollup, unit_share
 from appraisal.services.common import IllegalTransition
 from appraisal.services.periods import move, transition
 from appraisal.services.populations import GRADE_FIELDS, GRADED_STATUSES, INCOMPLETE_FLAG
@@ -289,11 +289,13 @@ def _write_results(period: Period, *, acting_user: User | None, anyway: str = ""
 
 def _scores_at_close(period: Period, policy: GradingPolicy, *, anyway: bool) -> list[_Draft]:
     """The drafts with their scores at close: the sheets' scores (a missing one counting 0 when HR
-    closes anyway), combined with the child periods' results where the period rolls them up
+    closes anyway), combined with the unit's result where the template says so
+    (appraisal.services.unit_share) and with the child periods' results where the period rolls them up
     (appraisal.services.rollup). Refuses when a normal sheet is left without a score."""
     drafts, unscored = population_drafts(period, policy)
     if unscored and anyway:
         _count_missing_as_zero(period, drafts)
+    unit_share.combine(period, drafts)  # the unit's result first: a roll-up then combines the blended score
     rollup.combine(period, drafts)
     if unscored and not anyway:
         missing = set(unscored)

@@ -219,7 +219,11 @@ def combine(period: Period, drafts: Sequence[_Combinable]) -> int:
         share = by_template.get(templates.get(draft.sheet_id, ""), ZERO)
         if not share or draft.status != SpecialStatus.NORMAL:
             continue
+        previous = draft.rollup  # a unit share combined first (appraisal.services.unit_share)
         draft.raw_score, draft.rollup = _combined(draft.raw_score, share, rolled.get(draft.subject_key))
+        if previous:
+            draft.rollup["inner"] = previous
+            draft.rollup["explanation"] = f'{previous["explanation"]}{sep()}{draft.rollup["explanation"]}'
         combined += 1
     return combined
 
@@ -254,17 +258,30 @@ def combined_with(rollup: Mapping[str, Any] | None, own: Decimal | None) -> Deci
 def with_own_score(rollup: Mapping[str, Any] | None, own: Decimal) -> tuple[Decimal, dict[str, Any] | None]:
     """An upheld appeal rescored the sheet of a combined result (appraisal.appeals): the new score,
     combined with the same children, and the roll-up to keep (its own part and explanation anew)."""
-    if not rollup or rollup.get("exact") is None:
-        return own, dict(rollup) if rollup else None
+    if not rollup:
+        return own, None
+    inner = rollup.get("inner")
+    if inner:  # a unit share under the child periods: the sheet's score goes through it first
+        own, inner = with_own_score(inner, own)
+    if rollup.get("exact") is None:
+        return own, {**rollup, "inner": inner} if inner else dict(rollup)
     score = combined_with(rollup, own)
     assert score is not None  # own is given
     kept = {**rollup, "own": str(own)}
     kept["explanation"] = explain(kept, own, score)
+    if inner:
+        kept["inner"] = inner
+        kept["explanation"] = f'{inner["explanation"]}{sep()}{kept["explanation"]}'
     return score, kept
 
 
 def explain(rollup: Mapping[str, Any], own: Decimal | None, score: Decimal | None) -> str:
     share = Decimal(rollup["share"])
+    if rollup.get("source") == "unit":
+        return _("own sheet %(own)s × %(own_share)s + result of %(unit)s %(unit_score)s × %(share)s = %(score)s") % {
+            "own": "—" if own is None else show(own), "own_share": percent(ONE - share), "unit": rollup.get("unit", ""),
+            "unit_score": show(Decimal(rollup["children"])), "share": percent(share),
+            "score": "—" if score is None else show(score)}
     head = _("this period's sheet %(own)s × %(own_share)s + child periods %(children)s × %(share)s = %(score)s") % {
         "own": "—" if own is None else show(own), "own_share": percent(ONE - share),
         "children": rollup["children"], "share": percent(share), "score": "—" if score is None else show(score)}

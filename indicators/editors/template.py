@@ -21,7 +21,7 @@ from django.utils.translation import pgettext_lazy
 
 from indicators.editors.fields import HUNDRED, amount, from_percent, number_text, percent, style, to_percent
 from indicators.editors.indicator import MAX_ROWS, apply_action, styled
-from indicators.models import Indicator, LineSource, RaterRole, Rounding, SubjectKind, Template
+from indicators.models import Indicator, LineSource, RaterRole, Rounding, SubjectKind, Template, UnitSource
 from organizations.models import Department, DepartmentType, ReviewGroup
 
 CHOOSE = pgettext_lazy("empty choice of a select", "Choose")
@@ -67,6 +67,11 @@ class TemplateHeaderForm(forms.Form):
     subject_kind = forms.ChoiceField(label=_("subject"), choices=SubjectKind.choices, initial=SubjectKind.PERSON)
     base_score = amount(_("base score"), required=True)
     rounding = forms.ChoiceField(label=_("rounding"), choices=Rounding.choices, initial=Rounding.LINE)
+    unit_share = percent(_("share of the unit's result"),
+                         help_text=_("People only: e.g. 60 for 60 % the unit's result + 40 % the own sheet. Empty: the "
+                                     "own sheet alone."))
+    unit = forms.ChoiceField(label=_("unit whose result counts"), choices=[("", CHOOSE), *UnitSource.choices],
+                             required=False)
     department_type: forms.ModelChoiceField[DepartmentType] = forms.ModelChoiceField(
         label=_("department type"), queryset=None, required=False, to_field_name="code")
     position = forms.CharField(label=_("position"), max_length=100, required=False)
@@ -229,6 +234,8 @@ class TemplateEditor:
             "base_score": number_text(header["base_score"]), "rounding": header["rounding"],
             "position": header["position"].strip(), "team_kind": header["team_kind"], "parts": [], "raters": [],
         }
+        if header["unit_share"]:
+            spec.update({"unit_share": from_percent(header["unit_share"]), "unit": header["unit"]})
         if header["department_type"] is not None:
             spec["department_type"] = header["department_type"].code
         return self._rows_into(spec)
@@ -289,7 +296,8 @@ def initial_from(template: Template | None) -> tuple[dict[str, Any], dict[str, l
     header = {"code": template.code, "name": template.name, "subject_kind": template.subject_kind,
               "base_score": format(template.base_score.normalize(), "f"), "rounding": template.rounding,
               "department_type": template.department_type.code if template.department_type else None,
-              "position": template.position, "team_kind": template.team_kind}
+              "position": template.position, "team_kind": template.team_kind,
+              "unit_share": to_percent(template.unit_share) if template.unit_share else None, "unit": template.unit}
     parts, lines = [], []
     for part in template.parts.order_by("sort_order", "pk"):
         parts.append({"code": part.code, "name": part.name, "weight": to_percent(part.weight),
