@@ -79,3 +79,11 @@ def sign_in(browser: Browser, base_url: str, username: str, *, bypass_csp: bool 
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(base_url + "/")
     return page
+
+
+def htmx_settled(page: Page) -> None:
+    """Waits until htmx has swapped and settled what it fetched: a control swapped in is bound to its
+    hx- triggers only when htmx processes it, a moment after it is in the DOM (and visible), so a
+    test acting at once can act before the binding — which no person is quick enough to do."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")

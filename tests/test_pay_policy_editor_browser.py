@@ -17,7 +17,7 @@ from django_scopes import scope
 
 from organizations.models import User
 from payroll.models import PayPolicy
-from tests.browsing import chromium
+from tests.browsing import chromium, htmx_settled
 from tests.browsing import sign_in as _sign_in
 from tests.conftest import World
 from tests.test_accessibility import AXE, axe_violations
@@ -51,6 +51,7 @@ def _build(page: Page, person_pk: int) -> None:
     expect(page.locator("#component-1")).to_have_count(0)
     page.click("#add-component")
     expect(page.locator("#component-1")).to_be_visible()
+    htmx_settled(page)
     page.select_option("#id_c1-kind", "tiered")
     expect(page.locator("#id_c1-s-quantity")).to_be_visible()
     page.fill("#id_c1-code", "piece")

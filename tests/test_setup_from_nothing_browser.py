@@ -26,6 +26,7 @@ from indicators.models import Indicator, Template, TemplateLine
 from organizations import services
 from organizations.models import CalendarDay, Department, DepartmentType, Organization, Person, User
 from payroll.models import PayPolicy
+from tests.browsing import htmx_settled
 from tests.browsing import sign_in as _sign_in
 
 if TYPE_CHECKING:
@@ -191,6 +192,7 @@ def builds_the_pay_policy(page: Page) -> None:
     expect(page.locator("#component-1")).to_have_count(0)
     page.click("#add-component")
     expect(page.locator("#component-1")).to_be_visible()
+    htmx_settled(page)
     page.select_option("#id_c1-kind", "tiered")
     expect(page.locator("#id_c1-s-quantity")).to_be_visible()
     page.fill("#id_c1-code", "piece")
