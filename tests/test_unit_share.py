@@ -148,6 +148,7 @@ def _close_queries(world: Any, count: int, year: int) -> int:
     period = closed_period(world.org, {**{p: "80" for p in people}, world.production: "90"},
                            templates=[template, units], year=year)
     with scope(organization=world.org):
+        assert period.grading_policy is not None
         drafts, _unscored = closing.population_drafts(period, period.grading_policy)
         with CaptureQueriesContext(connection) as queries:
             assert unit_share.combine(period, drafts) == count
