@@ -13,7 +13,7 @@ result (``Result.rollup``, the record the child-period roll-up keeps too, marked
 "unit"``), so the explanation says how the score was made and an upheld appeal against a line of
 the person's sheet recombines the new sheet score with the same unit score
 (appraisal.services.rollup.with_own_score). A unit without a score leaves the person's own score,
-explained. Three queries whatever the head count, none when no template of the period has a share.
+explained. Four queries whatever the head count, one when no template of the period has a share.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ Subject = tuple[str, int | None]
 def combine(period: Any, drafts: Sequence[Any]) -> int:
     """Combines the drafts of person templates with a unit share (see the module docstring); returns
     how many were combined."""
+    if not period.templates.filter(unit_share__gt=0).exists():
+        return 0  # one small query instead of reading every sheet of a big period
     wanted = {pk: (share, unit, department, team) for pk, share, unit, department, team in Sheet.objects.filter(
         period=period, subject_kind=SubjectKind.PERSON, template__unit_share__gt=0).values_list(
         "pk", "template__unit_share", "template__unit", "person__department_id", "person__team_id")}
