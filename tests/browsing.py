@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core (tests/browser/package.json), injected into a page to check WCAG 2.1 A/AA.
+AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_NEEDS = ((AXE, "cd tests/browser && npm ci; bin/test does it"),)
+FAILING_IMPACTS = ("serious", "critical")
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+               "resultTypes": ["violations"]}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
@@ -63,6 +69,28 @@ def chromium(monkeypatch: pytest.MonkeyPatch, *, purpose: str = "the browser tes
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
     with chromium(monkeypatch) as launched:
         yield launched
+
+
+@pytest.fixture
+def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    """Chromium with axe-core at hand (sign in with ``bypass_csp=True`` so that it can be injected)."""
+    with chromium(monkeypatch, purpose="the accessibility check", needs=AXE_NEEDS) as launched:
+        yield launched
+
+
+def axe_violations(page: Page) -> list[str]:
+    """The serious and critical violations of WCAG 2.1 A/AA axe finds on the page, one line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    results = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    found = []
+    for violation in results["violations"]:
+        if violation["impact"] not in FAILING_IMPACTS:
+            continue
+        nodes = "; ".join(f"{' '.join(node['target'])} ({node.get('failureSummary', '').splitlines()[-1].strip()})"
+                          for node in violation["nodes"][:5])
+        found.append(f"{violation['impact']} {violation['id']}: {violation['help']} — {nodes}")
+    return found
 
 
 def sign_in(browser: Browser, base_url: str, username: str, *, bypass_csp: bool = False) -> Page:

@@ -17,7 +17,6 @@ inject axe, which changes nothing else on the page.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,7 +24,7 @@ from django.test import TestCase
 from django.urls import reverse
 from django_scopes import scope
 
-from tests.browsing import chromium
+from tests.browsing import AXE_NEEDS, axe_violations, chromium
 from tests.showcase import PASSWORD_SUFFIX, Showcase, build_showcase
 
 if TYPE_CHECKING:
@@ -33,17 +32,11 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-FAILING_IMPACTS = ("serious", "critical")
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-               "resultTypes": ["violations"]}
-
 
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    with chromium(monkeypatch, purpose="the accessibility test",
-                  needs=((AXE, "cd tests/browser && npm ci; bin/test does it"),)) as launched:
+    with chromium(monkeypatch, purpose="the accessibility test", needs=AXE_NEEDS) as launched:
         yield launched
 
 
@@ -111,21 +104,6 @@ def main_pages(showcase: Showcase, role: str) -> list[str]:
 def _nav_links(page: Page) -> list[str]:
     return [href for href in page.locator("#main-nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
             if href]
-
-
-def axe_violations(page: Page) -> list[str]:
-    """The serious and critical violations of WCAG 2.1 A/AA axe finds on the page, one line each."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    results = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
-    found = []
-    for violation in results["violations"]:
-        if violation["impact"] not in FAILING_IMPACTS:
-            continue
-        nodes = "; ".join(f"{' '.join(node['target'])} ({node.get('failureSummary', '').splitlines()[-1].strip()})"
-                          for node in violation["nodes"][:5])
-        found.append(f"{violation['impact']} {violation['id']}: {violation['help']} — {nodes}")
-    return found
 
 
 @pytest.mark.parametrize("role", ["hr", "head", "employee", "finance", "supervisor"])

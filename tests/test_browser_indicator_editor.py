@@ -16,29 +16,14 @@ from django_scopes import scope
 
 from indicators.models import Indicator
 from organizations.models import User
+from tests.browsing import axe_violations, sign_in
 from tests.conftest import World
-from tests.test_accessibility import axe_violations
 from tests.test_appraisal_pages import Scheme, build_scheme
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(browser: Browser, base_url: str, username: str) -> Page:
-    """As tests/test_browser.py signs in, with the page's CSP bypassed so that axe-core can be injected
-    (as tests/test_accessibility.py does; nothing else on the page changes)."""
-    context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1440, "height": 900},
-                                  bypass_csp=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-" + username)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(base_url + "/")
-    return page
 
 
 @pytest.fixture
@@ -56,7 +41,7 @@ def test_it_creates_a_two_band_indicator_and_previews_its_score(
 ) -> None:
     from playwright.sync_api import expect
 
-    page = _sign_in(browser, live_server.url, "hr")
+    page = sign_in(browser, live_server.url, "hr", bypass_csp=True)
     page.goto("/indicators/")
     page.click("#indicator-create-link")
     page.wait_for_selector("#indicator-editor")
@@ -95,7 +80,7 @@ def test_it_shows_the_template_totals_turn_red_as_hr_types(
 ) -> None:
     from playwright.sync_api import expect
 
-    page = _sign_in(browser, live_server.url, "hr")
+    page = sign_in(browser, live_server.url, "hr", bypass_csp=True)
     page.goto("/templates/")
     page.click("#template-create-link")
     page.wait_for_selector("#template-editor")

@@ -7,7 +7,6 @@ WCAG 2.1 AA violation on the refused grid."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,37 +14,17 @@ from django_scopes import scope
 
 from appraisal.models import Rating, Sheet
 from organizations.models import User
-from tests.browsing import chromium
+from tests.browsing import axe_violations
+from tests.browsing import sign_in as _sign_in
 from tests.conftest import World
-from tests.test_accessibility import AXE, axe_violations
 from tests.test_bulk_rating import Grid, build_grid
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
 SHIFT = {"employee": ("优秀", "90"), "op1": ("良好", "80"), "op2": ("合格", "70")}
-
-
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    with chromium(monkeypatch, purpose="the accessibility test",
-                  needs=((AXE, "cd tests/browser && npm ci; bin/test does it"),)) as launched:
-        yield launched
-
-
-def _sign_in(browser: Browser, base_url: str, username: str) -> Page:
-    context = browser.new_context(base_url=base_url, locale="zh-CN", bypass_csp=True,
-                                  viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-" + username)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(base_url + "/")
-    return page
 
 
 def _cell(grid: Grid, key: str, code: str) -> str:
@@ -57,7 +36,7 @@ def test_it_rates_a_departments_sheets_in_one_save(axe_browser: Browser, live_se
     from playwright.sync_api import expect
 
     grid = build_grid(world_a, head, employee)
-    page = _sign_in(axe_browser, live_server.url, "head")
+    page = _sign_in(axe_browser, live_server.url, "head", bypass_csp=True)
     page.locator("#card-head-tasks .own-rating").click()
     page.wait_for_url(re.compile(rf"/periods/{grid.period.pk}/rate/$"))
     page.select_option("#grid-department", str(world_a.shift_dept.pk))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +21,7 @@ from indicators.models import Indicator, Template
 from organizations import gallery
 from organizations.models import Department, Membership, Organization, User
 from payroll.models import PayPolicy
-from tests.axe_browsing import AXE_NEEDS, axe_violations, sign_in_for_axe
-from tests.browsing import chromium
+from tests.browsing import axe_violations, sign_in
 from tests.conftest import World
 
 if TYPE_CHECKING:
@@ -33,11 +31,6 @@ pytestmark = pytest.mark.browser
 
 SCHEME = "S0-1"
 
-
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    with chromium(monkeypatch, purpose="the gallery's browser test", needs=AXE_NEEDS) as launched:
-        yield launched
 
 
 def switch_to(page: Page, organization: Organization) -> None:
@@ -51,7 +44,7 @@ def test_it_creates_an_organisation_from_a_scheme_and_exports_its_configuration(
 ) -> None:
     from playwright.sync_api import expect
 
-    page = sign_in_for_axe(axe_browser, live_server.url, "hr")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.locator('#main-nav a[href="/schemes/"]').click()
     page.wait_for_url(re.compile(r"/schemes/$"))
     card = page.locator("#scheme-s0-1")

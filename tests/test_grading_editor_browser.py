@@ -10,7 +10,6 @@ the preview's A count is 1 (2 by score alone). Saved: version 1 with the three b
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,24 +17,16 @@ from django_scopes import scope
 
 from appraisal.models import GradingPolicy, Period
 from organizations.models import User
-from tests.browsing import chromium
+from tests.browsing import axe_violations, sign_in
 from tests.browsing import sign_in as _sign_in
 from tests.closing import add_people, close, make_policy, scored_period
 from tests.conftest import World
-from tests.test_accessibility import AXE, axe_violations
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    """Chromium with axe-core at hand (as tests/test_accessibility.py launches it)."""
-    with chromium(monkeypatch, purpose="the accessibility test",
-                  needs=((AXE, "cd tests/browser && npm ci; bin/test does it"),)) as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -91,15 +82,7 @@ def test_it_shows_a_refused_band_accessibly(axe_browser: Browser, live_server: A
     bound, and axe finds no serious or critical WCAG 2.1 AA violation on it."""
     from playwright.sync_api import expect
 
-    context = axe_browser.new_context(base_url=live_server.url, locale="zh-CN", bypass_csp=True,
-                                      viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", "hr")
-    page.fill("#id_password", "pw-hr")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(live_server.url + "/")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.goto("/grading-policies/editor/new/")
     page.fill("#id_code", "G3")
     page.fill("#id_name", "三级评定")

@@ -10,7 +10,6 @@ tests/test_pay_budgets.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,8 +18,7 @@ from django_scopes import scope
 from appraisal.models import Period
 from organizations.models import User
 from payroll.models import PayBudget, PayRun
-from tests.axe_browsing import AXE_NEEDS, axe_violations, sign_in_for_axe
-from tests.browsing import chromium
+from tests.browsing import axe_violations, sign_in
 from tests.conftest import World
 from tests.paying import closed_period, compute, save_policy
 from tests.test_pay_budgets import FIXED, person
@@ -32,11 +30,6 @@ pytestmark = pytest.mark.browser
 
 REASON = "年底集中兑现，经总经理批准"
 
-
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    with chromium(monkeypatch, purpose="the budgets' browser test", needs=AXE_NEEDS) as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -53,7 +46,7 @@ def test_it_sets_a_budget_and_confirms_the_run_over_it_only_with_a_reason(
     from playwright.sync_api import expect
 
     run = compute(paid_period)
-    page = sign_in_for_axe(axe_browser, live_server.url, "finance")
+    page = sign_in(axe_browser, live_server.url, "finance", bypass_csp=True)
     page.goto(f"/pay/periods/{paid_period.pk}/")
     page.locator("#pay-budgets-link").click()
     page.wait_for_url(re.compile(rf"/pay/periods/{paid_period.pk}/budgets/$"))

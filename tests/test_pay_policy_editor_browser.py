@@ -9,7 +9,6 @@ By hand: the closed period's first person scored 95 (grade S, base pay 3000): pe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,10 +16,9 @@ from django_scopes import scope
 
 from organizations.models import User
 from payroll.models import PayPolicy
-from tests.browsing import chromium, htmx_settled
+from tests.browsing import axe_violations, htmx_settled, sign_in
 from tests.browsing import sign_in as _sign_in
 from tests.conftest import World
-from tests.test_accessibility import AXE, axe_violations
 from tests.test_pay_runs import closed_period
 
 if TYPE_CHECKING:
@@ -29,24 +27,12 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    """Chromium with axe-core at hand (as tests/test_accessibility.py launches it)."""
-    with chromium(monkeypatch, purpose="the accessibility test",
-                  needs=((AXE, "cd tests/browser && npm ci; bin/test does it"),)) as launched:
-        yield launched
 
-
-def _build(page: Page, person_pk: int) -> None:
-    """The example's grade coefficients with a D row, the allowance replaced by tiers of the score."""
+def replace_second_component_by_tiers(page: Page) -> None:
+    """The example's second component removed and a tiered bonus on the score added by the rows:
+    1 a point, 2 a point from 90 (the whole score at its tier's rate)."""
     from playwright.sync_api import expect
 
-    page.fill("#id_code", "PB")
-    page.fill("#id_name", "绩效与计件")
-    page.click("#add-c0-coefficients")
-    expect(page.locator("#c0-t-coefficients-row-4")).to_be_visible()
-    page.fill("#id_c0-t-coefficients-4-key", "D")
-    page.fill("#id_c0-t-coefficients-4-value", "0.5")
     page.click("#component-1-remove")
     expect(page.locator("#component-1")).to_have_count(0)
     page.click("#add-component")
@@ -61,6 +47,19 @@ def _build(page: Page, person_pk: int) -> None:
     for row, (start, rate) in enumerate([("0", "1"), ("90", "2")]):
         page.fill(f"#id_c1-t-tiers-{row}-from", start)
         page.fill(f"#id_c1-t-tiers-{row}-rate", rate)
+
+
+def _build(page: Page, person_pk: int) -> None:
+    """The example's grade coefficients with a D row, the allowance replaced by tiers of the score."""
+    from playwright.sync_api import expect
+
+    page.fill("#id_code", "PB")
+    page.fill("#id_name", "绩效与计件")
+    page.click("#add-c0-coefficients")
+    expect(page.locator("#c0-t-coefficients-row-4")).to_be_visible()
+    page.fill("#id_c0-t-coefficients-4-key", "D")
+    page.fill("#id_c0-t-coefficients-4-value", "0.5")
+    replace_second_component_by_tiers(page)
     expect(page.locator(f'#preview-person option[value="{person_pk}"]')).to_have_count(1)
     page.select_option("#preview-person", str(person_pk))
 
@@ -103,15 +102,7 @@ def test_it_shows_a_refused_tier_and_an_unknown_name_accessibly(axe_browser: Bro
 
     closed_period(world_a, ["95"], quotas=[])
     # axe is injected as an inline script: the context bypasses the page's CSP (as the grading editor's test).
-    context = axe_browser.new_context(base_url=live_server.url, locale="zh-CN", bypass_csp=True,
-                                      viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", "hr")
-    page.fill("#id_password", "pw-hr")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(live_server.url + "/")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.goto("/pay/policies/editor/new/")
     page.select_option("#id_c1-kind", "tiered")
     expect(page.locator("#id_c1-s-quantity")).to_be_visible()

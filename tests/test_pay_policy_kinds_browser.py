@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,8 +14,7 @@ from django_scopes import scope
 
 from organizations.models import User
 from payroll.models import PayPolicy
-from tests.axe_browsing import AXE_NEEDS, axe_violations, sign_in_for_axe
-from tests.browsing import chromium
+from tests.browsing import axe_violations, sign_in
 from tests.conftest import World
 from tests.test_pay_policy_kinds import fixed
 
@@ -26,18 +24,13 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    with chromium(monkeypatch, purpose="the pay policy form's browser test", needs=AXE_NEEDS) as launched:
-        yield launched
-
 
 def test_it_saves_a_quarterly_policy_that_pays_people_without_a_grade(
     axe_browser: Browser, live_server: Any, transactional_db: None, world_a: World, hr: User,
 ) -> None:
     from playwright.sync_api import expect
 
-    page = sign_in_for_axe(axe_browser, live_server.url, "hr")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.goto("/pay/policies/")
     page.locator("#pay-policy-new-link").click()
     page.wait_for_url(re.compile(r"/pay/policies/new/$"))

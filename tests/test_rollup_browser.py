@@ -5,7 +5,6 @@ page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -15,22 +14,15 @@ from django_scopes import scope
 from appraisal import services
 from appraisal.models import Period, PeriodRollup, RollupShare
 from organizations.models import User
-from tests.browsing import chromium
+from tests.browsing import axe_violations, sign_in
 from tests.closing import person_template
 from tests.conftest import World
-from tests.test_accessibility import AXE, axe_violations
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    with chromium(monkeypatch, purpose="the accessibility test",
-                  needs=((AXE, "cd tests/browser && npm ci; bin/test does it"),)) as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -50,15 +42,7 @@ def test_it_declares_the_quarters_of_the_year(axe_browser: Browser, live_server:
     from playwright.sync_api import expect
 
     year, quarters = annual
-    context = axe_browser.new_context(base_url=live_server.url, locale="zh-CN", bypass_csp=True,
-                                      viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", "hr")
-    page.fill("#id_password", "pw-hr")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(live_server.url + "/")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.goto(f"/periods/{year.pk}/")
     page.click("#period-rollup-link")
     for quarter in quarters:

@@ -26,8 +26,8 @@ from indicators.models import Indicator, Template, TemplateLine
 from organizations import services
 from organizations.models import CalendarDay, Department, DepartmentType, Organization, Person, User
 from payroll.models import PayPolicy
-from tests.browsing import htmx_settled
 from tests.browsing import sign_in as _sign_in
+from tests.test_pay_policy_editor_browser import replace_second_component_by_tiers
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -188,20 +188,7 @@ def builds_the_pay_policy(page: Page) -> None:
     page.fill("#id_code", "YSJX")
     page.fill("#id_name", "医师绩效工资")
     expect(page.locator("#id_c0-kind")).to_have_value("grade_coefficient")
-    page.click("#component-1-remove")
-    expect(page.locator("#component-1")).to_have_count(0)
-    page.click("#add-component")
-    expect(page.locator("#component-1")).to_be_visible()
-    htmx_settled(page)
-    page.select_option("#id_c1-kind", "tiered")
-    expect(page.locator("#id_c1-s-quantity")).to_be_visible()
-    page.fill("#id_c1-code", "piece")
-    page.fill("#id_c1-name", "计分奖")
-    page.fill("#id_c1-s-quantity", "score")
-    page.select_option("#id_c1-s-mode", "whole")
-    for row, (start, rate) in enumerate([("0", "1"), ("90", "2")]):
-        page.fill(f"#id_c1-t-tiers-{row}-from", start)
-        page.fill(f"#id_c1-t-tiers-{row}-rate", rate)
+    replace_second_component_by_tiers(page)
     page.click("#pay-policy-editor-save")
     page.wait_for_url(re.compile(r"/pay/policies/\d+/$"))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from organizations.models import User
-from tests.axe_browsing import AXE_NEEDS, axe_violations, sign_in_for_axe
-from tests.browsing import chromium
+from tests.browsing import axe_violations, sign_in
 from tests.conftest import World
 from tests.test_standing_upload import stored, workbook
 
@@ -37,18 +35,13 @@ BAD = [("a-colleague", None, "skill", "1.1", "2025-02-01"),
        ("a-colleague", None, "skill2", "1.2x", "2025-02-01")]
 
 
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    with chromium(monkeypatch, purpose="the standing parameters' browser test", needs=AXE_NEEDS) as launched:
-        yield launched
-
 
 def test_it_adds_a_persons_parameter_from_their_page(axe_browser: Browser, live_server: Any, transactional_db: None,
                                                      world_a: World, hr: User) -> None:
     from playwright.sync_api import expect
 
     clerk = world_a.people["colleague"]
-    page = sign_in_for_axe(axe_browser, live_server.url, "hr")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.goto(f"/people/{clerk.pk}/")
     expect(page.locator("#standing-parameters tbody tr")).to_have_count(0)
     page.locator("#standing-parameter-new").click()
@@ -74,7 +67,7 @@ def test_it_uploads_a_workbook_after_a_dry_run_and_refuses_a_bad_one_whole(
     good, bad = tmp_path / "good.xlsx", tmp_path / "bad.xlsx"
     good.write_bytes(workbook(tmp_path, GOOD))
     bad.write_bytes(workbook(tmp_path, BAD))
-    page = sign_in_for_axe(axe_browser, live_server.url, "hr")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.locator('#main-nav a[href="/parameters/departments/"]').click()
     page.locator("#standing-parameter-upload").click()
     page.wait_for_url(re.compile(r"/parameters/upload/$"))

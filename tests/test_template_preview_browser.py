@@ -7,16 +7,14 @@ Nothing is saved."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from organizations.models import User
-from tests.browsing import chromium
+from tests.browsing import axe_violations, sign_in
 from tests.browsing import sign_in as _sign_in
 from tests.conftest import World
-from tests.test_accessibility import AXE, axe_violations
 from tests.test_template_preview import _written, build
 
 if TYPE_CHECKING:
@@ -58,13 +56,6 @@ def test_it_follows_a_weight_changed_in_the_editor(browser: Browser, live_server
     assert _written(sheet) == before
 
 
-@pytest.fixture
-def axe_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    """Chromium with axe-core at hand (as tests/test_accessibility.py launches it)."""
-    with chromium(monkeypatch, purpose="the accessibility test",
-                  needs=((AXE, "cd tests/browser && npm ci; bin/test does it"),)) as launched:
-        yield launched
-
 
 def test_it_shows_the_preview_and_its_errors_accessibly(axe_browser: Browser, live_server: Any,
                                                         transactional_db: None, world_a: World, hr: User,
@@ -74,15 +65,7 @@ def test_it_shows_the_preview_and_its_errors_accessibly(axe_browser: Browser, li
     from playwright.sync_api import expect
 
     template, _sheet = build(world_a)
-    context = axe_browser.new_context(base_url=live_server.url, locale="zh-CN", bypass_csp=True,
-                                      viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", "hr")
-    page.fill("#id_password", "pw-hr")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(live_server.url + "/")
+    page = sign_in(axe_browser, live_server.url, "hr", bypass_csp=True)
     page.goto(f"/templates/{template.pk}/editor/")
     expect(page.locator("#template-preview-lines .preview-line")).to_have_count(3)
     assert not axe_violations(page)
