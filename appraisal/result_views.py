@@ -97,7 +97,8 @@ def chart_rows(results: QuerySet[Result]) -> list[ChartRow]:
 def distribution(period: Period, results: Sequence[ChartRow | Result]) -> list[PopulationChart]:
     """Per population: how many hold each grade against how many the quota allows (population ×
     share, rounded as the policy says), from the stored results; the allowed counts come from
-    grading.distribute over the same scores, so the chart and the grading cannot disagree."""
+    grading.quota_counts, which the grading reads them through too, so the chart and the grading
+    cannot disagree (without grading the population again on every request)."""
     policy = period.grading_policy
     if policy is None:
         return []
@@ -111,17 +112,16 @@ def distribution(period: Period, results: Sequence[ChartRow | Result]) -> list[P
         # A result whose grade a rule set (or that a rule left unassessed) has no rank: outside the quotas.
         graded = [r for r in members if r.status in closing.GRADED_STATUSES and r.final_score is not None
                   and r.rank is not None]
-        counted = grading.distribute([(r.pk, r.final_score) for r in graded], scale, policy.quotas,
-                                     rounding=policy.rounding)
+        counted = grading.quota_counts(len(graded), scale, policy.quotas, rounding=policy.rounding)
         actual: dict[str, int] = defaultdict(int)
         waiting: dict[str, int] = defaultdict(int)
         for result in graded:
             actual[result.grade] += 1
             if result.needs_calibration:
                 waiting[result.grade] += 1
-        widest = max([1, *actual.values(), *(c.allowed or 0 for c in counted.counts)])
+        widest = max([1, *actual.values(), *(c.allowed or 0 for c in counted)])
         bars = []
-        for count in counted.counts:
+        for count in counted:
             held = actual.get(count.grade, 0)
             bars.append(Bar(
                 grade=count.grade, label=count.label, actual=held, allowed=count.allowed, quota=count.quota,

@@ -11,6 +11,7 @@ Public API::
     validate_quotas(quotas, scale) -> list[dict]        # normalised quotas (shares or head counts), or ConfigError
     read_quotas(quotas, scale) -> list[Quota]           # the same as Quota objects (.cap(), .minimum(), .describe())
     distribute(scores, scale, quotas, *, rounding="half_up") -> Distribution
+    quota_counts(population, scale, quotas, *, rounding="half_up") -> tuple[GradeCount, ...]  # no one graded
     check_calibration(original, new, max_share) -> None  # or CalibrationError
 
 The configs and the rules are documented where they are read:
@@ -34,6 +35,7 @@ from appraisal.grading.distribution import (
     SubjectResult,
     Tie,
     distribute,
+    quota_counts,
 )
 from appraisal.grading.quotas import OPERATORS, ROUNDINGS, Quota, read_quotas, validate_quotas
 from appraisal.grading.scale import BOUNDARIES, Grade, GradeScale, validate_scale
@@ -56,6 +58,7 @@ __all__ = [
     "Tie",
     "check_calibration",
     "distribute",
+    "quota_counts",
     "read_quotas",
     "validate_quotas",
     "validate_scale",

@@ -186,6 +186,47 @@ def distribute(
     )
 
 
+def quota_counts(
+    population: int,
+    scale: GradeScale | Mapping[str, Any],
+    quotas: Sequence[Quota | Mapping[str, Any]] = (),
+    *,
+    rounding: str = "half_up",
+) -> tuple[GradeCount, ...]:
+    """The bars :func:`distribute` would give a population of ``population`` for what each quota
+    allows and requires, without grading anyone (``band_count`` and ``actual`` are 0): what the
+    allowed and required counts depend on is the head count, never the scores, and both functions
+    read them through :func:`_allowance`, so they cannot disagree. For a chart of stored results."""
+    grade_scale = as_scale(scale)
+    _check_rounding(rounding)
+    quota_by_grade = {quota.grade: quota for quota in quota_list(list(quotas), grade_scale)}
+    counts = []
+    for grade in grade_scale.grades:
+        quota = quota_by_grade.get(grade.code)
+        if quota is None:
+            counts.append(GradeCount(grade=grade.code, label=grade.label, op=None, share=None, exact=None,
+                                     allowed=None, band_count=0, actual=0))
+            continue
+        exact, allowed, required, _exact_minimum = _allowance(quota, population, rounding)
+        counts.append(GradeCount(grade=grade.code, label=grade.label, op=quota.op, share=quota.share, exact=exact,
+                                 allowed=allowed, band_count=0, actual=0, required=required,
+                                 quota=quota.describe()))
+    return tuple(counts)
+
+
+def _allowance(quota: Quota, population: int, rounding: str) -> tuple[Decimal | None, int, int | None,
+                                                                      Decimal | None]:
+    """What ``quota`` stands for in a population: (population × share before rounding, the count it
+    allows — its cap, or its minimum when it only asks for one —, the minimum it requires and that
+    minimum before rounding; the last two None when it requires none)."""
+    exact, allowed = quota.cap(population, rounding) if quota.caps else quota.minimum(population, rounding)
+    required: int | None = None
+    exact_minimum: Decimal | None = None
+    if quota.requires:
+        exact_minimum, required = quota.minimum(population, rounding)
+    return exact, allowed, required, exact_minimum
+
+
 def _check_rounding(rounding: str) -> None:
     if rounding not in ROUNDINGS:
         raise ConfigError(
@@ -359,12 +400,9 @@ def _count_grades(
             counts.append(GradeCount(grade=grade.code, label=grade.label, op=None, share=None, exact=None,
                                      allowed=None, band_count=band_count, actual=actual))
             continue
-        exact, allowed = quota.cap(population, rounding) if quota.caps else quota.minimum(population, rounding)
-        required: int | None = None
-        if quota.requires:
-            exact_minimum, required = quota.minimum(population, rounding)
-            if actual < required:
-                shortfalls.append(_shortfall(grade, quota, population, exact_minimum, required, actual, rounding))
+        exact, allowed, required, exact_minimum = _allowance(quota, population, rounding)
+        if required is not None and actual < required:
+            shortfalls.append(_shortfall(grade, quota, population, exact_minimum, required, actual, rounding))
         counts.append(
             GradeCount(
                 grade=grade.code,
