@@ -29,7 +29,7 @@ from simple_history.utils import bulk_create_with_history
 
 from appraisal.models import Period, Rater, Rating, Sheet, SheetLine
 from appraisal.services.common import require_entries
-from appraisal.services.entry import LineConflict
+from appraisal.services.entry import version_conflict
 from appraisal.services.rescoring import rescore_sheets
 from appraisal.services.scoring import SheetScore, line_input
 from core.bulk import update_with_history
@@ -200,10 +200,8 @@ def _plan(entry: RatingEntry, line: SheetLine, rater: Rater, current: Rating | N
     field = "rating" if line.method == scoring.Method.RATING else "actual"
     if not rating and entry.actual is None:
         raise _Refused(field, _("Give a rating or a value."))
-    if current is not None and entry.expected_version is not None and current.version != entry.expected_version:
-        latest = current.history.order_by("-history_date").first()
-        conflict = LineConflict(line, str(latest.history_user) if latest and latest.history_user else "",
-                                latest.history_date if latest else None)
+    conflict = version_conflict(line, current, entry.expected_version)
+    if conflict is not None:
         raise _Refused("version", str(conflict))
     comment = entry.comment if entry.comment is not None else (current.comment if current else "")
     if current is not None and (current.rating, current.actual, current.comment) == (rating, entry.actual, comment):

@@ -97,6 +97,16 @@ def _save_entered(line: SheetLine, *, acting_user: User | None, reason: str) -> 
     rescore_sheets(sheet_ids=[line.sheet_id], acting_user=acting_user)
 
 
+def version_conflict(line: SheetLine, current: Rating | None, expected_version: int | None) -> LineConflict | None:
+    """The conflict to refuse with when the rating changed since the version the rater read; None
+    when it did not (or the rater gave no version)."""
+    if current is None or expected_version is None or current.version == expected_version:
+        return None
+    latest = current.history.order_by("-history_date").first()
+    return LineConflict(line, str(latest.history_user) if latest and latest.history_user else "",
+                        latest.history_date if latest else None)
+
+
 @transaction.atomic
 def rate_line(*, line: SheetLine, rater: Rater, acting_user: User | None, rating: str = "",
               actual: Decimal | None = None, comment: str = "", expected_version: int | None = None) -> Rating:
@@ -108,10 +118,9 @@ def rate_line(*, line: SheetLine, rater: Rater, acting_user: User | None, rating
     if line.source != LineSource.RATERS:
         raise IllegalTransition(_("This line is scored from data, not by raters."))
     current = Rating.objects.select_for_update().filter(line=line, rater=rater).first()
-    if current is not None and expected_version is not None and current.version != expected_version:
-        latest = current.history.order_by("-history_date").first()
-        raise LineConflict(line, str(latest.history_user) if latest and latest.history_user else "",
-                           latest.history_date if latest else None)
+    conflict = version_conflict(line, current, expected_version)
+    if conflict is not None:
+        raise conflict
     record = current or Rating(organization_id=line.organization_id, line=line, rater=rater)
     if current is not None and (current.rating, current.actual, current.comment) == (rating, actual, comment):
         return current
