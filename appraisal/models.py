@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from appraisal.choices import SpecialStatus
+from appraisal.close_models import StagedResult  # noqa: F401  (its own module)
 from appraisal.grading import GradeScale
 from appraisal.policy_checks import policy_problems
 from appraisal.rollup_models import PeriodRollup, RollupShare
@@ -69,6 +70,9 @@ class Period(TenantOwned):
     # The last time HR sent the closed period back to calibration (退回校准), and why.
     reopened_at = models.DateTimeField(_("sent back to calibration at"), null=True, blank=True)
     reopen_reason = models.CharField(_("reason for sending back to calibration"), max_length=300, blank=True)
+    # Set while a close grades (appraisal.services.close_chunks): figures are refused from then on,
+    # so the parts graded on several workers all read the same data. Cleared when it ends.
+    closing_since = models.DateTimeField(_("closing since"), null=True, blank=True)
 
     history = TenantHistory()
 
@@ -93,8 +97,9 @@ class Period(TenantOwned):
 
     def accepts_entries(self) -> bool:
         """Actuals, ratings and records change only while the period runs: not in a draft, and not
-        once closed (after that only calibration or an upheld appeal may change a score)."""
-        return self.state in ENTRY_STATES
+        once closed (after that only calibration or an upheld appeal may change a score), nor while
+        a close grades."""
+        return self.state in ENTRY_STATES and self.closing_since is None
 
 
 # The period's life, in order. A transition not listed is refused, naming the current state.

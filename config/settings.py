@@ -270,6 +270,10 @@ if _broker_url is not None and _broker_url.startswith(("redis://", "rediss://", 
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
                                        "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 5)),
                                        "unacked_restore_throttle": 1}
+# A close goes in parts any worker may take (appraisal.services.close_parts): about this many
+# sheets each, a population never split. Smaller parts spread a close over more workers; each part
+# costs a message and a few queries.
+CLOSE_PART_SHEETS = env_int("CLOSE_PART_SHEETS", 25000, minimum=1)
 # The queue tasks are sent to (a worker consumes it with -Q); the services tests use one of their own.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 # A running job records a heartbeat at least this often (organizations.jobs.running); an unfinished

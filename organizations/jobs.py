@@ -132,6 +132,15 @@ def running(job: Job, **fields: Any) -> Iterator[None]:
     now = timezone.now()  # a job retired meanwhile stays failed: its restart is the one that counts
     Job.objects.filter(pk=job.pk, state__in=ACTIVE).update(state=Job.State.RUNNING, started_at=now,
                                                            heartbeat_at=now, **fields)
+    with alive(job):
+        yield
+
+
+@contextmanager
+def alive(job: Job) -> Iterator[None]:
+    """Keeps the heartbeat of a job already running while the block runs (a part of it on another
+    worker: organizations.fanout), as :func:`running` does."""
+    beat(job.pk)
     pulse = _Pulse(job.pk) if connection.vendor == "postgresql" else None
     try:
         yield

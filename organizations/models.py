@@ -546,5 +546,6 @@ class Job(TenantOwned):
             return False
         silent = timezone.now() - self.last_sign_of_life
         return silent > timedelta(seconds=settings.JOB_DEAD_AFTER_SECONDS)
+from organizations.chunks import JobChunk  # noqa: E402,F401  (the model lives in its own module)
 from organizations.notifications import models as notification_models  # noqa: E402,F401  (registers them)
 from organizations.standing import StandingParameter  # noqa: E402,F401  (the model lives in its own module)

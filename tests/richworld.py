@@ -361,6 +361,14 @@ def _odds_and_ends(org: Organization, period: Period) -> None:
         OutcomeDecision.objects.create(organization=org, result=result, person_id=result.person_id, rule="R1",
                                        outcome="unfit", state="declined", reason="情况特殊",
                                        decided_at=timezone.now())
+        # What a part of a close stages until its last step (appraisal.services.close_parts).
+        from appraisal.models import StagedResult
+        from organizations.models import Job
+
+        close = Job.objects.filter(kind=Job.Kind.CLOSE_PERIOD).order_by("pk").first()
+        assert close is not None
+        StagedResult.objects.create(organization=org, job=close, chunk=0, period=period, sheet=result.sheet,
+                                    values=[])
     _notifications(org, period)
 
 

@@ -7,8 +7,8 @@ each actor is a thread with its own database connection, and what it commits is 
 * Two people saving the same line at once (or one person in two tabs): one save wins, the other is
   refused with LineConflict naming who changed the line; nothing is lost.
 * A line saved while the close runs: during the rescoring it is kept (the close skips the sheet and
-  reads the save); during the final write it waits and is refused (the period is closed by then);
-  one already being saved when the final write starts is waited for and read.
+  reads the save); while the close locks the period to start grading it waits and is refused (the
+  period is closing by then); one already being saved when that starts is waited for and read.
 
 (An appeal decided twice at once: tests/test_line_appeals.py.) Marked ``services``: they run in the
 PostgreSQL pass of bin/test; on SQLite they skip (a failure under REQUIRE_SERVICES=1).
@@ -32,7 +32,7 @@ from django_scopes import scope
 
 from appraisal import services
 from appraisal.models import Period, Rater, Result, Sheet, SheetLine
-from appraisal.services import closing, entry, rescoring
+from appraisal.services import close_parts, closing, entry, rescoring
 from appraisal.signals import results_changed
 from organizations.models import Job, Organization, Person, User
 from payroll.models import PayRun
@@ -206,7 +206,7 @@ def test_one_close_run_twice_at_once_writes_one_result_set(world_a: Any, hr: Use
     with scope(organization=world_a.org):
         Person.objects.filter(pk__in=[p.pk for p in people]).update(base_pay=Decimal("3000"))
         job = closing.start_close(period=period, acting_user=hr)
-    slowed(monkeypatch, closing, "_write_results", 0.5)  # the second waits on the period lock meanwhile
+    slowed(monkeypatch, close_parts, "_publish_staged", 0.5)  # the second waits on the period lock meanwhile
     runs = at_once(world_a.org, lambda: closing.run_close(job=job), lambda: closing.run_close(job=job))
     written = sorted(ok(run)["results"] for run in runs)
     with scope(organization=world_a.org):
@@ -241,7 +241,7 @@ def test_a_dead_close_and_its_restart_running_together_write_one_result_set(
         Job.objects.filter(pk=old.pk).update(heartbeat_at=then)
         new = closing.restart_close(job=old, acting_user=hr)
     assert new.pk != old.pk and fresh(world_a.org, Job, old.pk).state == Job.State.FAILED
-    slowed(monkeypatch, closing, "_write_results", 0.5)
+    slowed(monkeypatch, close_parts, "_publish_staged", 0.5)
     new_run, new_outcome = later(world_a.org, lambda: closing.run_close(job=new), name="new")
     time.sleep(0.2)
     go.set()  # the old run wakes up while the new one works
@@ -352,14 +352,14 @@ def test_a_line_saved_during_the_final_write_waits_and_is_refused(world_a: Any, 
         job = closing.start_close(period=period, acting_user=hr)
         closing.rescore_period(period=period, acting_user=hr, reason="scored")  # the final write comes at once
     locked = threading.Event()
-    original = closing._write_results
+    original = close_parts.grading_parts
 
-    def hold(period: Period, **kwargs: Any) -> list[int]:
-        locked.set()  # the period and its sheets are locked
+    def hold(period: Period, policy: Any) -> Any:
+        locked.set()  # the period is locked, before it is marked closing
         time.sleep(1.0)
-        return original(period, **kwargs)
+        return original(period, policy)
 
-    monkeypatch.setattr(closing, "_write_results", hold)
+    monkeypatch.setattr(close_parts, "grading_parts", hold)
     closer, _outcome = later(world_a.org, lambda: closing.run_close(job=job))
     assert locked.wait(30)
     began = time.monotonic()
@@ -430,14 +430,14 @@ def test_a_rating_given_during_the_final_write_is_refused_or_closed_with(world_a
         attitude = SheetLine.objects.select_related("sheet__period").get(sheet=sheet, indicator__code="ATT")
         rater = Rater.objects.get(sheet=sheet, role="supervisor")
     locked = threading.Event()
-    original = closing._write_results
+    original = close_parts.grading_parts
 
-    def hold(period: Period, **kwargs: Any) -> list[int]:
+    def hold(period: Period, policy: Any) -> Any:
         locked.set()
         time.sleep(1.0)
-        return original(period, **kwargs)
+        return original(period, policy)
 
-    monkeypatch.setattr(closing, "_write_results", hold)
+    monkeypatch.setattr(close_parts, "grading_parts", hold)
     closer, _outcome = later(world_a.org, lambda: closing.run_close(job=job))
     assert locked.wait(30)
     refused = False

@@ -157,7 +157,8 @@ def test_it_closes_a_period_through_the_api_and_reports_the_job(
         response = client.post(url("period-close", calibrating.pk))
     assert response.status_code == 202, response.content
     job = client.get(url("job-detail", response.json()["id"])).json()
-    assert (job["state"], job["percent"], job["total"]) == ("done", 100, 5)
+    # Its progress is the sum of its parts': the 5 stale sheets rescored, then the 5 graded.
+    assert (job["state"], job["percent"], job["total"]) == ("done", 100, 10)
     assert client.get(url("period-detail", calibrating.pk)).json()["state"] == "closed"
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from appraisal.models import Period, Sheet
+from appraisal.models import ENTRY_STATES, Period, Sheet
 
 ZERO = Decimal("0")
 
@@ -24,6 +24,9 @@ class IllegalTransition(Exception):
 
 def require_entries(period: Period) -> None:
     """Refuses (IllegalTransition) when the period no longer accepts figures."""
+    if period.closing_since is not None and period.state in ENTRY_STATES:
+        raise IllegalTransition(
+            _("Period %(period)s is being closed: its figures can no longer be entered.") % {"period": period.code})
     if not period.accepts_entries():
         raise IllegalTransition(
             _("Period %(period)s is %(state)s: its figures can no longer be entered.")

@@ -77,14 +77,17 @@ def rescore_sheets(*, sheet_ids: Iterable[int], acting_user: User | None,
 
 
 def rescore_period(*, period: Period, acting_user: User | None, reason: str,
-                   progress: Callable[[int], object] | None = None) -> RescoreCount:
+                   progress: Callable[[int], object] | None = None,
+                   sheets: tuple[int, int] | None = None) -> RescoreCount:
     """Rescores the stale sheets of ``period`` (see :func:`rescore_sheets`): those whose data
     changed since they were last scored (Sheet.data_version, kept by triggers). Each table is read
     once, in sheet order, whatever the number of sheets; what changed is saved in committed batches
     when called outside a transaction (the close), and ``progress`` hears about every 5 % how many
     of the period's sheets are done, so neither the queries nor the memory grow with the head
-    count."""
-    counts = Sheet.objects.filter(period=period).aggregate(total=Count("pk"), stale=Count("pk", filter=STALE))
+    count. ``sheets``: only those whose ids are in this range, ends included (a part of a close)."""
+    where = Q(period_id=period.pk) if sheets is None else Q(period_id=period.pk, pk__gte=sheets[0],
+                                                             pk__lte=sheets[1])
+    counts = Sheet.objects.filter(where).aggregate(total=Count("pk"), stale=Count("pk", filter=STALE))
     total, stale = counts["total"], counts["stale"]
     step = max(stale // 20, BULK_BATCH_SIZE)
     done = [0]
@@ -97,7 +100,7 @@ def rescore_period(*, period: Period, acting_user: User | None, reason: str,
 
     if not stale:
         return RescoreCount()
-    return _rescore(Q(period_id=period.pk) & STALE, acting_user=acting_user, reason=reason, seen=seen)
+    return _rescore(where & STALE, acting_user=acting_user, reason=reason, seen=seen)
 
 
 def _subject_label(person_no: str | None, person_name: str | None, team: str | None, department: str | None) -> str:
