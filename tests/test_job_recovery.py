@@ -13,19 +13,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.test import Client
@@ -38,12 +31,14 @@ from appraisal.services import closing, rescoring
 from core.bulk import update_rows
 from organizations import jobs
 from organizations import services as org_services
+from organizations.chunks import JobChunk
 from organizations.models import Job, Organization, User
 from payroll import exports
 from payroll.models import PayRun, PaySlip
 from payroll.tasks import compute_pay_run_task
 from tests.closing import add_people, make_policy, scored_period
 from tests.test_pay_runs import closed_period, compute, pay_policy
+from tests.workers import StartWorker, require_services, unacknowledged, wait_for, worker_pool
 
 DEAD_AFTER = 120
 
@@ -203,7 +198,8 @@ def test_a_killed_close_restarts_from_its_committed_batches_and_rescores_no_shee
         assert Result.objects.filter(period=period).count() == sheets
         assert Result.history.filter(period_id=period.pk, history_type="+").count() == sheets
     assert sorted(rescored_at_close(period).values()) == [1] * 12  # each stale sheet once, across both runs
-    assert fresh(restarted).done == sheets
+    # Progress is the sum of the parts': the 7 sheets still stale rescored, then every sheet graded.
+    assert (fresh(restarted).done, fresh(restarted).total) == (7 + sheets, 7 + sheets)
 
 
 def test_a_task_delivered_again_after_its_job_was_retired_does_nothing(world_a: Any, hr: User) -> None:
@@ -351,7 +347,6 @@ def test_hr_restarts_closes_only_and_is_pointed_to_the_pay_route_for_pay_jobs(wo
 
 # --- the proof: a real worker killed mid-close --------------------------------------------------------
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE = f"appraisal-recovery-{os.getpid()}"
 EMPLOYEES = 5000
 DEPARTMENTS = 50
@@ -362,110 +357,12 @@ WORKER_ENV = {"JOB_HEARTBEAT_SECONDS": "1", "JOB_DEAD_AFTER_SECONDS": "4", "CELE
 
 
 @pytest.fixture
-def services_needed() -> None:
-    from tests.test_services import _missing_services
-
-    missing = _missing_services()
-    if missing is None:
-        return
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail(f"REQUIRE_SERVICES=1 but {missing}", pytrace=False)
-    pytest.skip(f"needs PostgreSQL and Redis: {missing}")
-
-
-class Worker:
-    """A Celery worker in its own process (solo pool: the task runs in it, so SIGKILL kills the task)."""
-
-    def __init__(self, name: str) -> None:
-        from tests.test_services import _test_database_url
-
-        self.name = f"{name}-{QUEUE}@{socket.gethostname()}"
-        self.log = tempfile.NamedTemporaryFile(prefix=f"celery-{name}-", suffix=".log", delete=False)
-        env = {**os.environ, **WORKER_ENV, "DATABASE_URL": _test_database_url(),
-               "CELERY_BROKER_URL": str(settings.CELERY_BROKER_URL),
-               "CELERY_RESULT_BACKEND": str(settings.CELERY_RESULT_BACKEND),
-               "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=1",
-             "--pool=solo", "-Q", QUEUE, "-n", self.name, "--without-gossip", "--without-mingle"],
-            cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_until_ready()
-
-    def _wait_until_ready(self, timeout: float = 60) -> None:
-        from config.celery import app
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.output()}")
-            if app.control.ping(destination=[self.name], timeout=1.0):
-                return
-        raise AssertionError(f"worker did not answer a ping within {timeout}s:\n{self.output()}")
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def succeeded(self, task: str) -> int:
-        """How many ``task`` messages this worker has run to the end."""
-        return sum(1 for line in self.output().splitlines() if f"Task {task}[" in line and " succeeded in " in line)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
-        os.unlink(self.log.name)
-
-
-@pytest.fixture
-def workers(services_needed: None, transactional_db: None) -> Iterator[Callable[[str], Worker]]:
-    """Starts workers on a queue of this test's own; tasks this process sends go to it too. At the
-    end: the workers stopped, the queue and any message a killed worker left unacknowledged gone."""
-    from config.celery import app
-
-    started: list[Worker] = []
-    previous = app.conf.task_always_eager, app.conf.task_default_queue
-    app.conf.task_always_eager, app.conf.task_default_queue = False, QUEUE
-
-    def start(name: str) -> Worker:
-        started.append(Worker(name))
-        return started[-1]
-
-    try:
+def workers(transactional_db: None) -> Iterator[StartWorker]:
+    """Starts workers on a queue of this test's own (tests/workers.py); tasks this process sends go
+    to it too. At the end: the workers stopped, the queue and any unacknowledged message gone."""
+    require_services()
+    with worker_pool(QUEUE, WORKER_ENV) as start:
         yield start
-    finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = previous
-        for worker in started:
-            worker.stop()
-        _forget_queue()
-
-
-def _unacknowledged() -> list[Any]:
-    """The delivery tags of this test's messages a worker took and never acknowledged."""
-    import redis
-
-    client = redis.Redis.from_url(str(settings.CELERY_BROKER_URL))
-    return [tag for tag, raw in client.hgetall("unacked").items() if json.loads(raw)[2] == QUEUE]
-
-
-def _forget_queue() -> None:
-    import redis
-
-    client = redis.Redis.from_url(str(settings.CELERY_BROKER_URL))
-    for tag in _unacknowledged():
-        client.hdel("unacked", tag)
-        client.zrem("unacked_index", tag)
-    for pattern in (f"{QUEUE}*", f"_kombu.binding.{QUEUE}*"):
-        for key in client.scan_iter(pattern):
-            client.delete(key)
 
 
 def big_period(slug: str) -> tuple[Organization, Period]:
@@ -477,7 +374,9 @@ def big_period(slug: str) -> tuple[Organization, Period]:
     org = org_services.create_organization(name=f"恢复测试 {slug}", slug=f"recovery-{slug}", acting_user=None)
     with scope(organization=org):
         Command._people(org, EMPLOYEES, DEPARTMENTS)
-        period = Command._period(org)
+        command = Command()
+        command.rows = []  # it times its set-up steps
+        period = command._period(org)
         lines = SheetLine.objects.filter(sheet__period=period).values_list("pk", "sheet__person__employee_no")
         update_rows(SheetLine, ["target", "actual"],
                     [(pk, Decimal("100"), Decimal(60) + Decimal(int(number[1:]) * 7919 % 4001) / 100 + Decimal("0.5"))
@@ -492,17 +391,6 @@ def hr_of(org: Organization) -> User:
     with scope(organization=org):
         org_services.create_membership(organization=org, acting_user=None, user=user, person=None, is_hr_admin=True)
     return user
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float, worker: Worker | None = None,
-             every: float = 0.2) -> float:
-    """Waits until ``check()``; returns the seconds it took. A timeout fails, with the worker's log."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not within {timeout}s" + (f"\n{worker.output()}" if worker else ""))
-        time.sleep(every)
-    return time.monotonic() - started
 
 
 def closed_and_paid(period: Period) -> bool:
@@ -536,7 +424,7 @@ def digest(period: Period) -> dict[str, Any]:
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_close_killed_mid_run_finishes_after_a_restart_as_a_clean_run_would(
-        workers: Callable[[str], Worker], settings: Any, api_for: Any) -> None:
+        workers: StartWorker, settings: Any, api_for: Any) -> None:
     settings.JOB_HEARTBEAT_SECONDS, settings.JOB_DEAD_AFTER_SECONDS = 1, 4  # as the workers see it
     clean_org, clean = big_period("clean")
     killed_org, killed = big_period("killed")
@@ -569,7 +457,7 @@ def test_a_close_killed_mid_run_finishes_after_a_restart_as_a_clean_run_would(
         scored_at_kill = sheets.exclude(STALE).count()
     stuck = fresh(job)
     assert stuck.state == Job.State.RUNNING and 0 < stuck.done < EMPLOYEES, seen
-    assert len(_unacknowledged()) == 1  # the close's message, taken and never acknowledged
+    assert len(unacknowledged(QUEUE)) == 1  # the rescoring part's message, taken and never acknowledged
 
     second = workers("second")
     # Nothing beats any more: the job is dead within JOB_DEAD_AFTER_SECONDS, and HR restarts it.
@@ -582,14 +470,17 @@ def test_a_close_killed_mid_run_finishes_after_a_restart_as_a_clean_run_would(
 
     # The original message, never acknowledged, comes back once its visibility timeout passes: it
     # finds its job retired and does nothing.
-    wait_for("the original message delivered again", lambda: second.succeeded("appraisal.close_period") == 2, 90,
+    with scope(organization=killed_org):
+        new_parts = JobChunk.objects.filter(job_id=restarted.pk).count()
+    wait_for("the original message delivered again",
+             lambda: second.succeeded("appraisal.close_part") == new_parts + 1, 90,
              second)
-    assert _unacknowledged() == []
+    assert unacknowledged(QUEUE) == []
     found = digest(killed)
     print(f"\nkilled with {scored_at_kill} of {EMPLOYEES} sheets rescored and committed (job at {stuck.done}); "
           f"closed and paid {recovered_in:.1f} s after the kill; digests {found['results'][:12]} "
           f"{found['slips'][:12]}")
-    assert fresh(job).state == Job.State.FAILED and f"{stuck.done} / {EMPLOYEES}" in fresh(job).message
+    assert fresh(job).state == Job.State.FAILED and f"{stuck.done} / {stuck.total}" in fresh(job).message
     assert fresh(restarted).state == Job.State.DONE
     assert found == expected
     assert recovered_in < 120
