@@ -39,6 +39,8 @@ from organizations.models import Department, Job, Organization, Person
 from organizations.tenancy import BULK_BATCH_SIZE
 from payroll import exports
 from payroll import services as pay_services
+from payroll.management.commands import _workers
+from payroll.models import PayRun
 
 T = TypeVar("T")
 
@@ -82,23 +84,34 @@ class Command(BaseCommand):
         parser.add_argument("--employees", type=int, default=10000)
         parser.add_argument("--departments", type=int, default=100)
         parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
+        parser.add_argument("--workers", type=int, default=0,
+                            help="close and pay on this many Celery workers of their own (PostgreSQL and Redis; "
+                                 "the data is committed, in an organisation of its own), instead of in this process")
+        parser.add_argument("--part-sheets", type=int, default=None,
+                            help="sheets per part of the close on the workers (CLOSE_PART_SHEETS)")
         parser.add_argument("--stale", type=Decimal, default=Decimal("0"),
                             help="share of the sheets (0 to 1) whose data changes after they were scored, "
                                  "so the close rescores them (1: every sheet, as after a bulk write that "
                                  "scores nothing)")
 
-    def handle(self, *args: Any, employees: int, departments: int, keep: bool, stale: Decimal,
-               **options: Any) -> None:
+    def handle(self, *args: Any, employees: int, departments: int, keep: bool, stale: Decimal, workers: int,
+               part_sheets: int | None, **options: Any) -> None:
         self.rows: list[tuple[str, float, int, str]] = []
+        self.workers, self.part_sheets = workers, part_sheets
+        self.notes: list[str] = []
         if not 0 <= stale <= 1:
             raise CommandError("--stale is a share between 0 and 1")
-        try:
-            with transaction.atomic():
-                self._run(employees, departments, stale)
-                if not keep:
-                    raise Rollback
-        except Rollback:
-            pass
+        if workers:
+            _workers.require_services()
+            self._run(employees, departments, stale)  # committed: the workers read it
+        else:
+            try:
+                with transaction.atomic():
+                    self._run(employees, departments, stale)
+                    if not keep:
+                        raise Rollback
+            except Rollback:
+                pass
         timed = [r for r in self.rows if r[0].startswith("close") or r[0].startswith("pay") or
                  r[0].startswith("export")]
         seconds = sum(r[1] for r in timed)
@@ -111,6 +124,8 @@ class Command(BaseCommand):
         self.stdout.write(f"\nend to end (timed steps): {seconds:.2f} s, {queries} queries, "
                           f"{employees / seconds:,.0f} employees/s")
         self.stdout.write(f"peak memory (RSS, set-up included): {peak_mib:,.0f} MiB")
+        for note in self.notes:
+            self.stdout.write(note)
 
     @contextmanager
     def _counting(self) -> Iterator[list[int]]:
@@ -140,24 +155,45 @@ class Command(BaseCommand):
         with scope(organization=org):
             self._measure("set-up: people", lambda: self._people(org, employees, departments),
                           lambda n: f"{n} people")
-            period = self._measure("set-up: open period, scored sheets", lambda: self._period(org),
-                                   lambda p: f"{Sheet.objects.filter(period=p).count()} sheets")
+            period = self._period(org)  # times its two steps: generating the sheets, then the data entry
             changed = self._measure("set-up: late changes (--stale)", lambda: self._late_changes(period, stale),
                                     lambda n: f"{n} sheets stale")
-            job = closing.start_close(period=period, acting_user=None)
-            self._measure("close: rescore, grade, distribute, results", lambda: closing.run_close(job=job),
-                          lambda r: f"{changed} stale sheets rescored, {r['results']} results; "
-                                    f"{Result.objects.filter(period=period, needs_calibration=True).count()} "
-                                    "need calibration (ties, or over the lowest grade's cap)")
-            failed = Job.objects.get(pk=job.pk)
-            if failed.state != Job.State.DONE:
-                raise RuntimeError(failed.message)
-            run = self._measure("pay run: compute and write slips",
-                                lambda: pay_services.compute_pay_run(period=period, acting_user=None,
-                                                                     reason="bench"),
-                                lambda r: f"v{r.version}, {r.people} slips, total {r.total:,}" if r else "none")
-            assert run is not None
+            if self.workers:
+                run = self._on_workers(period, changed)
+            else:
+                run = self._in_process(period, changed)
             self._measure("export: pay sheet .xlsx (streamed)", lambda: self._export(run), lambda n: f"{n} rows")
+            self.notes.append(f"digest of the results and slips: {_workers.digest(period)}")
+
+    def _on_workers(self, period: Period, changed: int) -> Any:
+        outcome = _workers.on_workers(self.workers, self.part_sheets, period)
+        results = Result.objects.filter(period=period).count()
+        run = PayRun.objects.filter(period=period).order_by("-version").first()
+        assert run is not None
+        self.rows.append((f"close: on {self.workers} worker(s), in parts", outcome["close"], 0,
+                          f"{changed} stale sheets rescored, {results} results"))
+        self.rows.append(("pay run: on the workers", outcome["pay"], 0,
+                          f"v{run.version}, {run.people} slips, total {run.total:,}"))
+        peaks = ", ".join(f"{peak:,.0f}" for peak in outcome["peaks"])
+        self.notes.append(f"peak memory of each worker (RSS): {peaks} MiB; the workers' queries are not counted "
+                          "here (0 in the table)")
+        return run
+
+    def _in_process(self, period: Period, changed: int) -> Any:
+        job = closing.start_close(period=period, acting_user=None)
+        self._measure("close: rescore, grade, distribute, results", lambda: closing.run_close(job=job),
+                      lambda r: f"{changed} stale sheets rescored, {r['results']} results; "
+                                f"{Result.objects.filter(period=period, needs_calibration=True).count()} "
+                                "need calibration (ties, or over the lowest grade's cap)")
+        failed = Job.objects.get(pk=job.pk)
+        if failed.state != Job.State.DONE:
+            raise RuntimeError(failed.message)
+        run = self._measure("pay run: compute and write slips",
+                            lambda: pay_services.compute_pay_run(period=period, acting_user=None,
+                                                                 reason="bench"),
+                            lambda r: f"v{r.version}, {r.people} slips, total {r.total:,}" if r else "none")
+        assert run is not None
+        return run
 
     @staticmethod
     def _people(org: Any, employees: int, departments: int) -> int:
@@ -172,8 +208,7 @@ class Command(BaseCommand):
         Command._analyze()  # people are imported long before a period closes
         return employees
 
-    @staticmethod
-    def _period(org: Any) -> Period:
+    def _period(self, org: Any) -> Period:
         create_indicator(organization=org, acting_user=None, code="OUT", name="产量", method="completion",
                          config={"cap_rate": "1.2"})
         template = build_template(organization=org, acting_user=None, spec={
@@ -189,19 +224,27 @@ class Command(BaseCommand):
                                         templates=[template])
         Period.objects.filter(pk=period.pk).update(grading_policy=policy, state=Period.State.OPEN)
         period.refresh_from_db()
-        services.generate_sheets(period=period)
-        Command._analyze()
-        # The month's data entry, set-based: actuals from 60.00 to 100.00 spread over everyone (4001 is prime,
-        # so every department gets distinct values however its ids are spaced).
-        spread = Mod(F("sheet_id") * 7919, Value(4001)) / Value(Decimal("100"))
-        SheetLine.objects.filter(sheet__period=period).update(target=Decimal("100"),
-                                                              actual=Value(Decimal("60")) + spread)
-        Command._analyze()
-        services.rescore_period(period=period, acting_user=None, reason="data entered")
-        Period.objects.filter(pk=period.pk).update(state=Period.State.CALIBRATION)
-        period.refresh_from_db()
-        Command._analyze()
-        return period
+        # Opening the period is timed on its own: generation is what HR waits for after "open".
+        self._measure("set-up: open period (generate sheets)", lambda: services.generate_sheets(period=period),
+                      lambda r: f"{r['created']} sheets, "
+                                f"{SheetLine.objects.filter(sheet__period=period).count()} lines")
+
+        def enter_data() -> Period:
+            Command._analyze()
+            # The month's data entry, set-based: actuals from 60.00 to 100.00 spread over everyone (4001 is
+            # prime, so every department gets distinct values however its ids are spaced).
+            spread = Mod(F("sheet_id") * 7919, Value(4001)) / Value(Decimal("100"))
+            SheetLine.objects.filter(sheet__period=period).update(target=Decimal("100"),
+                                                                  actual=Value(Decimal("60")) + spread)
+            Command._analyze()
+            services.rescore_period(period=period, acting_user=None, reason="data entered")
+            Period.objects.filter(pk=period.pk).update(state=Period.State.CALIBRATION)
+            period.refresh_from_db()
+            Command._analyze()
+            return period
+
+        return self._measure("set-up: data entry, scored", enter_data,
+                             lambda p: f"{Sheet.objects.filter(period=p).count()} sheets")
 
     @staticmethod
     def _late_changes(period: Period, stale: Decimal) -> int:

@@ -1,0 +1,133 @@
+"""bench_close --workers N: the close and the pay run on N real Celery workers (their own
+processes, a queue of the benchmark's own), timed from HR's request to the pay run being done,
+with each worker's peak memory and a digest of the results and slips to compare runs by."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection
+
+from appraisal.models import Period, Result
+from organizations.models import Job
+from payroll.models import PaySlip
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def require_services() -> None:
+    broker = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+    if connection.vendor != "postgresql" or not broker.startswith("redis"):
+        raise CommandError("--workers needs PostgreSQL and Redis (DATABASE_URL=postgres://…, "
+                           "CELERY_BROKER_URL=redis://…): the workers read what this process commits.")
+
+
+class Workers:
+    """N Celery workers (solo pool) on a queue of their own; tasks this process sends go there."""
+
+    def __init__(self, count: int, part_sheets: int | None) -> None:
+        from celery import current_app as app  # config.celery's, set as the current one when Django starts
+
+        self.queue = f"bench-close-{os.getpid()}"
+        self.app = app
+        self.previous = app.conf.task_default_queue, app.conf.task_always_eager
+        app.conf.task_default_queue, app.conf.task_always_eager = self.queue, False
+        env = {**os.environ, "CELERY_QUEUE": self.queue, "DJANGO_SETTINGS_MODULE": "config.settings",
+               "PYTHONUNBUFFERED": "1", "DATABASE_URL": _database_url()}
+        if part_sheets:
+            env["CLOSE_PART_SHEETS"] = str(part_sheets)
+        self.names = [f"bench{n}-{os.getpid()}@localhost" for n in range(count)]
+        self.logs = [tempfile.NamedTemporaryFile(prefix=f"bench-worker{n}-", suffix=".log", delete=False)
+                     for n in range(count)]
+        self.processes = [subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+             "--loglevel=WARNING", "-Q", self.queue, "-n", name, "--without-gossip", "--without-mingle"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) for name, log in zip(self.names, self.logs,
+                                                                                                strict=True)]
+        deadline = time.monotonic() + 60
+        waiting = set(self.names)
+        while waiting and time.monotonic() < deadline:
+            for reply in app.control.ping(destination=list(waiting), timeout=1.0) or []:
+                waiting -= set(reply)
+        if waiting:
+            self.stop()
+            raise CommandError(f"workers did not answer: {', '.join(sorted(waiting))}")
+
+    def peak_mib(self) -> list[float]:
+        """Each worker's peak resident memory (VmHWM), MiB."""
+        peaks = []
+        for process in self.processes:
+            text = Path(f"/proc/{process.pid}/status").read_text()
+            line = next(line for line in text.splitlines() if line.startswith("VmHWM:"))
+            peaks.append(int(line.split()[1]) / 1024)
+        return peaks
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in self.logs:
+            log.close()
+            os.unlink(log.name)
+        self.app.conf.task_default_queue, self.app.conf.task_always_eager = self.previous
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def wait_for_job(period: Period, kind: str, timeout: float = 1800) -> Job:
+    """Polls until the period's newest job of ``kind`` has finished; a failure stops the benchmark."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = Job.objects.filter(kind=kind, subject_id=period.pk).order_by("-pk").first()
+        if job is not None and job.finished:
+            if job.state != Job.State.DONE:
+                raise CommandError(f"{kind} failed: {job.message}")
+            return job
+        time.sleep(0.02)
+    raise CommandError(f"{kind} not done within {timeout} s")
+
+
+def digest(period: Period) -> str:
+    """One hash of every result (employee number, final score, grade, coefficient) and every slip
+    (employee number, total, amounts): equal between two runs exactly when they paid alike."""
+    results = sorted(tuple(map(str, row)) for row in Result.objects.filter(period=period).values_list(
+        "person__employee_no", "final_score", "grade", "coefficient"))
+    slips = sorted((number, str(total), json.dumps(amounts, sort_keys=True)) for number, total, amounts in
+                   PaySlip.objects.filter(run__period=period).values_list("person__employee_no", "total", "amounts"))
+    return hashlib.sha256(repr((results, slips)).encode()).hexdigest()[:16]
+
+
+def on_workers(count: int, part_sheets: int | None, period: Period) -> dict[str, Any]:
+    """Closes ``period`` (committed, in calibration) on ``count`` workers, through the pay run the
+    close's signal sends. Returns the seconds of each, the workers' peaks and the digest."""
+    from appraisal.services import closing
+
+    workers = Workers(count, part_sheets)
+    try:
+        started = time.perf_counter()
+        closing.start_close(period=period, acting_user=None)  # autocommit: the task goes out at once
+        wait_for_job(period, Job.Kind.CLOSE_PERIOD)
+        closed = time.perf_counter()
+        wait_for_job(period, Job.Kind.PAY_RUN)
+        paid = time.perf_counter()
+        peaks = workers.peak_mib()
+    finally:
+        workers.stop()
+    return {"close": closed - started, "pay": paid - closed, "peaks": peaks, "digest": digest(period)}
