@@ -207,3 +207,35 @@ def test_it_sends_each_part_as_a_message_and_one_worker_runs_them_all(
     assert {stage for stage, _state, _runs in parts} == {close_parts.RESCORE, close_parts.GRADE}
     assert all(state == JobChunk.State.DONE and runs == 1 for _stage, state, runs in parts)
     assert len(sent) >= len(parts)  # each part went out as a message of its own
+
+
+def test_it_writes_every_column_as_the_parts_staged_it(world_a: Any, settings: Any) -> None:
+    settings.CLOSE_PART_SHEETS = 15
+    period, _people = spread_period(world_a)
+    job, held = started(period), Held()
+    with scope(organization=world_a.org):
+        close_parts.begin(job, acting_user=None, send=held)
+        for part in held.parts[:-1]:
+            run(job, held, *part)
+        stage, number = held.parts[-1]
+        original = close_parts.finish
+        staged: dict[int, list[Any]] = {}
+
+        def snapshot(job: Job, **kwargs: Any) -> int:
+            staged.update(StagedResult.objects.filter(job=job).values_list("sheet_id", "values"))
+            return original(job, **kwargs)
+
+        close_parts.finish = snapshot  # type: ignore[assignment]
+        try:
+            run(job, held, stage, number)
+        finally:
+            close_parts.finish = original  # type: ignore[assignment]
+        written = {sheet_id: list(values) for sheet_id, *values in Result.objects.filter(period=period).values_list(
+            "sheet_id", *closing.RESULT_COLUMNS[3:])}
+    assert staged and set(written) == set(staged)
+
+    def same(kept: Any, stored: Any) -> bool:
+        return Decimal(kept) == stored if isinstance(stored, Decimal) else kept == stored
+
+    for sheet_id, values in written.items():
+        assert all(same(kept, stored) for kept, stored in zip(staged[sheet_id], values, strict=True)), sheet_id

@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appraisal import selectors
-from appraisal.models import GradingPolicy, Period, Result, Sheet, SheetLine, SpecialStatus
+from appraisal.models import GradingPolicy, Period, Result, Sheet, SheetLine, SpecialStatus, StagedResult
 from appraisal.services import rollup, unit_share
 from appraisal.services.populations import INCOMPLETE_FLAG
 from appraisal.services.populations import Draft as _Draft
@@ -208,3 +209,33 @@ def insert_results(period: Period, rows: Iterable[tuple[int, Sequence[Any]]], *,
                 ((ids[sheet_id], period.organization_id, period.pk, sheet_id, *values, *audit)
                  for sheet_id, values in kept))
     return [ids[sheet_id] for sheet_id, _values in kept]
+
+
+def publish_staged(period: Period, job_id: int, *, acting_user: User | None) -> list[int]:
+    """Writes the results a close's parts staged (appraisal.StagedResult), in sheet order, with their
+    audit rows, as insert_results does; returns their ids. On PostgreSQL in two INSERT … SELECT,
+    each column cast from the staged JSON, so the rows never pass through Python (this step runs
+    alone after every part, so it is what parts cannot share out)."""
+    staged = StagedResult.objects.filter(job_id=job_id)
+    if connection.vendor != "postgresql":
+        return insert_results(period, staged.order_by("sheet_id").values_list("sheet_id", "values"),
+                              acting_user=acting_user)
+    quote = connection.ops.quote_name
+    fields = {field.attname: field for field in Result._meta.concrete_fields}
+    columns = ", ".join(quote(str(fields[name].column)) for name in RESULT_COLUMNS)
+    picks = []
+    for index, name in enumerate(RESULT_COLUMNS[3:]):
+        kind = fields[name].db_type(connection)
+        picks.append(f"NULLIF(v -> {index}, 'null'::jsonb)" if kind == "jsonb" else f"(v ->> {index})::{kind}")
+    history = Result.history.model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Result._meta.db_table)} ({columns}) SELECT organization_id, period_id, sheet_id, "
+            f"{', '.join(picks)} FROM (SELECT organization_id, period_id, sheet_id, {quote('values')} AS v "
+            f"FROM {quote(StagedResult._meta.db_table)} WHERE job_id = %s ORDER BY sheet_id) AS staged", [job_id])
+        cursor.execute(
+            f"INSERT INTO {quote(history)} (id, {columns}, {', '.join(HISTORY_COLUMNS)}) SELECT id, {columns}, "
+            f"%s, %s, '+', %s FROM {quote(Result._meta.db_table)} WHERE period_id = %s",
+            [timezone.now(), "closed", acting_user.pk if acting_user else None, period.pk])
+    return list(Result.objects.filter(period=period).order_by("sheet_id").values_list("pk", flat=True))
+

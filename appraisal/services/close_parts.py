@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -45,7 +45,7 @@ from appraisal.services.close_drafts import (
     REASON_MAX,
     ClosureRefused,
     flag_incomplete,
-    insert_results,
+    publish_staged,
     refuse_incomplete,
     refuse_open_children,
     result_values,
@@ -256,9 +256,7 @@ def _grade(period: Period, drafts: Sequence[Draft], sheets: Any) -> None:
 
 def _publish_staged(period: Period, job: Job, *, acting_user: User | None) -> list[int]:
     """Writes the staged results as results and closes the period (inside finish's transaction)."""
-    staged: Iterable[tuple[int, list[Any]]] = StagedResult.objects.filter(job=job).order_by("sheet_id").values_list(
-        "sheet_id", "values")
-    ids = insert_results(period, ((sheet_id, values) for sheet_id, values in staged), acting_user=acting_user)
+    ids = publish_staged(period, job.pk, acting_user=acting_user)
     incomplete = sum(int(params.get("incomplete", 0)) for params in fanout.chunk_params(job, GRADE))
     reason = anyway_reason(job) if incomplete else ""
     why = "closed"
