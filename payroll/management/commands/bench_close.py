@@ -33,6 +33,7 @@ from appraisal import services
 from appraisal.models import STALE, Period, Result, Sheet, SheetLine
 from appraisal.policies import save_grading_policy
 from appraisal.services import closing
+from core.bulk import update_rows
 from indicators.services import build_template, create_indicator
 from organizations import services as org_services
 from organizations.models import Department, Job, Organization, Person
@@ -231,11 +232,13 @@ class Command(BaseCommand):
 
         def enter_data() -> Period:
             Command._analyze()
-            # The month's data entry, set-based: actuals from 60.00 to 100.00 spread over everyone (4001 is
-            # prime, so every department gets distinct values however its ids are spaced).
-            spread = Mod(F("sheet_id") * 7919, Value(4001)) / Value(Decimal("100"))
-            SheetLine.objects.filter(sheet__period=period).update(target=Decimal("100"),
-                                                                  actual=Value(Decimal("60")) + spread)
+            # The month's data entry, set-based: actuals from 60.00 to 100.00 spread over everyone by
+            # employee number (4001 is prime, so every department gets distinct values), so that two
+            # runs, whatever their ids, close and pay alike (the digest below).
+            lines = list(SheetLine.objects.filter(sheet__period=period).values_list("pk", "sheet__person__employee_no"))
+            update_rows(SheetLine, ["target", "actual"],
+                        ((pk, Decimal("100"), Decimal(60) + Decimal(int(number[1:]) * 7919 % 4001) / 100)
+                         for pk, number in lines))
             Command._analyze()
             services.rescore_period(period=period, acting_user=None, reason="data entered")
             Period.objects.filter(pk=period.pk).update(state=Period.State.CALIBRATION)
