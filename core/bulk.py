@@ -19,7 +19,7 @@ import gc
 import io
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -111,6 +111,26 @@ def update_with_history(instances: Sequence[Model], fields: Sequence[str], *, ac
     insert_rows(history, [*tracked, *HISTORY_COLUMNS],
                 ([*(getattr(obj, name) for name in tracked), now, getattr(obj, "_change_reason", None) or reason,
                   "~", user] for obj in instances), using=using)
+    return count
+
+
+def update_changes_with_history(model: type[Model], fields: Sequence[str], changes: Mapping[Any, Sequence[Any]], *,
+                                acting_user: Any, reason: str, using: str = "default") -> int:
+    """As :func:`update_with_history`, from the new values of ``fields`` by primary key instead of
+    model instances: the rows are updated, then read back as plain tuples of every tracked field
+    for their audit rows, so nothing is built per row but tuples (loading 40,000 models only to
+    copy their fields cost a rescoring of 20,000 sheets 2 s)."""
+    if not changes:
+        return 0
+    history = model.history.model  # type: ignore[attr-defined]
+    tracked = [f.attname for f in history.tracked_fields]
+    now = timezone.now()
+    user = acting_user.pk if acting_user is not None else None
+    count = update_rows(model, fields, ([pk, *values] for pk, values in changes.items()), using=using)
+    # Read whole before the COPY starts: the connection cannot run a query in the middle of one.
+    rows = list(model._base_manager.using(using).filter(pk__in=list(changes)).values_list(*tracked))
+    insert_rows(history, [*tracked, *HISTORY_COLUMNS], ([*row, now, reason, "~", user] for row in rows),
+                using=using)
     return count
 
 

@@ -11,7 +11,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from core.bulk import HISTORY_COLUMNS, analyze, insert_rows, update_rows, update_with_history
+from core.bulk import (
+    HISTORY_COLUMNS,
+    analyze,
+    insert_rows,
+    update_changes_with_history,
+    update_rows,
+    update_with_history,
+)
 from organizations.models import Person
 from payroll.models import PayPolicy
 
@@ -159,6 +166,20 @@ def test_it_writes_one_audit_row_per_instance_with_its_own_reason(world_a: Any, 
         names = set(Person.objects.filter(employee_no__in=["W1", "W2"]).values_list("name", flat=True))
     assert names == {"改一", "改二"}
     assert audit == {("W1", "改一", "岗位", "~", "更正", hr.pk), ("W2", "改二", "岗位", "~", "批量", hr.pk)}
+
+
+def test_it_writes_the_same_audit_rows_from_new_values_by_key_as_from_instances(world_a: Any, hr: Any) -> None:
+    first, second = _people(world_a, "K1", "K2")
+    first.name = "实例改"
+    update_with_history([first], ["name"], acting_user=hr, reason="批量")
+    update_changes_with_history(Person, ["name"], {second.pk: ("键改",)}, acting_user=hr, reason="批量")
+    with scope(organization=world_a.org):
+        audit = {h.employee_no: (h.name, h.position, h.department_id, h.base_pay, h.history_type,
+                                 h.history_change_reason, h.history_user_id)
+                 for h in Person.history.filter(employee_no__in=["K1", "K2"], history_type="~")}
+        names = dict(Person.objects.filter(employee_no__in=["K1", "K2"]).values_list("employee_no", "name"))
+    assert names == {"K1": "实例改", "K2": "键改"}
+    assert audit["K2"][0] == "键改" and audit["K1"][1:] == audit["K2"][1:]  # every other field alike
 
 
 def test_it_refreshes_the_planner_statistics_of_the_tables_given(world_a: Any) -> None:

@@ -26,7 +26,7 @@ from appraisal.services.scoring import (
     score_line,
     score_sheet,
 )
-from core.bulk import no_cyclic_gc, update_with_history
+from core.bulk import no_cyclic_gc, update_changes_with_history
 from core.translation import cached_translations
 from indicators import scoring
 from indicators.models import LineSource, Rounding, TemplatePart
@@ -306,22 +306,15 @@ def _save_rescored(batch: _Batch, count: RescoreCount, *, acting_user: User | No
         count.skipped += len(batch.versions) - len(kept)
         lines = [line for sheet_id, changed in batch.lines.items() if sheet_id in kept for line in changed]
         sheets = {sheet_id: score for sheet_id, score in batch.sheets.items() if sheet_id in kept}
-        if lines:
-            # Models for the audit rows, which copy every field.
-            models = SheetLine.objects.in_bulk([line.pk for line in lines])
-            for line in lines:
-                model = models[line.pk]
-                model.score, model.money, model.explanation = line.score, line.money, line.explanation
-                model.raw_score = line.raw_score
-            # Outputs only: the line's version counts data edits, which rescoring never makes.
-            update_with_history(list(models.values()), ["score", "raw_score", "money", "explanation"],
-                                acting_user=acting_user, reason=reason)
-        if sheets:
-            sheet_models = Sheet.objects.in_bulk(list(sheets))
-            for sheet_id, result in sheets.items():
-                sheet_models[sheet_id].score, sheet_models[sheet_id].explanation = result.score, result.explanation
-            update_with_history(list(sheet_models.values()), ["score", "explanation"], acting_user=acting_user,
-                                reason=reason)
+        # Outputs only: the line's version counts data edits, which rescoring never makes. The audit
+        # rows copy every field, read back as tuples (no model is loaded).
+        update_changes_with_history(
+            SheetLine, ["score", "raw_score", "money", "explanation"],
+            {line.pk: (line.score, line.raw_score, line.money, line.explanation) for line in lines},
+            acting_user=acting_user, reason=reason)
+        update_changes_with_history(Sheet, ["score", "explanation"],
+                                    {pk: (result.score, result.explanation) for pk, result in sheets.items()},
+                                    acting_user=acting_user, reason=reason)
         # Under the lock the versions are the ones read, so data_version is the version scored.
         fresh = [pk for pk in stale if pk in kept]
         if fresh:
