@@ -130,4 +130,20 @@ def on_workers(count: int, part_sheets: int | None, period: Period) -> dict[str,
         peaks = workers.peak_mib()
     finally:
         workers.stop()
-    return {"close": closed - started, "pay": paid - closed, "peaks": peaks, "digest": digest(period)}
+    return {"close": closed - started, "pay": paid - closed, "peaks": peaks, "digest": digest(period),
+            "timeline": timeline(period)}
+
+
+def timeline(period: Period) -> list[str]:
+    """When each part of the close ran, in seconds from the job's start, and on which worker."""
+    from organizations.chunks import JobChunk
+
+    job = Job.objects.filter(kind=Job.Kind.CLOSE_PERIOD, subject_id=period.pk).order_by("-pk").first()
+    if job is None or job.started_at is None or job.finished_at is None:
+        return []
+    zero = job.started_at
+    lines = [f"  {stage:<8}{number:>3}  {(start - zero).total_seconds():6.2f} → {(end - zero).total_seconds():6.2f} s"
+             f"  {worker.split('@')[0]}"
+             for stage, number, start, end, worker in JobChunk.objects.filter(job=job).order_by("started_at")
+             .values_list("stage", "number", "started_at", "finished_at", "worker") if start and end]
+    return [*lines, f"  job done at {(job.finished_at - zero).total_seconds():6.2f} s"]
