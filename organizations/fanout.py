@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone

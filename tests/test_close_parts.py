@@ -152,7 +152,7 @@ def test_it_refuses_figures_while_the_parts_grade(world_a: Any, hr: Any) -> None
         line = SheetLine.objects.get(sheet__period=period, sheet__person=people[0])
         close_parts.begin(job, acting_user=None, send=held)
         assert Period.objects.get(pk=period.pk).closing_since is not None
-        with pytest.raises(services.IllegalTransition, match="正在汇总定级|being closed"):
+        with pytest.raises(services.IllegalTransition, match=r"正在汇总定级|being closed"):
             services.update_line(line_id=line.pk, expected_version=line.version, acting_user=hr, actual=Decimal("99"))
         assert SheetLine.objects.get(pk=line.pk).actual == Decimal(SCORES[0])
 
