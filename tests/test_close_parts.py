@@ -64,6 +64,17 @@ def run(job: Job, held: Held, stage: str, number: int) -> int | None:
     return close_parts.run_part(job, stage, number, acting_user=None, send=held)
 
 
+def begun(world: Any, settings: Any) -> tuple[Period, list[Person], Job, Held]:
+    """A period of the three departments whose close has begun in parts of 15 sheets (nothing
+    stale: grading parts, held back to be run one by one)."""
+    settings.CLOSE_PART_SHEETS = 15
+    period, people = spread_period(world)
+    job, held = started(period), Held()
+    with scope(organization=world.org):
+        close_parts.begin(job, acting_user=None, send=held)
+    return period, people, job, held
+
+
 def test_it_shares_departments_out_whole_and_balanced(world_a: Any, settings: Any) -> None:
     settings.CLOSE_PART_SHEETS = 15
     period, _people = spread_period(world_a)
@@ -106,11 +117,8 @@ def test_it_closes_in_parts_to_the_results_of_a_close_in_one(world_a: Any, setti
 
 
 def test_it_shows_no_result_until_the_last_part_is_graded(world_a: Any, settings: Any) -> None:
-    settings.CLOSE_PART_SHEETS = 15
-    period, _people = spread_period(world_a)
-    job, held = started(period), Held()
+    period, _people, job, held = begun(world_a, settings)
     with scope(organization=world_a.org):
-        close_parts.begin(job, acting_user=None, send=held)
         assert [stage for stage, _n in held.parts] == [close_parts.GRADE] * len(held.parts)  # nothing stale
         *first, last = held.parts
         for stage, number in first:
@@ -126,11 +134,8 @@ def test_it_shows_no_result_until_the_last_part_is_graded(world_a: Any, settings
 
 
 def test_it_writes_once_when_a_part_and_the_last_step_run_twice(world_a: Any, settings: Any) -> None:
-    settings.CLOSE_PART_SHEETS = 15
-    period, _people = spread_period(world_a)
-    job, held = started(period), Held()
+    period, _people, job, held = begun(world_a, settings)
     with scope(organization=world_a.org):
-        close_parts.begin(job, acting_user=None, send=held)
         stage, number = held.parts[0]
         run(job, held, stage, number)
         staged = StagedResult.objects.filter(job=job).count()
@@ -145,12 +150,10 @@ def test_it_writes_once_when_a_part_and_the_last_step_run_twice(world_a: Any, se
         assert Result.history.filter(period_id=period.pk, history_type="+").count() == sheets
 
 
-def test_it_refuses_figures_while_the_parts_grade(world_a: Any, hr: Any) -> None:
-    period, people = spread_period(world_a)
-    job, held = started(period), Held()
+def test_it_refuses_figures_while_the_parts_grade(world_a: Any, hr: Any, settings: Any) -> None:
+    period, people, _job, _held = begun(world_a, settings)
     with scope(organization=world_a.org):
         line = SheetLine.objects.get(sheet__period=period, sheet__person=people[0])
-        close_parts.begin(job, acting_user=None, send=held)
         assert Period.objects.get(pk=period.pk).closing_since is not None
         with pytest.raises(services.IllegalTransition, match=r"正在汇总定级|being closed"):
             services.update_line(line_id=line.pk, expected_version=line.version, acting_user=hr, actual=Decimal("99"))
@@ -158,15 +161,13 @@ def test_it_refuses_figures_while_the_parts_grade(world_a: Any, hr: Any) -> None
 
 
 def test_a_part_that_cannot_grade_fails_the_close_and_the_period_takes_figures_again(
-        world_a: Any, hr: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    period, people = spread_period(world_a)
-    job, held = started(period), Held()
+        world_a: Any, hr: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    period, people, job, held = begun(world_a, settings)
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise grading.GradingError("配额无法满足")
 
     with scope(organization=world_a.org):
-        close_parts.begin(job, acting_user=None, send=held)
         monkeypatch.setattr(populations, "grade", refuse)
         run(job, held, *held.parts[0])
         failed = Job.objects.get(pk=job.pk)
@@ -180,11 +181,8 @@ def test_a_part_that_cannot_grade_fails_the_close_and_the_period_takes_figures_a
 
 
 def test_its_progress_is_the_sum_of_its_parts(world_a: Any, settings: Any) -> None:
-    settings.CLOSE_PART_SHEETS = 15
-    period, _people = spread_period(world_a)
-    job, held = started(period), Held()
+    period, _people, job, held = begun(world_a, settings)
     with scope(organization=world_a.org):
-        close_parts.begin(job, acting_user=None, send=held)
         run(job, held, *held.parts[0])
         current = Job.objects.get(pk=job.pk)
         parts = list(JobChunk.objects.filter(job=job).values_list("done", "total"))
@@ -210,11 +208,8 @@ def test_it_sends_each_part_as_a_message_and_one_worker_runs_them_all(
 
 
 def test_it_writes_every_column_as_the_parts_staged_it(world_a: Any, settings: Any) -> None:
-    settings.CLOSE_PART_SHEETS = 15
-    period, _people = spread_period(world_a)
-    job, held = started(period), Held()
+    period, _people, job, held = begun(world_a, settings)
     with scope(organization=world_a.org):
-        close_parts.begin(job, acting_user=None, send=held)
         for part in held.parts[:-1]:
             run(job, held, *part)
         stage, number = held.parts[-1]
@@ -239,3 +234,25 @@ def test_it_writes_every_column_as_the_parts_staged_it(world_a: Any, settings: A
 
     for sheet_id, values in written.items():
         assert all(same(kept, stored) for kept, stored in zip(staged[sheet_id], values, strict=True)), sheet_id
+
+
+def test_a_close_run_here_finishes_what_another_runner_of_it_took_over(
+        world_a: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.CLOSE_PART_SHEETS = 15
+    period, _people = spread_period(world_a)
+    with scope(organization=world_a.org):
+        SheetLine.objects.filter(sheet__period=period, actual__isnull=False).update(actual=Decimal("80"))  # stale
+    job, other = started(period), Held()
+    original = close_parts.start_grading
+
+    def the_other_runner_first(job: Job, **kwargs: Any) -> Any:
+        original(job, acting_user=None, send=other)  # its message, delivered meanwhile, plans and holds them
+        return original(job, **kwargs)  # which finds the grading planned
+
+    monkeypatch.setattr(close_parts, "start_grading", the_other_runner_first)
+    with scope(organization=world_a.org):
+        written = closing.run_close(job=job)["results"]
+        sheets = Sheet.objects.filter(period=period).count()
+        assert (written, Result.objects.filter(period=period).count()) == (sheets, sheets)
+        assert Job.objects.get(pk=job.pk).state == Job.State.DONE
+    assert other.parts  # which the other runner never ran

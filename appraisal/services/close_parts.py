@@ -85,7 +85,7 @@ def begin(job: Job, *, acting_user: User | None, send: Send) -> int | None:
     if period.results_at is not None:
         return finish(job, acting_user=acting_user)  # closed by a delivery before this one
     if JobChunk.objects.filter(job=job).exists():
-        return _resume(job, acting_user=acting_user, send=send)
+        return resume(job, acting_user=acting_user, send=send)
     stale = list(Sheet.objects.filter(period=period).filter(STALE).order_by("pk").values_list("pk", flat=True))
     size = part_size()
     ranges = [stale[i:i + size] for i in range(0, len(stale), size)]
@@ -100,7 +100,7 @@ def begin(job: Job, *, acting_user: User | None, send: Send) -> int | None:
     return start_grading(job, acting_user=acting_user, send=send) if not ranges else None
 
 
-def _resume(job: Job, *, acting_user: User | None, send: Send) -> int | None:
+def resume(job: Job, *, acting_user: User | None, send: Send) -> int | None:
     """Sends again the parts not done of the stage the close is in (a part still running elsewhere
     is then run twice, which writes once), or takes the step after the last one done."""
     rescoring = fanout.pending(job, RESCORE)

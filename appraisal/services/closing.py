@@ -113,6 +113,13 @@ def run_close(*, job: Job, acting_user: User | None = None, fan_out: bool = Fals
     send = _send_parts if fan_out else _run_parts_here(acting_user)
     with jobs.alive(job):
         written = close_parts.begin(job, acting_user=acting_user, send=send)
+        # In this process every step is run here: when another runner of the job (its message,
+        # delivered meanwhile) took the next step first, what it has not done yet is done here too
+        # (a part run twice writes once), so the close is over when this returns.
+        for _attempt in range(5):
+            if fan_out or Job.objects.filter(pk=job.pk, state__in=[Job.State.DONE, Job.State.FAILED]).exists():
+                break
+            written = close_parts.resume(job, acting_user=acting_user, send=send) or written
     return {"results": written or 0}
 
 
