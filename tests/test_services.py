@@ -31,6 +31,7 @@ from config.celery import app as celery_app
 from organizations import services
 from organizations.models import CalendarDay, CalendarYear, Organization
 from organizations.tasks import seed_calendar_year
+from tests.workers import require_services
 
 pytestmark = pytest.mark.services
 
@@ -47,22 +48,9 @@ NATIONAL_DAY = dt.date(2025, 10, 1)
 MAKE_UP_SUNDAY = dt.date(2025, 9, 28)
 
 
-def _missing_services() -> str | None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return "CELERY_BROKER_URL is not set (tasks run eagerly)"
-    if connection.vendor != "postgresql":
-        return f"the database is {connection.vendor}, not PostgreSQL (DATABASE_URL=postgres://…)"
-    return None
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _services_available() -> None:
-    missing = _missing_services()
-    if missing is None:
-        return
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail(f"REQUIRE_SERVICES=1 but {missing}", pytrace=False)
-    pytest.skip(f"needs PostgreSQL and Redis: {missing}")
+    require_services()
 
 
 class Worker:

@@ -23,15 +23,23 @@ from typing import Any, Protocol
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def missing_services() -> str | None:
+    """What the services tests lack here (tasks run eagerly: no broker; not PostgreSQL), or None."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "CELERY_BROKER_URL is not set (tasks run eagerly)"
+    if connection.vendor != "postgresql":
+        return f"the database is {connection.vendor}, not PostgreSQL (DATABASE_URL=postgres://…)"
+    return None
+
+
 def require_services() -> None:
     """Skips the test without PostgreSQL and Redis; under REQUIRE_SERVICES=1 fails it instead."""
-    from tests.test_services import _missing_services
-
-    missing = _missing_services()
+    missing = missing_services()
     if missing is None:
         return
     if os.environ.get("REQUIRE_SERVICES") == "1":
