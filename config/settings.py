@@ -274,6 +274,9 @@ if _broker_url is not None and _broker_url.startswith(("redis://", "rediss://", 
 # sheets each, a population never split. Smaller parts spread a close over more workers; each part
 # costs a message and a few queries.
 CLOSE_PART_SHEETS = env_int("CLOSE_PART_SHEETS", 25000, minimum=1)
+# A pay run goes in parts of about this many people, whole departments (payroll.pay_parts), unless a
+# policy has a group component (it reads other people's pay) or the period has fewer people.
+PAY_PART_PEOPLE = env_int("PAY_PART_PEOPLE", 25000, minimum=1)
 # The queue tasks are sent to (a worker consumes it with -Q); the services tests use one of their own.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 # A running job records a heartbeat at least this often (organizations.jobs.running); an unfinished

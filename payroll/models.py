@@ -230,3 +230,25 @@ class PaySlip(TenantOwned):
             if line["code"] == code:
                 return Decimal(line["amount"])
         return Decimal("0.00")
+
+
+class StagedSlip(TenantOwned):
+    """A slip a part of a pay computation computed and nobody sees yet (payroll.pay_parts): the
+    computation's last step makes them the slips of a new run at once, then removes them."""
+
+    job = models.ForeignKey("organizations.Job", on_delete=models.CASCADE, related_name="+")
+    chunk = models.PositiveIntegerField()
+    person = models.ForeignKey("organizations.Person", on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey("organizations.Department", on_delete=models.CASCADE, related_name="+")
+    grade = models.CharField(max_length=20, blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    lines = models.JSONField()
+    amounts = models.JSONField(default=dict, blank=True)
+    balances = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            # A part run twice stages its slips once.
+            models.UniqueConstraint(fields=["organization", "job", "person"], name="uniq_staged_slip"),
+        ]
+        indexes = [models.Index(fields=["job", "chunk"], name="staged_slip_chunk")]

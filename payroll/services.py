@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -36,6 +36,7 @@ from core.configs import ConfigError
 from indicators.models import SubjectKind
 from organizations.models import Department, DepartmentHead, DepartmentType, Organization, Person, User
 from payroll import budgets
+from payroll.deltas import DeltaRow, delta  # noqa: F401  (the services' names)
 from payroll.engine import PayError, PersonInput, PersonPay, Policy, compile_policy, evaluate_population
 from payroll.models import PayInput, PayPolicy, PayRun, PaySlip
 from payroll.standard import StandardInputs, organisation_names, standing_names
@@ -190,7 +191,8 @@ Regraded = tuple[str, Decimal | None, Decimal | None]
 
 
 def _rows(period: Period, policies: Sequence[PayPolicy], compiled: Mapping[int, Policy],
-          grades: Mapping[int, Regraded] | None = None) -> tuple[list[_Row], list[str]]:
+          grades: Mapping[int, Regraded] | None = None,
+          departments: Sequence[int] | None = None) -> tuple[list[_Row], list[str]]:
     """Everyone the run pays, with their engine inputs and the standard inputs their policies read
     (payroll.standard): a fixed number of queries for the whole period. ``grades`` by person id
     replace the results' grade, coefficient and score (someone missing from it is not assessed)."""
@@ -206,8 +208,10 @@ def _rows(period: Period, policies: Sequence[PayPolicy], compiled: Mapping[int, 
     openings = _openings(period)
     facts = StandardInputs(period, {name for policy in compiled.values() for name in policy.required_inputs})
     rows, notes = [], []
-    results = Result.objects.filter(period=period, subject_kind=SubjectKind.PERSON, person__isnull=False) \
-        .order_by("person__department_id", "person__employee_no").values_list(*_RESULT_FIELDS)
+    paid = Result.objects.filter(period=period, subject_kind=SubjectKind.PERSON, person__isnull=False)
+    if departments is not None:  # a part of the computation (payroll.pay_parts)
+        paid = paid.filter(person__department_id__in=list(departments))
+    results = paid.order_by("person__department_id", "person__employee_no").values_list(*_RESULT_FIELDS)
     for values in results:
         (person_id, number, name, department_id, department_code, type_id, base_pay, level, position,
          score, grade, coefficient, team_id, hire, leave, band, salary_grade, sheet_score, status) = values
@@ -281,22 +285,14 @@ def paid_amounts(pay: PersonPay) -> dict[str, str]:
     return {line.code: format(line.amount, "f") for line in pay.lines if line.paid}
 
 
-def column_totals(columns: Sequence[Sequence[str]], pays: Iterable[PersonPay]) -> dict[str, str]:
-    """PayRun.component_totals: what each component column pays over everyone, by code, to the fen."""
-    sums = {code: ZERO for code, _name in columns}
-    for pay in pays:
-        for line in pay.lines:
-            if line.paid and line.code in sums:
-                sums[line.code] += line.amount
-    return {code: format(total, "f") for code, total in sums.items()}
 
-
-def pay_people(period: Period, policies: Sequence[PayPolicy],
-               grades: Mapping[int, Regraded] | None = None) -> tuple[list[_Row], dict[int, PersonPay], list[str]]:
+def pay_people(period: Period, policies: Sequence[PayPolicy], grades: Mapping[int, Regraded] | None = None,
+               departments: Sequence[int] | None = None) -> tuple[list[_Row], dict[int, PersonPay], list[str]]:
     """Everyone's pay under ``policies`` (the rows, each person's pay by id, the notes on who is not
-    paid), in memory: a fixed number of queries. The first PayError raises PayRunFailed."""
+    paid), in memory: a fixed number of queries. The first PayError raises PayRunFailed.
+    ``departments``: only the people of these (a part of the computation: payroll.pay_parts)."""
     compiled = _compiled(period, policies)
-    rows, notes = _rows(period, policies, compiled, grades)
+    rows, notes = _rows(period, policies, compiled, grades, departments)
     units = _units(period)
     pays: dict[int, PersonPay] = {}
     for policy in policies:
@@ -316,47 +312,90 @@ def compute_pay_run(*, period: Period, acting_user: User | None, reason: str) ->
     """Computes the period's pay from its results. None when no pay policy is in force. Returns the
     latest version unchanged when the computation gives the same slips (a rerun, a redelivery)."""
     with transaction.atomic(), no_cyclic_gc():
-        locked = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
-        if locked.results_at is None and reason == RESULTS_RETIRED:
-            supersede_pay_runs(period=locked, acting_user=acting_user)
-            return None
-        if locked.results_at is None:
-            raise IllegalTransition(_("Period %(period)s has no results yet: it is %(state)s.")
-                                    % {"period": locked.code, "state": locked.get_state_display()})
-        policies = applicable_policies(locked)
-        if not policies:
+        locked, policies = lock_for_pay(period, acting_user=acting_user, reason=reason)
+        if locked is None or not policies:
             return None
         rows, pays, notes = pay_people(locked, policies)
-        over = budgets.overruns(locked, budgets.costs_of((row.department_id, pays[row.person_id].total)
-                                                         for row in rows if row.person_id in pays))
-        latest = PayRun.objects.filter(period=locked).order_by("-version").first()
-        count, names = waiting_for_calibration(locked)
-        if latest is not None and latest.superseded_at is None and _same(latest, pays):
-            return _keep_provisional_current(latest, count, names, over, acting_user=acting_user, reason=reason)
-        columns: list[list[str]] = []
-        for policy in policies:
-            for component in policy.components:
-                pair = [component["code"], component.get("name") or component["code"]]
-                if component.get("pays", True) and pair not in columns:
-                    columns.append(pair)
-        run = PayRun(organization_id=locked.organization_id, period=locked,
-                     version=(latest.version + 1) if latest else 1, reason=reason,
-                     policies={p.department_type.code if p.department_type else "*": f"{p.code} v{p.version}"
-                               for p in policies},
-                     people=len(pays), total=sum((p.total for p in pays.values()), ZERO), components=columns,
-                     component_totals=column_totals(columns, pays.values()),
-                     notes="\n".join(notes), computed_by=acting_user, provisional=bool(count), waiting=count,
-                     waiting_names=names, over_budget=over)
-        run._history_user = acting_user  # type: ignore[attr-defined]
-        run._change_reason = reason  # type: ignore[attr-defined]
-        run.save()
-        insert_rows(PaySlip, ["organization_id", "run_id", "person_id", "department_id", "grade", "total", "lines",
-                              "amounts", "balances"],
-                    ((locked.organization_id, run.pk, row.person_id, row.department_id, row.grade,
-                      pays[row.person_id].total, _lines(pays[row.person_id]), paid_amounts(pays[row.person_id]),
-                      {m.code: format(m.closing, "f") for m in pays[row.person_id].movements})
-                     for row in rows if row.person_id in pays))
-        return run
+        paid = [row for row in rows if row.person_id in pays]
+        sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for pay in pays.values():
+            for line in pay.lines:
+                if line.paid:
+                    sums[line.code] += line.amount
+        computed = Computed(
+            people=len(pays), total=sum((p.total for p in pays.values()), ZERO), sums=sums,
+            costs=budgets.costs_of((row.department_id, pays[row.person_id].total) for row in paid), notes=notes,
+            same_as=lambda latest: _same(latest, pays),
+            write_slips=lambda run: insert_rows(PaySlip, SLIP_COLUMNS, (
+                (locked.organization_id, run.pk, *slip_values(row, pays[row.person_id])) for row in paid)))
+        return write_run(locked, policies, computed, acting_user=acting_user, reason=reason)
+
+
+def lock_for_pay(period: Period, *, acting_user: User | None, reason: str) -> tuple[Period | None, list[PayPolicy]]:
+    """Locks the period's row for a pay computation and returns it with the policies that apply; None
+    when its results were retired (the runs are superseded instead). Refuses a period without results."""
+    locked = Period.objects.select_for_update(of=("self",)).get(pk=period.pk)
+    if locked.results_at is None and reason == RESULTS_RETIRED:
+        supersede_pay_runs(period=locked, acting_user=acting_user)
+        return None, []
+    if locked.results_at is None:
+        raise IllegalTransition(_("Period %(period)s has no results yet: it is %(state)s.")
+                                % {"period": locked.code, "state": locked.get_state_display()})
+    return locked, applicable_policies(locked)
+
+
+SLIP_COLUMNS = ["organization_id", "run_id", "person_id", "department_id", "grade", "total", "lines", "amounts",
+                "balances"]
+
+
+def slip_values(row: _Row, pay: PersonPay) -> tuple[Any, ...]:
+    """A slip's columns after its organisation and run (SLIP_COLUMNS[2:])."""
+    return (row.person_id, row.department_id, row.grade, pay.total, _lines(pay), paid_amounts(pay),
+            {m.code: format(m.closing, "f") for m in pay.movements})
+
+
+@dataclass
+class Computed:
+    """A computation ready to be written, from pays in memory (compute_pay_run) or from what the
+    parts of one staged (payroll.pay_parts)."""
+
+    people: int
+    total: Decimal
+    sums: Mapping[str, Decimal]  # what each component pays over everyone, by code
+    costs: Mapping[int, Decimal]  # by department id
+    notes: list[str]
+    same_as: Callable[[PayRun], bool]  # the slips of this run, exactly
+    write_slips: Callable[[PayRun], object]
+
+
+def write_run(locked: Period, policies: Sequence[PayPolicy], computed: Computed, *, acting_user: User | None,
+              reason: str) -> PayRun:
+    """A new version of the period's pay run with its slips, or the latest one kept when the slips
+    are the same (inside the transaction that holds the period's lock)."""
+    over = budgets.overruns(locked, computed.costs)
+    latest = PayRun.objects.filter(period=locked).order_by("-version").first()
+    count, names = waiting_for_calibration(locked)
+    if latest is not None and latest.superseded_at is None and computed.same_as(latest):
+        return _keep_provisional_current(latest, count, names, over, acting_user=acting_user, reason=reason)
+    columns: list[list[str]] = []
+    for policy in policies:
+        for component in policy.components:
+            pair = [component["code"], component.get("name") or component["code"]]
+            if component.get("pays", True) and pair not in columns:
+                columns.append(pair)
+    run = PayRun(organization_id=locked.organization_id, period=locked,
+                 version=(latest.version + 1) if latest else 1, reason=reason,
+                 policies={p.department_type.code if p.department_type else "*": f"{p.code} v{p.version}"
+                           for p in policies},
+                 people=computed.people, total=computed.total, components=columns,
+                 component_totals={code: format(computed.sums.get(code, ZERO), "f") for code, _name in columns},
+                 notes="\n".join(computed.notes), computed_by=acting_user, provisional=bool(count), waiting=count,
+                 waiting_names=names, over_budget=over)
+    run._history_user = acting_user  # type: ignore[attr-defined]
+    run._change_reason = reason  # type: ignore[attr-defined]
+    run.save()
+    computed.write_slips(run)
+    return run
 
 
 def _same(run: PayRun, pays: Mapping[int, PersonPay]) -> bool:
@@ -467,52 +506,6 @@ def confirm_refusal(run: PayRun) -> str:
     except IllegalTransition as refused:
         return str(refused)
     return ""
-
-
-@dataclass(frozen=True)
-class DeltaRow:
-    person_id: int
-    department_id: int
-    old: Mapping[str, Decimal]
-    new: Mapping[str, Decimal]
-    old_total: Decimal
-    new_total: Decimal
-
-    @property
-    def difference(self) -> Decimal:
-        return self.new_total - self.old_total
-
-    def change(self, code: str) -> Decimal:
-        return self.new.get(code, ZERO) - self.old.get(code, ZERO)
-
-
-def delta(*, run: PayRun, previous: PayRun | None = None, people: Iterable[int] | None = None) -> list[DeltaRow]:
-    """Who is paid differently in ``run`` than in ``previous`` (default: the version before), by
-    component: two queries. People only in one of the versions count from zero. ``people``: only
-    these (the run page's first rows, payroll.selectors.delta_people)."""
-    if previous is None:
-        previous = PayRun.objects.filter(period_id=run.period_id, version__lt=run.version).order_by("-version").first()
-
-    def load(which: PayRun | None) -> dict[int, tuple[int, Decimal, dict[str, Decimal]]]:
-        if which is None:
-            return {}
-        slips = PaySlip.objects.filter(run=which)
-        if people is not None:
-            slips = slips.filter(person_id__in=list(people))
-        return {p: (d, t, {code: Decimal(amount) for code, amount in amounts.items()})
-                for p, d, t, amounts in slips.values_list("person_id", "department_id", "total", "amounts")}
-
-    old, new = load(previous), load(run)
-    rows = []
-    for person_id in sorted(old.keys() | new.keys()):
-        o = old.get(person_id)
-        n = new.get(person_id)
-        department = (n or o)[0]  # type: ignore[index]
-        row = DeltaRow(person_id, department, o[2] if o else {}, n[2] if n else {}, o[1] if o else ZERO,
-                       n[1] if n else ZERO)
-        if row.old != row.new or row.old_total != row.new_total:
-            rows.append(row)
-    return rows
 
 
 # --- pay inputs ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from appraisal.services import IllegalTransition
 from organizations.jobs import dead_jobs, jobs_of, restart_job, retire, running, start_job
 from organizations.models import Job, User
 from organizations.tasks import TenantTask, enqueue
+from payroll import pay_parts
 from payroll.exports import export_task  # noqa: F401  (beside its service; imported so Celery registers it)
 from payroll.services import RESULTS_RETIRED, PayRunFailed, compute_pay_run
 
@@ -27,13 +28,23 @@ def compute_pay_run_task(self: TenantTask, *, organization_id: int, period_id: i
     """Computes the period's pay run. Safe to repeat: an unchanged computation writes no version.
     A failure (named person, component, inputs) is kept on a job the finance page shows; the job
     beats while the computation runs (organizations.jobs.running), so a killed worker leaves a dead
-    job finance can restart. ``job_id``: the job a restart created (restart_computation)."""
+    job finance can restart. ``job_id``: the job a restart created (restart_computation). A big
+    period's computation goes in parts (payroll.pay_parts): this task plans and sends them, and
+    the part that finishes last writes the run and finishes the job."""
     period = Period.objects.get(pk=period_id)
     job = _computation_job(organization_id, period, job_id)
     if job is not None and job.finished:
         return None  # the restarted computation, delivered again after it finished
     tracked: AbstractContextManager[Any] = running(job) if job is not None else nullcontext()
     try:
+        parts = pay_parts.parts_for(period) if job is not None else None
+        if job is not None and parts is not None:
+            # In parts any worker takes (run here when tasks run eagerly: no broker, no other worker).
+            eager = self.app.conf.task_always_eager
+            pay_parts.begin(job, parts, send=(lambda job, numbers: [pay_parts.run_part(job, n, reason=reason)
+                                                                    for n in numbers]) if eager else
+                            (lambda job, numbers: pay_parts.send_parts(job, numbers, reason)))
+            return None
         with tracked:
             run = compute_pay_run(period=period, acting_user=None, reason=reason)
     except (PayRunFailed, IllegalTransition) as error:

@@ -2,7 +2,8 @@
 namespaces made by the test (tests/netns.py), both consuming the same queue, each reaching
 PostgreSQL and Redis from its own address. One close is shared by both hosts in parts
 (appraisal.services.close_parts), one host's worker is killed with SIGKILL in the middle of a part,
-and the other finishes the close, with results and slips identical to a one-worker run. Skipped,
+and the other finishes the close and the pay run (in parts too: payroll.pay_parts), with results and
+slips identical to a one-worker run that paid in one piece. Skipped,
 with the reason, where namespaces cannot be made; under REQUIRE_SERVICES=1 the lack of PostgreSQL
 or Redis fails, as in the other services tests.
 """
@@ -139,8 +140,10 @@ def test_a_close_shared_by_two_hosts_finishes_as_one_worker_would_when_one_host_
     only.stop()
     assert {worker for *_rest, worker, _runs in parts(alone)} == {only.name}
 
-    first = host_workers("first", two_hosts.a, env=KILL_ENV)
-    second = host_workers("second", two_hosts.b, env=KILL_ENV)
+    # The shared run pays in parts too (payroll.pay_parts); the one-worker run paid in one piece.
+    shared_env = {**KILL_ENV, "PAY_PART_PEOPLE": "1000"}
+    first = host_workers("first", two_hosts.a, env=shared_env)
+    second = host_workers("second", two_hosts.b, env=shared_env)
     with scope(organization=shared_org):
         job = closing.start_close(period=shared, acting_user=None)
 
@@ -170,6 +173,9 @@ def test_a_close_shared_by_two_hosts_finishes_as_one_worker_would_when_one_host_
         if (stage, number) in killed_in:
             assert (worker, runs) == (second.name, 2)  # taken again by the host left, once
     assert len(after) > len(killed_in)  # host b had parts of its own besides the one it took over
+    with scope(organization=shared_org):
+        pay = Job.objects.get(kind=Job.Kind.PAY_RUN, subject_id=shared.pk)
+        assert pay.state == Job.State.DONE and JobChunk.objects.filter(job=pay).count() == 5  # paid in parts
     with scope(organization=shared_org):
         assert Job.objects.get(pk=job.pk).state == Job.State.DONE  # the same job: nobody restarted it
 

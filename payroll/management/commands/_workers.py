@@ -45,7 +45,7 @@ class Workers:
         env = {**os.environ, "CELERY_QUEUE": self.queue, "DJANGO_SETTINGS_MODULE": "config.settings",
                "PYTHONUNBUFFERED": "1", "DATABASE_URL": _database_url()}
         if part_sheets:
-            env["CLOSE_PART_SHEETS"] = str(part_sheets)
+            env["CLOSE_PART_SHEETS"] = env["PAY_PART_PEOPLE"] = str(part_sheets)
         self.names = [f"bench{n}-{os.getpid()}@localhost" for n in range(count)]
         self.logs = [tempfile.NamedTemporaryFile(prefix=f"bench-worker{n}-", suffix=".log", delete=False)
                      for n in range(count)]

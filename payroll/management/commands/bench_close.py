@@ -89,7 +89,8 @@ class Command(BaseCommand):
                             help="close and pay on this many Celery workers of their own (PostgreSQL and Redis; "
                                  "the data is committed, in an organisation of its own), instead of in this process")
         parser.add_argument("--part-sheets", type=int, default=None,
-                            help="sheets per part of the close on the workers (CLOSE_PART_SHEETS)")
+                            help="sheets per part of the close on the workers (CLOSE_PART_SHEETS), and people per "
+                                 "part of the pay run (PAY_PART_PEOPLE)")
         parser.add_argument("--stale", type=Decimal, default=Decimal("0"),
                             help="share of the sheets (0 to 1) whose data changes after they were scored, "
                                  "so the close rescores them (1: every sheet, as after a bulk write that "
