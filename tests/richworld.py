@@ -369,6 +369,12 @@ def _odds_and_ends(org: Organization, period: Period) -> None:
         assert close is not None
         StagedResult.objects.create(organization=org, job=close, chunk=0, period=period, sheet=result.sheet,
                                     values=[])
+        # And what a part of a pay computation stages (payroll.pay_parts).
+        from payroll.models import StagedSlip
+
+        person = Person.objects.get(pk=result.person_id)
+        StagedSlip.objects.create(organization=org, job=close, chunk=0, person=person,
+                                  department_id=person.department_id, total=Decimal("0.00"), lines=[])
     _notifications(org, period)
 
 
