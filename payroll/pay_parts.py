@@ -41,11 +41,12 @@ from payroll.services import (
     SLIP_COLUMNS,
     Computed,
     PayRunFailed,
-    _compiled,
     applicable_policies,
+    compiled_policies,
     lock_for_pay,
     pay_people,
     slip_values,
+    stored_pay,
     write_run,
 )
 
@@ -66,7 +67,7 @@ def parts_for(period: Period) -> list[fanout.Part] | None:
     if sum(n for _d, n in counts) <= size:
         return None
     policies = applicable_policies(period)
-    if not policies or any(policy.is_group for policy in _compiled(period, policies).values()):
+    if not policies or any(policy.is_group for policy in compiled_policies(period, policies).values()):
         return None
     parts: list[fanout.Part] = []
     departments: list[int] = []
@@ -162,12 +163,8 @@ def _computed(job: Job) -> Computed:
 
 
 def _same(run: PayRun, job: Job) -> bool:
-    """The staged slips pay everyone exactly what ``run``'s do (payroll.services._same's rule)."""
-    def paid(rows: Any) -> dict[int, tuple[Decimal, list[tuple[str, str]]]]:
-        return {person_id: (total, [(line["code"], line["amount"]) for line in lines])
-                for person_id, total, lines in rows.values_list("person_id", "total", "lines")}
-
-    return paid(PaySlip.objects.filter(run=run)) == paid(StagedSlip.objects.filter(job=job))
+    """The staged slips pay everyone exactly what ``run``'s do (payroll.services.stored_pay)."""
+    return stored_pay(PaySlip.objects.filter(run=run)) == stored_pay(StagedSlip.objects.filter(job=job))
 
 
 def _publish(run: PayRun, job: Job) -> None:

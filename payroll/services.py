@@ -253,7 +253,7 @@ def _ungraded(subject: str, status: str, policy: PayPolicy) -> str:
              "this run.") % {"subject": subject, "reason": reason, "policy": policy}
 
 
-def _compiled(period: Period, policies: Sequence[PayPolicy]) -> dict[int, Policy]:
+def compiled_policies(period: Period, policies: Sequence[PayPolicy]) -> dict[int, Policy]:
     """Each policy compiled once with the organisation's standard names (two queries); a policy
     that no longer compiles (an indicator or department type it reads was removed) fails the run."""
     names = organisation_names(period.organization_id)
@@ -291,7 +291,7 @@ def pay_people(period: Period, policies: Sequence[PayPolicy], grades: Mapping[in
     """Everyone's pay under ``policies`` (the rows, each person's pay by id, the notes on who is not
     paid), in memory: a fixed number of queries. The first PayError raises PayRunFailed.
     ``departments``: only the people of these (a part of the computation: payroll.pay_parts)."""
-    compiled = _compiled(period, policies)
+    compiled = compiled_policies(period, policies)
     rows, notes = _rows(period, policies, compiled, grades, departments)
     units = _units(period)
     pays: dict[int, PersonPay] = {}
@@ -399,11 +399,16 @@ def write_run(locked: Period, policies: Sequence[PayPolicy], computed: Computed,
 
 
 def _same(run: PayRun, pays: Mapping[int, PersonPay]) -> bool:
-    stored = {person_id: (total, [(line["code"], line["amount"]) for line in lines])
-              for person_id, total, lines in PaySlip.objects.filter(run=run).values_list("person_id", "total", "lines")}
     fresh = {person_id: (pay.total, [(line.code, format(line.amount, "f")) for line in pay.lines])
              for person_id, pay in pays.items()}
-    return stored == fresh
+    return stored_pay(PaySlip.objects.filter(run=run)) == fresh
+
+
+def stored_pay(slips: Any) -> dict[int, tuple[Decimal, list[tuple[str, str]]]]:
+    """What stored slips (PaySlip or StagedSlip rows) pay each person: the total and each line's
+    code and amount, the rule by which a computation equals the latest run."""
+    return {person_id: (total, [(line["code"], line["amount"]) for line in lines])
+            for person_id, total, lines in slips.values_list("person_id", "total", "lines")}
 
 
 def waiting_for_calibration(period: Period) -> tuple[int, list[str]]:
