@@ -21,6 +21,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import QuerySet
 from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -151,7 +152,7 @@ def window_closing(period: Period, occasion: str) -> Iterable[Message]:
             if result.acknowledged_at is None and result.confirmed_at is None and result.pk not in appealed]
 
 
-def untold(period: Period) -> list[Person]:
+def untold(period: Period) -> QuerySet[Person]:
     """The people with a result of ``period`` whose publication notice did not demonstrably reach
     them: no sign-in (so no notice at all), or a notice neither delivered by email or robot nor read
     in the inbox. What the finalise step lists before silence is taken for consent

@@ -221,7 +221,8 @@ def _untold_notes(period: Period, now: dt.datetime, step: Step) -> list[Blocker]
     """The people whose publication notice did not reach them, linked to the notice record; with the
     policy's extension, a blocker while their extended window is open."""
     people = extension.untold(period)
-    if not people:
+    count = people.count()
+    if not count:
         return []
     record = reverse("notification-record", args=[period.pk])
     ext_people, end = extension.extended(period)
@@ -230,12 +231,15 @@ def _untold_notes(period: Period, now: dt.datetime, step: Step) -> list[Blocker]
                                        "their publication notice did not reach them.")
                                      % {"names": names_of(ext_people), "end": window.show_time(end)}, record))
     return [Blocker(ngettext("The publication notice did not reach %(count)s person: %(names)s",
-                             "The publication notice did not reach %(count)s people: %(names)s", len(people))
-                    % {"count": len(people), "names": names_of(people)}, record)]
+                             "The publication notice did not reach %(count)s people: %(names)s", count)
+                    % {"count": count, "names": names_of(people, count=count)}, record)]
 
 
-def names_of(people: list[Person], shown: int = 10) -> str:
-    return "、".join(person.name for person in people[:shown]) + ("…" if len(people) > shown else "")
+def names_of(people: QuerySet[Person], shown: int = 10, *, count: int | None = None) -> str:
+    """The first ``shown`` names, and an ellipsis when there are more (``count``, when known)."""
+    first = [person.name for person in people[:shown + 1]]
+    more = len(first) > shown if count is None else count > shown
+    return "、".join(first[:shown]) + ("…" if more else "")
 
 
 def steps_of(period: Period, done: Completeness, job: Job | None, *, now: dt.datetime | None = None) -> list[Step]:
@@ -256,9 +260,10 @@ def steps_of(period: Period, done: Completeness, job: Job | None, *, now: dt.dat
     return steps
 
 
-def cockpit(period: Period, sheets: QuerySet[Sheet]) -> Cockpit:
-    """The cockpit of ``period`` over ``sheets`` (those the user sees): a fixed number of queries."""
-    done = selectors.completeness(sheets)
+def cockpit(period: Period, sheets: QuerySet[Sheet], *, everyone: bool = False) -> Cockpit:
+    """The cockpit of ``period`` over ``sheets`` (those the user sees; ``everyone`` when they are
+    all of the period's): a fixed number of queries."""
+    done = selectors.period_completeness(period, sheets, everyone=everyone)
     job = closing.close_job(period) if period.state in (Period.State.CALIBRATION, Period.State.CLOSED) else None
     if job is not None and period.state == Period.State.CALIBRATION and job.state == Job.State.DONE:
         job = None  # the close of before the period went back to calibration

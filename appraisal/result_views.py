@@ -20,7 +20,7 @@ from typing import NamedTuple
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -75,65 +75,70 @@ class PopulationChart:
     population: int
     bars: list[Bar]
 
+    @property
+    def needs_attention(self) -> bool:
+        return any(bar.over or bar.short or bar.waiting for bar in self.bars)
 
-class ChartRow(NamedTuple):
-    """What the chart needs of a result: read as plain values for the whole population, so the
-    chart of 10,000 results costs one query and no model instances."""
 
-    pk: int
+class HeldCount(NamedTuple):
+    """How many results of one population hold one grade: the chart is drawn from these, counted by
+    the database, so a period of 10,000 results costs one grouped query and no rows in Python."""
+
     population: str
     population_label: str
-    status: str
-    final_score: Decimal | None
-    rank: int | None
     grade: str
-    needs_calibration: bool
+    graded: int  # ranked results with a final score, of a graded status: those the quotas count
+    waiting: int  # of those, how many wait for calibration (ties at a quota line, caps exceeded)
 
 
-def chart_rows(results: QuerySet[Result]) -> list[ChartRow]:
-    return [ChartRow(*values) for values in results.values_list(*ChartRow._fields)]
+def grade_counts(results: QuerySet[Result]) -> list[HeldCount]:
+    # A result whose grade a rule set (or that a rule left unassessed) has no rank: outside the quotas.
+    graded = Q(status__in=closing.GRADED_STATUSES, final_score__isnull=False, rank__isnull=False)
+    rows = (results.order_by().values("population", "grade")
+            .annotate(label=Min("population_label"), graded=Count("pk", filter=graded),
+                      waiting=Count("pk", filter=graded & Q(needs_calibration=True))))
+    return [HeldCount(row["population"], row["label"], row["grade"], row["graded"], row["waiting"])
+            for row in rows]
 
 
-def distribution(period: Period, results: Sequence[ChartRow | Result]) -> list[PopulationChart]:
+def distribution(period: Period, counts: Sequence[HeldCount]) -> list[PopulationChart]:
     """Per population: how many hold each grade against how many the quota allows (population ×
     share, rounded as the policy says), from the stored results; the allowed counts come from
     grading.quota_counts, which the grading reads them through too, so the chart and the grading
-    cannot disagree (without grading the population again on every request)."""
+    cannot disagree (without grading the population again on every request). The populations that
+    need HR (a quota exceeded or short, results waiting for calibration) come first."""
     policy = period.grading_policy
     if policy is None:
         return []
     scale = policy.grade_scale()
-    by_population: dict[str, list[ChartRow | Result]] = defaultdict(list)
-    for result in results:
-        by_population[result.population].append(result)
+    by_population: dict[str, list[HeldCount]] = defaultdict(list)
+    for held_count in counts:
+        by_population[held_count.population].append(held_count)
+    allowed_at: dict[int, tuple[grading.GradeCount, ...]] = {}  # by head count: 100 departments, a few sizes
     charts = []
     for key in sorted(by_population):
         members = by_population[key]
-        # A result whose grade a rule set (or that a rule left unassessed) has no rank: outside the quotas.
-        graded = [r for r in members if r.status in closing.GRADED_STATUSES and r.final_score is not None
-                  and r.rank is not None]
-        counted = grading.quota_counts(len(graded), scale, policy.quotas, rounding=policy.rounding)
-        actual: dict[str, int] = defaultdict(int)
-        waiting: dict[str, int] = defaultdict(int)
-        for result in graded:
-            actual[result.grade] += 1
-            if result.needs_calibration:
-                waiting[result.grade] += 1
+        actual = {c.grade: c.graded for c in members if c.graded}
+        waiting = {c.grade: c.waiting for c in members if c.waiting}
+        population = sum(actual.values())
+        if population not in allowed_at:
+            allowed_at[population] = grading.quota_counts(population, scale, policy.quotas, rounding=policy.rounding)
+        counted = allowed_at[population]
         widest = max([1, *actual.values(), *(c.allowed or 0 for c in counted)])
         bars = []
-        for count in counted:
-            held = actual.get(count.grade, 0)
+        for quota in counted:
+            held = actual.get(quota.grade, 0)
             bars.append(Bar(
-                grade=count.grade, label=count.label, actual=held, allowed=count.allowed, quota=count.quota,
-                over=count.allowed is not None and count.op in ("<=", "=", "between") and held > count.allowed,
-                short=count.required is not None and held < count.required,
-                waiting=waiting.get(count.grade, 0),
+                grade=quota.grade, label=quota.label, actual=held, allowed=quota.allowed, quota=quota.quota,
+                over=quota.allowed is not None and quota.op in ("<=", "=", "between") and held > quota.allowed,
+                short=quota.required is not None and held < quota.required,
+                waiting=waiting.get(quota.grade, 0),
                 actual_width=round(100 * held / widest),
-                allowed_width=round(100 * (count.allowed or 0) / widest),
+                allowed_width=round(100 * (quota.allowed or 0) / widest),
             ))
-        charts.append(PopulationChart(key=key, label=members[0].population_label, population=len(graded),
-                                      bars=bars))
-    return charts
+        charts.append(PopulationChart(key=key, label=min(c.population_label for c in members),
+                                      population=population, bars=bars))
+    return sorted(charts, key=lambda chart: not chart.needs_attention)
 
 
 # --- the period page's results ------------------------------------------------------------------
@@ -149,6 +154,8 @@ class ResultRow:
 
 RESULTS_PER_PAGE = 50
 RESULTS_PAGE = "results_page"  # the period page's sheet table already pages with "page"
+CHARTS_PER_PAGE = 10  # a population's chart is ~4 KB of HTML: 100 departments were 400 KB a request
+CHARTS_PAGE = "charts_page"
 
 
 def _period_results(tenant: TenantContext, period: Period) -> QuerySet[Result]:
@@ -157,12 +164,14 @@ def _period_results(tenant: TenantContext, period: Period) -> QuerySet[Result]:
 
 @replica_reads()
 def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, ResultRow] | None = None,
-                    page: str | None = None) -> dict[str, object]:
+                    page: str | None = None, charts_page: str | None = None) -> dict[str, object]:
     """What the period page shows once the period has results: the chart (to those who see the
     whole population), a page of the results table with calibration forms (HR, closed only), publication.
-    Never the whole population in one page: 10,000 rows with a form each is megabytes of HTML."""
+    Never the whole population in one page: 10,000 rows with a form each is megabytes of HTML, and
+    the charts of 100 departments are paged too."""
     results = _period_results(tenant, period)
-    everyone = chart_rows(results)
+    whole = tenant.has(Role.HR_ADMIN, Role.FINANCE)
+    charts = Paginator(distribution(period, grade_counts(results)) if whole else [], CHARTS_PER_PAGE)
     shown = Paginator(results, RESULTS_PER_PAGE).get_page(page)
     errors = errors or {}
     rows = []
@@ -170,16 +179,19 @@ def results_context(tenant: TenantContext, period: Period, *, errors: dict[int, 
         posted = errors.get(result.pk)
         rows.append(ResultRow(result=result, error=posted.error, value=posted.value, reason=posted.reason)
                     if posted else ResultRow(result=result))
-    whole = tenant.has(Role.HR_ADMIN, Role.FINANCE)
+    chart_page = charts.get_page(charts_page)
     return {
         "period": period,
         "result_rows": rows,
         "result_page": shown,
         "results_page_param": RESULTS_PAGE,
-        "charts": distribution(period, everyone) if whole else [],
+        "charts": chart_page.object_list,
+        "chart_page": chart_page,
+        "charts_page_param": CHARTS_PAGE,
+        "charts_needing_attention": sum(1 for chart in charts.object_list if chart.needs_attention),
         "may_calibrate": may_calibrate(tenant) and period.state == Period.State.CLOSED,
         "may_publish": can(tenant, "period", "change") and period.state == Period.State.CLOSED,
-        "waiting": sum(1 for r in everyone if r.needs_calibration),
+        "waiting": results.filter(needs_calibration=True).count(),
         "window_end": shanghai(period.window_ends_at),
     }
 
@@ -225,4 +237,5 @@ def result_calibrate(request: HttpRequest, tenant: TenantContext, pk: int) -> Ht
     errors = {result.pk: ResultRow(result=result, error=error, value=text, reason=reason)} if error else None
     # The answer shows the page the form was on: the row calibrated stays in view.
     return render(request, "appraisal/_period_results.html",
-                  results_context(tenant, period, errors=errors, page=request.POST.get(RESULTS_PAGE)))
+                  results_context(tenant, period, errors=errors, page=request.POST.get(RESULTS_PAGE),
+                                  charts_page=request.POST.get(CHARTS_PAGE)))

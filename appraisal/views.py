@@ -17,11 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -46,7 +44,7 @@ from appraisal.forms import (
     takes_records,
 )
 from appraisal.models import AcceptanceRound, DeductionRecord, Period, Rater, Rating, Sheet, SheetLine
-from appraisal.tables import SheetTable, state_badge
+from appraisal.tables import IdsFirstPaginator, SheetTable, state_badge
 from core.web import acting_user, is_htmx
 from indicators import scoring
 from indicators.models import LineSource, RaterRole, TemplatePart
@@ -61,19 +59,6 @@ SHEETS_PER_PAGE = 50
 
 
 # --- sheet lists --------------------------------------------------------------------------------
-
-
-class IdsFirstPaginator(Paginator):
-    """Pages a sheet table in two steps: the page's ids alone, sorted and cut by the database (a
-    narrow sort, no line counted), then those sheets with their subjects and line counts
-    (selectors.page_with_progress). Counting every listed sheet's lines before OFFSET was most of
-    a late page at 10,000 sheets."""
-
-    def page(self, number: int | str) -> Page:
-        page = super().page(number)
-        rows: Any = page.object_list  # django_tables2 BoundRows over the sliced queryset
-        rows.data = selectors.page_with_progress(list(rows.data.values_list("pk", flat=True)))
-        return page
 
 
 @tenant_page("sheet")

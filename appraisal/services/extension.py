@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from appraisal.models import GradingPolicy, Period
+from appraisal.models import GradingPolicy, Period, Result
 from organizations.calendar import add_working_days
 from organizations.models import Organization, Person
 from organizations.notifications.models import ROBOT_CHANNELS, Channel, Delivery, Notification
@@ -27,9 +27,11 @@ from organizations.notifications.models import ROBOT_CHANNELS, Channel, Delivery
 RESULTS_PUBLISHED = "results_published"  # appraisal.notices.RESULTS_PUBLISHED (imported from here)
 
 
-def untold(period: Period, by: dt.datetime | None = None) -> list[Person]:
+def untold(period: Period, by: dt.datetime | None = None) -> QuerySet[Person]:
     """The people with a result of ``period`` whose publication notice did not demonstrably reach
-    them (by the moment ``by``, when given): the finalise step lists them."""
+    them (by the moment ``by``, when given), by employee number: the finalise step lists them. A
+    query, not a list: at a big period everyone is untold until the notices go out, and the period
+    page only counts them and names the first few."""
     notices = Notification.objects.filter(kind=RESULTS_PUBLISHED, subject_id=period.pk,
                                           subject_type=ContentType.objects.get_for_model(Period))
     read = Q(read_at__isnull=False)
@@ -37,9 +39,11 @@ def untold(period: Period, by: dt.datetime | None = None) -> list[Person]:
     if by is not None:
         read &= Q(read_at__lt=by)
         sent &= Q(deliveries__delivered_at__lt=by)
-    reached = set(notices.filter(read | sent).values_list("recipient__person_id", flat=True))
-    people = Person.objects.filter(results__period=period).distinct().order_by("employee_no")
-    return [person for person in people if person.pk not in reached]
+    # Hashed subqueries of ids (the period page counts them on every request); a person id in
+    # NOT IN must never be NULL, or nobody would be untold.
+    reached = notices.filter(read | sent, recipient__person_id__isnull=False).values("recipient__person_id")
+    return (Person.objects.filter(pk__in=Result.objects.filter(period=period).values("person_id"))
+            .exclude(pk__in=reached).order_by("employee_no"))
 
 
 def extension_days(period: Period) -> int:
@@ -60,24 +64,24 @@ def extended_end(period: Period) -> dt.datetime | None:
     return dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0, 0), tzinfo=local)
 
 
-def extended(period: Period) -> tuple[list[Person], dt.datetime | None]:
+def extended(period: Period) -> tuple[QuerySet[Person], dt.datetime | None]:
     """The people whose window is extended (untold at the normal window's end) and until when."""
     end = extended_end(period)
     if end is None:
-        return [], None
+        return Person.objects.none(), None
     people = untold(period, by=period.window_ends_at)
-    return people, (end if people else None)
+    return people, (end if people.exists() else None)
 
 
 def appeal_open_for(period: Period, person_id: int, now: dt.datetime) -> bool:
     """Whether ``person_id`` may still appeal after the normal window ended: they were untold."""
     people, end = extended(period)
-    return end is not None and now < end and any(person.pk == person_id for person in people)
+    return end is not None and now < end and people.filter(pk=person_id).exists()
 
 
 def own_window_end(period: Period, person_id: int | None) -> dt.datetime | None:
     """The end of the review window for ``person_id``: extended if they were untold, else the period's."""
-    people, end = extended(period) if period.state == Period.State.PUBLISHED else ([], None)
-    if end is not None and any(person.pk == person_id for person in people):
+    people, end = extended(period) if period.state == Period.State.PUBLISHED else (Person.objects.none(), None)
+    if end is not None and person_id is not None and people.filter(pk=person_id).exists():
         return end
     return period.window_ends_at

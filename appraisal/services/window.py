@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
@@ -114,12 +115,13 @@ def finalise(*, period: Period, acting_user: User | None, now: dt.datetime | Non
     return final
 
 
-def _refuse_while_extended(period: Period, now: dt.datetime) -> tuple[list[Person], dt.datetime | None]:
+def _refuse_while_extended(period: Period, now: dt.datetime) -> tuple[QuerySet[Person], dt.datetime | None]:
     """Refuses while the extended window of the people whose notice failed is open (the policy's
     untold_extension_days), naming them and until when; else returns them and that end."""
     people, end = extension.extended(period)
     if end is not None and now < end:
-        names = "、".join(person.name for person in people[:10]) + ("…" if len(people) > 10 else "")
+        first = [person.name for person in people[:11]]
+        names = "、".join(first[:10]) + ("…" if len(first) > 10 else "")
         raise ClosureRefused(
             _("Period %(period)s cannot be finalised before %(end)s (Beijing time): the review window of "
               "%(names)s, whose publication notice did not reach them, is extended until then.")

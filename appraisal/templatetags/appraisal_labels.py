@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString
 
-from appraisal import labels
+from appraisal import labels, tables
 
 register = template.Library()
 
@@ -35,3 +36,9 @@ def names_its_dates(period: Any) -> bool:
     if start is None or end is None:
         return False
     return all(f"{day.month}月{day.day}日" in name or day.isoformat() in name for day in (start, end))
+
+
+@register.filter
+def sheet_progress(sheet: Any) -> SafeString:
+    """A sheet's progress bar in a row of the sheet table (appraisal.tables.sheet_progress)."""
+    return tables.sheet_progress(sheet)
