@@ -70,6 +70,8 @@ class OrganizationScopeMiddleware:
     @staticmethod
     def _session_membership(request: HttpRequest) -> Membership | None:
         memberships = memberships_of(request.user.pk)  # type: ignore[arg-type]
+        # The organisation switcher of every page lists them too (context_processors.organization).
+        request.memberships = memberships  # type: ignore[attr-defined]
         if not memberships:
             return None
         wanted = request.session.get(SESSION_KEY)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
+from core.web import once_per_request
 from organizations import selectors as org_selectors
 from organizations.access import get_visible_or_404
 from organizations.context import TenantContext
@@ -32,6 +33,7 @@ from organizations.views import tenant_page
 PER_PAGE = 30
 
 
+@once_per_request
 def unread(request: HttpRequest) -> dict[str, Any]:
     """Context processor: the signed-in member's unread notifications, for the bell."""
     tenant = getattr(request, "tenant", None)
