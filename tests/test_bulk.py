@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from core.bulk import (
+    FEW_ROWS,
     HISTORY_COLUMNS,
     analyze,
     insert_rows,
@@ -134,11 +135,21 @@ def test_it_updates_json_columns(world_a: Any) -> None:
 
 
 def test_it_may_update_the_same_table_twice_in_one_transaction(world_a: Any) -> None:
-    (person,) = _people(world_a, "U4")
-    update_rows(Person, ["name"], [(person.pk, "一")])
-    update_rows(Person, ["name"], [(person.pk, "二")])
+    people = _people(world_a, *[f"U4{n:02d}" for n in range(FEW_ROWS + 1)])  # past the few rows: the scratch table
+    update_rows(Person, ["name"], [(person.pk, "一") for person in people])
+    update_rows(Person, ["name"], [(person.pk, "二") for person in people])
     with scope(organization=world_a.org):
-        assert Person.objects.get(pk=person.pk).name == "二"
+        assert set(Person.objects.filter(pk__in=[p.pk for p in people]).values_list("name", flat=True)) == {"二"}
+
+
+def test_it_updates_a_few_rows_without_the_scratch_table(world_a: Any) -> None:
+    people = _people(world_a, *[f"U5{n:02d}" for n in range(FEW_ROWS)])
+    with CaptureQueriesContext(connection) as queries:
+        count = update_rows(Person, ["name"], [(p.pk, f"少{p.employee_no}") for p in people])
+    with scope(organization=world_a.org):
+        names = set(Person.objects.filter(pk__in=[p.pk for p in people]).values_list("name", flat=True))
+    assert count == FEW_ROWS and names == {f"少{p.employee_no}" for p in people}
+    assert not any("TEMPORARY" in query["sql"] or "COPY" in query["sql"] for query in queries.captured_queries)
 
 
 def test_it_updates_in_a_fixed_number_of_statements_on_postgresql(world_a: Any) -> None:
