@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import random
 import re
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from appraisal import services, views
 from appraisal.models import Period, Result, Sheet, SheetLine
 from organizations.models import User
 from payroll import services as pay_services
+from payroll.management.commands.bench_pages import PASSWORD, Pace, load_plan, run_stage
 from payroll.models import PayInput, PayRun, PaySlip
 from tests.closing import add_people, person_template
 from tests.conftest import World, add_member
@@ -235,11 +237,29 @@ def test_it_drives_every_page_of_a_tiny_organisation_for_a_second_without_errors
     out = io.StringIO()
     # One user at a time: the test database is one SQLite connection the live server's threads share.
     for role in ("hr", "head", "employee"):
-        call_command("bench_pages", url=live_server.url, users="1", roles=role, duration=1.0, stdout=out)
+        call_command("bench_pages", url=live_server.url, users="1", roles=role, duration=1.0, ramp=0.0, stdout=out)
     rows = {" ".join(line.split()[:-4]): line.split()[-4:] for line in out.getvalue().splitlines()
             if re.match(r"^[a-z].*\s\d+\s+\d+\s+\S+\s+\S+$", line)}
     assert {"sheet list", "period page", "a sheet", "line save", "my results"} <= rows.keys(), out.getvalue()
     assert all(int(errors) == 0 for _requests, errors, _p50, _p95 in rows.values()), out.getvalue()
+
+
+def test_it_draws_each_think_time_anew_between_its_bounds() -> None:
+    rng = random.Random(7)
+    waits = [Pace(1.0, 5.0, ramp=5.0).wait(rng) for _ in range(200)]
+    assert all(1.0 <= wait <= 5.0 for wait in waits) and len(set(waits)) == 200
+    assert Pace(1.0, 1.0, ramp=0.0).wait(rng) == 1.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_counts_no_request_sent_during_the_ramp(live_server: Any) -> None:
+    call_command("bench_pages", build=True, people=12, departments=2, stdout=io.StringIO())
+    with scopes_disabled():
+        plan = load_plan(PASSWORD)
+    stats = run_stage(live_server.url, plan, ["employee"], 0.5, Pace(0.1, 0.1, ramp=0.6), random.Random(1))
+    counted = sum(len(times) for times in stats.values())
+    # About 0.5 s / (0.1 s + a request) counted after the ramp, never the ~5 requests during it.
+    assert 0 < counted <= 6, stats
 
 
 def test_it_pages_the_slips_api_by_id_in_its_order(client: Client, world_a: World) -> None:

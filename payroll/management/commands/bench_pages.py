@@ -64,12 +64,17 @@ class Command(BaseCommand):
         parser.add_argument("--users", default="1,50", help="concurrent users per stage, e.g. 1,10,50")
         parser.add_argument("--duration", type=float, default=30.0, help="seconds per stage")
         parser.add_argument("--think", type=float, default=0.0, help="seconds a user waits between requests")
+        parser.add_argument("--think-max", type=float, default=None,
+                            help="wait a random time between --think and this (as locust's between(a, b))")
+        parser.add_argument("--ramp", type=float, default=5.0,
+                            help="seconds over which the users start, evenly; their requests then are not counted")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--roles", default="", help="the roles users take in turn, e.g. head,employee "
                                                         "(default: one in ten HR, three heads, six employees)")
 
     def handle(self, *args: Any, build: bool, people: int, departments: int, password: str, url: str, users: str,
-               duration: float, think: float, seed: int, roles: str, **options: Any) -> None:
+               duration: float, think: float, think_max: float | None, ramp: float, seed: int, roles: str,
+               **options: Any) -> None:
         if build:
             self.stdout.write(build_organisation(people, departments, password))
         if not url:
@@ -88,7 +93,8 @@ class Command(BaseCommand):
         plan = load_plan(password)
         rng = random.Random(seed)
         for count in stages:
-            stats = run_stage(url, plan, [turns[i % len(turns)] for i in range(count)], duration, think, rng)
+            pace = Pace(think, think if think_max is None else max(think, think_max), max(0.0, ramp))
+            stats = run_stage(url, plan, [turns[i % len(turns)] for i in range(count)], duration, pace, rng)
             self.stdout.write(report(count, duration, stats))
         self.stdout.flush()
 
@@ -321,16 +327,35 @@ def visit(user: VirtualUser, page: str, plan: Plan, rng: random.Random) -> tuple
     return status, text
 
 
-def run_stage(base: str, plan: Plan, roles: list[str], duration: float, think: float,
+@dataclass(frozen=True)
+class Pace:
+    """How users follow one another: a think time between ``think`` and ``think_max`` seconds
+    (drawn anew each time, so users do not fall into step), and ``ramp`` seconds over which they
+    start, as locust's spawn rate. Fifty users signed in at once and firing their first request
+    in the same millisecond measure a queue no real morning makes: that burst was most of the p95s."""
+
+    think: float
+    think_max: float
+    ramp: float
+
+    def wait(self, rng: random.Random) -> float:
+        return rng.uniform(self.think, self.think_max) if self.think_max > self.think else self.think
+
+
+def run_stage(base: str, plan: Plan, roles: list[str], duration: float, pace: Pace,
               rng: random.Random) -> dict[str, list[float | None]]:
-    """A user per role for ``duration`` seconds: each page's latencies in ms (None: an error)."""
+    """A user per role for ``duration`` seconds after the ramp: each page's latencies in ms (None:
+    an error). Requests sent during the ramp are not counted."""
     users = make_users(base, plan, roles)
     stats: dict[str, list[float | None]] = defaultdict(list)
     lock = threading.Lock()
-    deadline = time.perf_counter() + duration
+    begun = time.perf_counter()
+    counted_from = begun + pace.ramp
+    deadline = counted_from + duration
 
-    def work(user: VirtualUser, seed: int) -> None:
+    def work(user: VirtualUser, seed: int, start: float) -> None:
         mine = random.Random(seed)
+        time.sleep(max(0.0, start - time.perf_counter()))
         while time.perf_counter() < deadline:
             page = user.pages[user.turn % len(user.pages)]
             user.turn += 1
@@ -340,12 +365,14 @@ def run_stage(base: str, plan: Plan, roles: list[str], duration: float, think: f
                 elapsed: float | None = (time.perf_counter() - started) * 1000 if status == 200 else None
             except (OSError, http.client.HTTPException):
                 elapsed = None
-            with lock:
-                stats[page].append(elapsed)
-            if think:
-                time.sleep(think)
+            if started >= counted_from:
+                with lock:
+                    stats[page].append(elapsed)
+            time.sleep(pace.wait(mine))
 
-    threads = [threading.Thread(target=work, args=(user, rng.randrange(1 << 30)), daemon=True) for user in users]
+    step = pace.ramp / len(users)
+    threads = [threading.Thread(target=work, args=(user, rng.randrange(1 << 30), begun + index * step), daemon=True)
+               for index, user in enumerate(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
