@@ -136,11 +136,35 @@ def update_changes_with_history(model: type[Model], fields: Sequence[str], chang
     now = timezone.now()
     user = acting_user.pk if acting_user is not None else None
     count = update_rows(model, fields, ([pk, *values] for pk, values in changes.items()), using=using)
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        _copy_into_history(connection, model, history, tracked, list(changes), (now, reason, "~", user))
+        return count
     # Read whole before the COPY starts: the connection cannot run a query in the middle of one.
     rows = list(model._base_manager.using(using).filter(pk__in=list(changes)).values_list(*tracked))
     insert_rows(history, [*tracked, *HISTORY_COLUMNS], ([*row, now, reason, "~", user] for row in rows),
                 using=using)
     return count
+
+
+def _copy_into_history(connection: BaseDatabaseWrapper, model: type[Model], history: type[Model],
+                       tracked: Sequence[str], keys: list[Any], extra: Sequence[Any]) -> None:
+    """The audit rows of the rows ``keys`` as they now are, written by the database itself (INSERT
+    … SELECT): every tracked field, then ``extra`` for HISTORY_COLUMNS. Reading the rows into
+    Python to COPY them back was a third of rescoring 100,000 sheets (their JSON decoded and encoded
+    again)."""
+    quote = connection.ops.quote_name
+    source = {f.attname: f.column for f in model._meta.concrete_fields}
+    target = {f.attname: f.column for f in history._meta.concrete_fields}
+    key = model._meta.pk
+    assert key is not None
+    into = ", ".join(quote(str(target[name])) for name in [*tracked, *HISTORY_COLUMNS])
+    picked = ", ".join(quote(str(source[name])) for name in tracked)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(history._meta.db_table)} ({into}) "
+                       f"SELECT {picked}, %s, %s, %s, %s FROM {quote(model._meta.db_table)} "
+                       f"WHERE {quote(str(key.column))} = ANY(%s) ORDER BY {quote(str(key.column))}",
+                       [*extra, keys])
 
 
 def analyze(*models: type[Model], using: str = "default") -> None:
