@@ -21,18 +21,22 @@ from tests.closing import add_people, close, make_policy, scored_period
 from tests.conftest import World
 
 
-@pytest.fixture
-def two_departments(world_a: World) -> Period:
+def closed_in_two_departments(world: World) -> Period:
     """Production within its quotas (every score 70–79: all B), the back office over the C quota
-    (everyone below 70): the back office needs HR."""
-    production = add_people(world_a.org, world_a.production, 4, prefix="p")
-    back = add_people(world_a.org, world_a.back_office, 4, prefix="b")
+    (everyone below 70): the back office needs HR. The world's own people are a third population."""
+    production = add_people(world.org, world.production, 4, prefix="p")
+    back = add_people(world.org, world.back_office, 4, prefix="b")
     scores = {**{person: str(70 + n) for n, person in enumerate(production)},
               **{person: str(50 + n) for n, person in enumerate(back)}}
-    period = scored_period(world_a.org, scores, policy=make_policy(world_a.org, population="department"))
+    period = scored_period(world.org, scores, policy=make_policy(world.org, population="department"))
     close(period)
-    with scope(organization=world_a.org):
+    with scope(organization=world.org):
         return Period.objects.select_related("grading_policy").get(pk=period.pk)
+
+
+@pytest.fixture
+def two_departments(world_a: World) -> Period:
+    return closed_in_two_departments(world_a)
 
 
 def _charts(html: str) -> list[str]:
