@@ -24,7 +24,7 @@ from appraisal.models import Appeal, Period, Result, Sheet
 from appraisal.selectors import Completeness
 from appraisal.services import closing, extension, window
 from organizations.jobs import ACTIVE
-from organizations.models import Job, Person
+from organizations.models import Job
 
 # The life of a period, as the cockpit shows it (the states HR walks through, in order).
 LIFE: tuple[str, ...] = (Period.State.DRAFT, Period.State.OPEN, Period.State.SELF_ASSESSMENT, Period.State.SCORING,
@@ -229,17 +229,11 @@ def _untold_notes(period: Period, now: dt.datetime, step: Step) -> list[Blocker]
     if end is not None and now < end and (period.window_ends_at is None or now >= period.window_ends_at):
         step.blockers.append(Blocker(_("The review window of %(names)s is extended until %(end)s (Beijing time): "
                                        "their publication notice did not reach them.")
-                                     % {"names": names_of(ext_people), "end": window.show_time(end)}, record))
+                                     % {"names": extension.first_names(ext_people),
+                                        "end": window.show_time(end)}, record))
     return [Blocker(ngettext("The publication notice did not reach %(count)s person: %(names)s",
                              "The publication notice did not reach %(count)s people: %(names)s", count)
-                    % {"count": count, "names": names_of(people, count=count)}, record)]
-
-
-def names_of(people: QuerySet[Person], shown: int = 10, *, count: int | None = None) -> str:
-    """The first ``shown`` names, and an ellipsis when there are more (``count``, when known)."""
-    first = [person.name for person in people[:shown + 1]]
-    more = len(first) > shown if count is None else count > shown
-    return "、".join(first[:shown]) + ("…" if more else "")
+                    % {"count": count, "names": extension.first_names(people, count=count)}, record)]
 
 
 def steps_of(period: Period, done: Completeness, job: Job | None, *, now: dt.datetime | None = None) -> list[Step]:

@@ -65,7 +65,8 @@ def update_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     ``rows``: ``(pk, value, value, …)``. On PostgreSQL the rows are copied into a temporary table
     and joined in one UPDATE; Django's ``bulk_update`` builds a CASE WHEN per row and field instead,
     which the database evaluates per row (about 1 ms a line of four fields in batches of 500).
-    Elsewhere, batches of single-row UPDATEs. Returns the number of rows updated."""
+    Up to FEW_ROWS rows, and elsewhere than PostgreSQL, single-row UPDATEs. Returns the number of
+    rows updated."""
     connection = connections[using]
     meta = model._meta
     by_name = {f.attname: f for f in meta.concrete_fields}
@@ -126,9 +127,9 @@ def update_with_history(instances: Sequence[Model], fields: Sequence[str], *, ac
 def update_changes_with_history(model: type[Model], fields: Sequence[str], changes: Mapping[Any, Sequence[Any]], *,
                                 acting_user: Any, reason: str, using: str = "default") -> int:
     """As :func:`update_with_history`, from the new values of ``fields`` by primary key instead of
-    model instances: the rows are updated, then read back as plain tuples of every tracked field
-    for their audit rows, so nothing is built per row but tuples (loading 40,000 models only to
-    copy their fields cost a rescoring of 20,000 sheets 2 s)."""
+    model instances: the rows are updated, then their audit rows are copied from them by PostgreSQL
+    (elsewhere read back as plain tuples of every tracked field). No model is built per row:
+    loading 40,000 models only to copy their fields cost a rescoring of 20,000 sheets 2 s."""
     if not changes:
         return 0
     history = model.history.model  # type: ignore[attr-defined]
@@ -138,7 +139,7 @@ def update_changes_with_history(model: type[Model], fields: Sequence[str], chang
     count = update_rows(model, fields, ([pk, *values] for pk, values in changes.items()), using=using)
     connection = connections[using]
     if connection.vendor == "postgresql":
-        _copy_into_history(connection, model, history, tracked, list(changes), (now, reason, "~", user))
+        _history_from_table(connection, model, history, tracked, list(changes), (now, reason, "~", user))
         return count
     # Read whole before the COPY starts: the connection cannot run a query in the middle of one.
     rows = list(model._base_manager.using(using).filter(pk__in=list(changes)).values_list(*tracked))
@@ -147,7 +148,7 @@ def update_changes_with_history(model: type[Model], fields: Sequence[str], chang
     return count
 
 
-def _copy_into_history(connection: BaseDatabaseWrapper, model: type[Model], history: type[Model],
+def _history_from_table(connection: BaseDatabaseWrapper, model: type[Model], history: type[Model],
                        tracked: Sequence[str], keys: list[Any], extra: Sequence[Any]) -> None:
     """The audit rows of the rows ``keys`` as they now are, written by the database itself (INSERT
     … SELECT): every tracked field, then ``extra`` for HISTORY_COLUMNS. Reading the rows into

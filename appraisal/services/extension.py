@@ -46,6 +46,14 @@ def untold(period: Period, by: dt.datetime | None = None) -> QuerySet[Person]:
             .exclude(pk__in=reached).order_by("employee_no"))
 
 
+def first_names(people: QuerySet[Person], shown: int = 10, *, count: int | None = None) -> str:
+    """The first ``shown`` names joined with 、, and an ellipsis when there are more (``count``,
+    when the caller counted them already): how the finalise step and its refusal name the untold."""
+    first = [person.name for person in people[:shown + 1]]
+    more = len(first) > shown if count is None else count > shown
+    return "、".join(first[:shown]) + ("…" if more else "")
+
+
 def extension_days(period: Period) -> int:
     if period.grading_policy_id is None:
         return 0

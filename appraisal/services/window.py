@@ -120,8 +120,7 @@ def _refuse_while_extended(period: Period, now: dt.datetime) -> tuple[QuerySet[P
     untold_extension_days), naming them and until when; else returns them and that end."""
     people, end = extension.extended(period)
     if end is not None and now < end:
-        first = [person.name for person in people[:11]]
-        names = "、".join(first[:10]) + ("…" if len(first) > 10 else "")
+        names = extension.first_names(people)
         raise ClosureRefused(
             _("Period %(period)s cannot be finalised before %(end)s (Beijing time): the review window of "
               "%(names)s, whose publication notice did not reach them, is extended until then.")
