@@ -10,7 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from appraisal import services
@@ -197,6 +199,20 @@ def test_it_rescores_only_the_stale_sheets_of_a_period(scored: tuple[World, Peri
         assert (count.sheets, count.changed_sheets, count.skipped) == (1, 1, 0)
         assert _stale(period) == set()
         assert Sheet.objects.get(department=world.back_office).score == Decimal("1.00")
+
+
+def test_it_marks_a_rescored_sheet_scored_in_the_update_that_writes_its_score(
+        scored: tuple[World, Period, Sheet]) -> None:
+    world, period, sheet = scored
+    with scope(organization=world.org):
+        _change_output(sheet)
+        with CaptureQueriesContext(connection) as queries:
+            count = services.rescore_period(period=period, acting_user=None, reason="again")
+        assert count.changed_sheets == 1
+        assert _stale(period) == set()
+    # One write of the sheet's row (with its twelve indexes), not a second for scored_version.
+    writes = [q["sql"] for q in queries.captured_queries if 'UPDATE "appraisal_sheet" SET' in q["sql"]]
+    assert len(writes) == 1
 
 
 def test_it_reads_nothing_more_when_no_sheet_is_stale(scored: tuple[World, Period, Sheet],

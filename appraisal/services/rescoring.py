@@ -312,11 +312,14 @@ def _save_rescored(batch: _Batch, count: RescoreCount, *, acting_user: User | No
             SheetLine, ["score", "raw_score", "money", "explanation"],
             {line.pk: (line.score, line.raw_score, line.money, line.explanation) for line in lines},
             acting_user=acting_user, reason=reason)
-        update_changes_with_history(Sheet, ["score", "explanation"],
-                                    {pk: (result.score, result.explanation) for pk, result in sheets.items()},
-                                    acting_user=acting_user, reason=reason)
-        # Under the lock the versions are the ones read, so data_version is the version scored.
-        fresh = [pk for pk in stale if pk in kept]
+        # Under the lock the versions are the ones read, so the data_version read is the version
+        # scored. A sheet whose score changed is marked scored in the same UPDATE: a second one
+        # wrote every row again, with its twelve indexes (a sixth of a stale close's SQL).
+        update_changes_with_history(
+            Sheet, ["score", "explanation", "scored_version"],
+            {pk: (result.score, result.explanation, batch.versions[pk][0]) for pk, result in sheets.items()},
+            acting_user=acting_user, reason=reason)
+        fresh = [pk for pk in stale if pk in kept and pk not in sheets]
         if fresh:
             Sheet.objects.filter(pk__in=fresh).update(scored_version=F("data_version"))
     count.changed_lines += len(lines)
