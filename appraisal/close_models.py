@@ -15,10 +15,18 @@ class StagedResult(TenantOwned):
     all as results at once, then removes them. ``values`` are the result's columns
     (appraisal.services.closing.RESULT_COLUMNS after organization, period and sheet), as JSON."""
 
-    job = models.ForeignKey("organizations.Job", on_delete=models.CASCADE, related_name="+")
+    # Scratch rows, COPYed by the parts and removed by the last step: no foreign-key constraints
+    # (four checks a row at each part's commit) and no indexes but the two below, which lead with
+    # the organisation and the job. The results made from them are checked; Django still cascades.
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE, related_name="+",
+                                     db_constraint=False, db_index=False)
+    job = models.ForeignKey("organizations.Job", on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                            db_index=False)
     chunk = models.PositiveIntegerField()
-    period = models.ForeignKey("appraisal.Period", on_delete=models.CASCADE, related_name="+")
-    sheet = models.ForeignKey("appraisal.Sheet", on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey("appraisal.Period", on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                               db_index=False)
+    sheet = models.ForeignKey("appraisal.Sheet", on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                              db_index=False)
     values = models.JSONField(encoder=DjangoJSONEncoder)
 
     class Meta:

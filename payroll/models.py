@@ -236,10 +236,17 @@ class StagedSlip(TenantOwned):
     """A slip a part of a pay computation computed and nobody sees yet (payroll.pay_parts): the
     computation's last step makes them the slips of a new run at once, then removes them."""
 
-    job = models.ForeignKey("organizations.Job", on_delete=models.CASCADE, related_name="+")
+    # Scratch rows, as appraisal.StagedResult: no foreign-key constraints, no indexes but the two
+    # below. The slips made from them are checked; Django still cascades.
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE, related_name="+",
+                                     db_constraint=False, db_index=False)
+    job = models.ForeignKey("organizations.Job", on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                            db_index=False)
     chunk = models.PositiveIntegerField()
-    person = models.ForeignKey("organizations.Person", on_delete=models.CASCADE, related_name="+")
-    department = models.ForeignKey("organizations.Department", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("organizations.Person", on_delete=models.CASCADE, related_name="+",
+                               db_constraint=False, db_index=False)
+    department = models.ForeignKey("organizations.Department", on_delete=models.CASCADE, related_name="+",
+                                   db_constraint=False, db_index=False)
     grade = models.CharField(max_length=20, blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2)
     lines = models.JSONField()

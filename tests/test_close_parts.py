@@ -256,3 +256,21 @@ def test_a_close_run_here_finishes_what_another_runner_of_it_took_over(
         assert (written, Result.objects.filter(period=period).count()) == (sheets, sheets)
         assert Job.objects.get(pk=job.pk).state == Job.State.DONE
     assert other.parts  # which the other runner never ran
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["appraisal.StagedResult", "payroll.StagedSlip"])
+def test_it_stages_rows_without_foreign_key_checks_or_extra_indexes(model: str) -> None:
+    # Staged rows are scratch: COPYed by a part, read and removed by the last step. Four foreign-key
+    # checks a row (at each part's commit) and six indexes were a third of a part's writing.
+    from django.apps import apps
+    from django.db import connection
+
+    table = apps.get_model(model)._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    assert [name for name, c in constraints.items() if c["foreign_key"]] == []
+    indexed = {tuple(c["columns"]) for c in constraints.values()
+               if (c["index"] or c["unique"]) and not c["primary_key"]}
+    key = "sheet_id" if model == "appraisal.StagedResult" else "person_id"
+    assert indexed == {("job_id", "chunk"), ("organization_id", "job_id", key)}
