@@ -282,3 +282,14 @@ def test_it_reports_progress_over_all_the_periods_sheets(scored: tuple[World, Pe
         services.rescore_period(period=period, acting_user=None, reason="again", progress=heard.append)
     # Three sheets, one fresh: done counts it from the start.
     assert heard == [2, 3]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="fillfactor is PostgreSQL's")
+def test_it_leaves_room_on_the_pages_of_sheets_and_lines_for_their_rewrites() -> None:
+    # No column a rescoring or a save changes is indexed: with room on the page PostgreSQL writes
+    # the new version beside the old one without touching the indexes (appraisal 0017).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname IN (%s, %s) ORDER BY relname",
+                       [Sheet._meta.db_table, SheetLine._meta.db_table])
+        assert cursor.fetchall() == [("appraisal_sheet", ["fillfactor=80"]), ("appraisal_sheetline", ["fillfactor=80"])]

@@ -4,6 +4,7 @@ with each worker's peak memory and a digest of the results and slips to compare 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 
 from appraisal.models import Period, Result
 from organizations.models import Job
@@ -123,6 +125,7 @@ def on_workers(count: int, part_sheets: int | None, period: Period) -> dict[str,
     try:
         started = time.perf_counter()
         closing.start_close(period=period, acting_user=None)  # autocommit: the task goes out at once
+        asked = time.perf_counter()
         wait_for_job(period, Job.Kind.CLOSE_PERIOD)
         closed = time.perf_counter()
         wait_for_job(period, Job.Kind.PAY_RUN)
@@ -131,19 +134,24 @@ def on_workers(count: int, part_sheets: int | None, period: Period) -> dict[str,
     finally:
         workers.stop()
     return {"close": closed - started, "pay": paid - closed, "peaks": peaks, "digest": digest(period),
-            "timeline": timeline(period)}
+            "timeline": [f"  HR's request to close returned after {asked - started:.2f} s",
+                         *timeline(period, Job.Kind.CLOSE_PERIOD, started),
+                         *timeline(period, Job.Kind.PAY_RUN, started)]}
 
 
-def timeline(period: Period) -> list[str]:
-    """When each part of the close ran, in seconds from the job's start, and on which worker."""
+def timeline(period: Period, kind: str, started: float) -> list[str]:
+    """When each part of the period's newest job of ``kind`` ran, in seconds from HR's request to
+    close (``started``, on this process's clock), and on which worker."""
     from organizations.chunks import JobChunk
 
-    job = Job.objects.filter(kind=Job.Kind.CLOSE_PERIOD, subject_id=period.pk).order_by("-pk").first()
+    job = Job.objects.filter(kind=kind, subject_id=period.pk).order_by("-pk").first()
     if job is None or job.started_at is None or job.finished_at is None:
         return []
-    zero = job.started_at
-    lines = [f"  {stage:<8}{number:>3}  {(start - zero).total_seconds():6.2f} → {(end - zero).total_seconds():6.2f} s"
-             f"  {worker.split('@')[0]}"
-             for stage, number, start, end, worker in JobChunk.objects.filter(job=job).order_by("started_at")
-             .values_list("stage", "number", "started_at", "finished_at", "worker") if start and end]
-    return [*lines, f"  job done at {(job.finished_at - zero).total_seconds():6.2f} s"]
+    # The job's times are the database's: line them up with this process's clock through "now".
+    zero = timezone.now() - dt.timedelta(seconds=time.perf_counter() - started)
+    lines = [f"  {kind} started at {(job.started_at - zero).total_seconds():6.2f} s"]
+    lines += [f"  {stage:<8}{number:>3}  {(start - zero).total_seconds():6.2f} → {(end - zero).total_seconds():6.2f} s"
+              f"  {worker.split('@')[0]}"
+              for stage, number, start, end, worker in JobChunk.objects.filter(job=job).order_by("started_at")
+              .values_list("stage", "number", "started_at", "finished_at", "worker") if start and end]
+    return [*lines, f"  done at {(job.finished_at - zero).total_seconds():6.2f} s"]

@@ -179,7 +179,7 @@ class Command(BaseCommand):
         peaks = ", ".join(f"{peak:,.0f}" for peak in outcome["peaks"])
         self.notes.append(f"peak memory of each worker (RSS): {peaks} MiB; the workers' queries are not counted "
                           "here (0 in the table)")
-        self.notes += ["the close's parts:", *outcome["timeline"]]
+        self.notes += ["the close and the pay run, from HR's request (s):", *outcome["timeline"]]
         return run
 
     def _in_process(self, period: Period, changed: int) -> Any:
