@@ -4,6 +4,8 @@ Kept apart from organizations.models (re-exported there) so that module stays re
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -43,3 +45,23 @@ class JobChunk(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.job_id} {self.stage}#{self.number} {self.state}"
+
+
+def scratch_key(to: str) -> Any:
+    """A foreign key of a staged row (see Staged): no constraint, no index of its own."""
+    return models.ForeignKey(to, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+
+
+class Staged(TenantOwned):
+    """What a part of a job stages for the job's last step (appraisal.StagedResult, payroll.StagedSlip),
+    out of anyone's sight. Scratch rows: a part COPYs them, the last step copies them into rows that
+    are checked and removes them. So their foreign keys have no constraint (four checks a row at each
+    part's commit) and no index; a subclass has its unique constraint and an index on (job, chunk),
+    both led by what the last step reads. Django still cascades deletions."""
+
+    organization = scratch_key("organizations.Organization")
+    job = scratch_key("organizations.Job")
+    chunk = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True

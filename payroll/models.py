@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from appraisal.models import Period
+from organizations.chunks import Staged, scratch_key
 from organizations.tenancy import TenantHistory, TenantOwned
 
 
@@ -232,21 +233,12 @@ class PaySlip(TenantOwned):
         return Decimal("0.00")
 
 
-class StagedSlip(TenantOwned):
+class StagedSlip(Staged):
     """A slip a part of a pay computation computed and nobody sees yet (payroll.pay_parts): the
     computation's last step makes them the slips of a new run at once, then removes them."""
 
-    # Scratch rows, as appraisal.StagedResult: no foreign-key constraints, no indexes but the two
-    # below. The slips made from them are checked; Django still cascades.
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE, related_name="+",
-                                     db_constraint=False, db_index=False)
-    job = models.ForeignKey("organizations.Job", on_delete=models.CASCADE, related_name="+", db_constraint=False,
-                            db_index=False)
-    chunk = models.PositiveIntegerField()
-    person = models.ForeignKey("organizations.Person", on_delete=models.CASCADE, related_name="+",
-                               db_constraint=False, db_index=False)
-    department = models.ForeignKey("organizations.Department", on_delete=models.CASCADE, related_name="+",
-                                   db_constraint=False, db_index=False)
+    person = scratch_key("organizations.Person")
+    department = scratch_key("organizations.Department")
     grade = models.CharField(max_length=20, blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2)
     lines = models.JSONField()
