@@ -35,7 +35,7 @@ from appraisal.models import (
     SpecialStatus,
 )
 from indicators import scoring
-from indicators.models import LineSource
+from indicators.models import LineSource, SubjectKind
 from organizations.context import TenantContext
 from organizations.models import Person, Team
 from organizations.permissions import can
@@ -280,6 +280,41 @@ def page_with_progress(ids: list[int]) -> list[Sheet]:
     for these sheets alone, never for the whole list the page was cut from. One query."""
     found = {sheet.pk: sheet for sheet in with_progress(Sheet.objects.filter(pk__in=ids))}
     return [found[pk] for pk in ids if pk in found]
+
+
+# The sheet tables' subject column sorts by these (tables.SheetTable): people by employee number,
+# then teams, then departments by code.
+SUBJECT_ORDER = ("person__employee_no", "team__code", "department__code")
+_SUBJECT_KEYS = ((SubjectKind.PERSON, "person__employee_no"), (SubjectKind.TEAM, "team__code"),
+                 (SubjectKind.DEPARTMENT, "department__code"))
+
+
+def subject_counts(sheets: QuerySet[Sheet]) -> dict[str, int]:
+    """How many of ``sheets`` there are of each subject kind: one query."""
+    return dict(sheets.order_by().values("subject_kind").annotate(n=Count("pk")).values_list("subject_kind", "n"))
+
+
+def subject_sorted_ids(sheets: QuerySet[Sheet], counts: dict[str, int], start: int, stop: int, *,
+                       descending: bool = False) -> list[int]:
+    """The ids of ``sheets[start:stop]`` sorted by subject: people by employee number, then teams,
+    then departments by code, each by id within (the other way round when ``descending``), on
+    every database. One ORDER BY across the three subjects' LEFT JOINs made PostgreSQL sort all of
+    a period's 10,000 sheets to show 20 (10 ms); a kind at a time, joined to its subject within the
+    organisation, it reads them in the order of the subject's unique (organisation, number) index
+    and stops at the page's end. ``counts`` are subject_counts(sheets); one query per kind on the page."""
+    sign = "-" if descending else ""
+    ids: list[int] = []
+    offset = 0
+    for kind, key in reversed(_SUBJECT_KEYS) if descending else _SUBJECT_KEYS:
+        first, last = max(start - offset, 0), min(stop - offset, counts.get(kind, 0))
+        if first < last:
+            # The subject's organisation equal to the sheet's lets PostgreSQL bind it to the
+            # organisation's id and walk the subject's index in order.
+            subject = key.split("__")[0]
+            of_kind = sheets.filter(subject_kind=kind, **{f"{subject}__organization_id": F("organization_id")})
+            ids += of_kind.order_by(sign + key, sign + "pk").values_list("pk", flat=True)[first:last]
+        offset += counts.get(kind, 0)
+    return ids
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 import django_tables2 as tables
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -81,8 +83,7 @@ def progress(done: int, total: int, *, blocking: int = 0, special: bool = False)
 
 
 class SheetTable(tables.Table):
-    subject = tables.Column(verbose_name=_("Subject"), accessor="subject_label",
-                            order_by=("person__employee_no", "team__code", "department__code"),
+    subject = tables.Column(verbose_name=_("Subject"), accessor="subject_label", order_by=selectors.SUBJECT_ORDER,
                             linkify=("sheet-detail", {"pk": tables.A("pk")}))
     period = tables.Column(order_by=("period__start",))
     template = tables.Column(order_by=("template__code", "template__version"))
@@ -115,12 +116,39 @@ def sheet_progress(sheet: Sheet) -> SafeString:
 
 class IdsFirstPaginator(Paginator):
     """Pages a sheet table in two steps: the page's ids alone, sorted and cut by the database (a
-    narrow sort, no line counted), then those sheets with their subjects and line counts
-    (selectors.page_with_progress). Counting every listed sheet's lines before OFFSET was most of
-    a late page at 10,000 sheets."""
+    narrow sort, no line counted; by subject, a kind at a time: selectors.subject_sorted_ids), then
+    those sheets with their subjects and line counts (selectors.page_with_progress). Counting every
+    listed sheet's lines before OFFSET was most of a late page at 10,000 sheets."""
+
+    @cached_property
+    def _subject_sorted(self) -> tuple[QuerySet[Sheet], bool] | None:
+        """The listed sheets and whether descending, when they are sorted by subject."""
+        rows: Any = self.object_list  # django_tables2 BoundRows over TableQuerysetData
+        listed: QuerySet[Sheet] = rows.data.data
+        ordering = tuple(str(key) for key in listed.query.order_by)
+        if ordering in (selectors.SUBJECT_ORDER, tuple("-" + key for key in selectors.SUBJECT_ORDER)):
+            return listed, ordering[0].startswith("-")
+        return None
+
+    @cached_property
+    def _subject_counts(self) -> dict[str, int]:
+        assert self._subject_sorted is not None
+        return selectors.subject_counts(self._subject_sorted[0])
+
+    @cached_property
+    def count(self) -> int:
+        # By subject the kinds are counted anyway, and their sum is the count.
+        return super().count if self._subject_sorted is None else sum(self._subject_counts.values())
 
     def page(self, number: int | str) -> Page:
         page = super().page(number)
         rows: Any = page.object_list  # django_tables2 BoundRows over the sliced queryset
-        rows.data = selectors.page_with_progress(list(rows.data.values_list("pk", flat=True)))
+        cut: QuerySet[Sheet] = rows.data
+        if self._subject_sorted is None:
+            ids = list(cut.values_list("pk", flat=True))
+        else:
+            listed, descending = self._subject_sorted
+            ids = selectors.subject_sorted_ids(listed, self._subject_counts, cut.query.low_mark,
+                                               cut.query.high_mark or self.count, descending=descending)
+        rows.data = selectors.page_with_progress(ids)
         return page
