@@ -220,8 +220,7 @@ def _finalise_step(period: Period, now: dt.datetime) -> Step:
 def _untold_notes(period: Period, now: dt.datetime, step: Step) -> list[Blocker]:
     """The people whose publication notice did not reach them, linked to the notice record; with the
     policy's extension, a blocker while their extended window is open."""
-    people = extension.untold(period)
-    count = people.count()
+    count = extension.untold_count(period)
     if not count:
         return []
     record = reverse("notification-record", args=[period.pk])
@@ -233,7 +232,7 @@ def _untold_notes(period: Period, now: dt.datetime, step: Step) -> list[Blocker]
                                         "end": window.show_time(end)}, record))
     return [Blocker(ngettext("The publication notice did not reach %(count)s person: %(names)s",
                              "The publication notice did not reach %(count)s people: %(names)s", count)
-                    % {"count": count, "names": extension.first_names(people, count=count)}, record)]
+                    % {"count": count, "names": extension.first_names(extension.untold(period), count=count)}, record)]
 
 
 def steps_of(period: Period, done: Completeness, job: Job | None, *, now: dt.datetime | None = None) -> list[Step]:

@@ -156,3 +156,17 @@ def test_it_offers_the_appeal_form_to_an_untold_person_during_their_extended_win
     assert f'name="r{mine.pk}-reason"' in client.get(reverse("my-results")).content.decode()
     client.force_login(told.user)
     assert f'name="r{theirs.pk}-reason"' not in client.get(reverse("my-results")).content.decode()
+
+
+def test_it_counts_on_the_results_the_same_people_it_names(untold: Any) -> None:
+    from appraisal.services import extension
+
+    period, bounced, signed_in = untold
+    with scope(organization=period.organization):
+        named = set(extension.untold(period).values_list("pk", flat=True))
+        # Team and department results have no person: they are nobody to tell.
+        with_person = set(Result.objects.filter(period=period, person__isnull=False).values_list("person_id",
+                                                                                                flat=True))
+        assert bounced.person_id in named and not named & set(signed_in[1:])
+        assert named == with_person - set(signed_in[1:])
+        assert extension.untold_count(period) == len(named)

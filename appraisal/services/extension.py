@@ -27,11 +27,8 @@ from organizations.notifications.models import ROBOT_CHANNELS, Channel, Delivery
 RESULTS_PUBLISHED = "results_published"  # appraisal.notices.RESULTS_PUBLISHED (imported from here)
 
 
-def untold(period: Period, by: dt.datetime | None = None) -> QuerySet[Person]:
-    """The people with a result of ``period`` whose publication notice did not demonstrably reach
-    them (by the moment ``by``, when given), by employee number: the finalise step lists them. A
-    query, not a list: at a big period everyone is untold until the notices go out, and the period
-    page only counts them and names the first few."""
+def _reached(period: Period, by: dt.datetime | None) -> QuerySet[Notification]:
+    """The ids of the people whose publication notice of ``period`` reached them (by ``by``)."""
     notices = Notification.objects.filter(kind=RESULTS_PUBLISHED, subject_id=period.pk,
                                           subject_type=ContentType.objects.get_for_model(Period))
     read = Q(read_at__isnull=False)
@@ -41,9 +38,24 @@ def untold(period: Period, by: dt.datetime | None = None) -> QuerySet[Person]:
         sent &= Q(deliveries__delivered_at__lt=by)
     # Hashed subqueries of ids (the period page counts them on every request); a person id in
     # NOT IN must never be NULL, or nobody would be untold.
-    reached = notices.filter(read | sent, recipient__person_id__isnull=False).values("recipient__person_id")
+    return notices.filter(read | sent, recipient__person_id__isnull=False).values("recipient__person_id")
+
+
+def untold(period: Period, by: dt.datetime | None = None) -> QuerySet[Person]:
+    """The people with a result of ``period`` whose publication notice did not demonstrably reach
+    them (by the moment ``by``, when given), by employee number: the finalise step lists them. A
+    query, not a list: at a big period everyone is untold until the notices go out, and the period
+    page only counts them and names the first few."""
     return (Person.objects.filter(pk__in=Result.objects.filter(period=period).values("person_id"))
-            .exclude(pk__in=reached).order_by("employee_no"))
+            .exclude(pk__in=_reached(period, by)).order_by("employee_no"))
+
+
+def untold_count(period: Period) -> int:
+    """How many untold(period) there are, counted on the period's results alone: a person has one
+    result a period (one sheet), and the results are fewer rows to read than the organisation's
+    people joined to them (5.5 -> 2.5 ms at 10,000 on the period page, on every request)."""
+    return (Result.objects.filter(period=period, person_id__isnull=False)
+            .exclude(person_id__in=_reached(period, None)).count())
 
 
 def first_names(people: QuerySet[Person], shown: int = 10, *, count: int | None = None) -> str:
