@@ -12,6 +12,7 @@ back: the set is fixed at the window's end.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from organizations.notifications.models import ROBOT_CHANNELS, Channel, Delivery
 RESULTS_PUBLISHED = "results_published"  # appraisal.notices.RESULTS_PUBLISHED (imported from here)
 
 
-def _reached(period: Period, by: dt.datetime | None) -> QuerySet[Notification]:
+def _reached(period: Period, by: dt.datetime | None) -> QuerySet[Notification, Any]:
     """The ids of the people whose publication notice of ``period`` reached them (by ``by``)."""
     notices = Notification.objects.filter(kind=RESULTS_PUBLISHED, subject_id=period.pk,
                                           subject_type=ContentType.objects.get_for_model(Period))
