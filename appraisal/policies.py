@@ -19,6 +19,7 @@ from appraisal import grading
 from appraisal import rules as rule_engine
 from appraisal.models import GradingPolicy
 from appraisal.policy_checks import policy_problems
+from core.explain import listed
 from organizations.models import Organization, ReviewGroup, User
 
 
@@ -42,7 +43,7 @@ def save_grading_policy(*, organization: Organization, acting_user: User | None,
     if population not in GradingPolicy.Population.values:
         problems.setdefault("population", []).append(
             _('"%(value)s" is not one of %(options)s.')
-            % {"value": population, "options": ", ".join(GradingPolicy.Population.values)}
+            % {"value": population, "options": listed(GradingPolicy.Population.values)}
         )
     if not Decimal(0) <= calibration_share <= Decimal(1):
         problems.setdefault("calibration_share", []).append(_("Enter a share from 0 to 1, such as 0.05."))

@@ -11,6 +11,7 @@ from appraisal import grading
 from appraisal import rules as rule_engine
 from appraisal.choices import SpecialStatus
 from core.configs import ConfigError
+from core.explain import listed
 
 STATUSES_WITH_GRADES = (SpecialStatus.EXEMPT, SpecialStatus.LONG_LEAVE)
 
@@ -36,7 +37,7 @@ def policy_problems(*, scale: object, quotas: object, rounding: str, status_grad
             _add(problems, "quotas", error)
     if rounding not in grading.ROUNDINGS:
         problems.setdefault("rounding", []).append(
-            _('"%(value)s" is not one of %(options)s.') % {"value": rounding, "options": ", ".join(grading.ROUNDINGS)}
+            _('"%(value)s" is not one of %(options)s.') % {"value": rounding, "options": listed(grading.ROUNDINGS)}
         )
     if not isinstance(status_grades, Mapping):
         problems.setdefault("status_grades", []).append(_("Enter an object such as {\"exempt\": \"B\"}."))
@@ -46,12 +47,12 @@ def policy_problems(*, scale: object, quotas: object, rounding: str, status_grad
             if status not in STATUSES_WITH_GRADES:
                 problems.setdefault("status_grades", []).append(
                     _('"%(status)s" is not a status with a set grade; use %(options)s.')
-                    % {"status": status, "options": ", ".join(STATUSES_WITH_GRADES)}
+                    % {"status": status, "options": listed(STATUSES_WITH_GRADES)}
                 )
             elif grade is not None and grade_scale is not None and grade not in codes:
                 problems.setdefault("status_grades", []).append(
                     _('%(status)s: "%(grade)s" is not a grade of the scale (%(grades)s).')
-                    % {"status": status, "grade": grade, "grades": ", ".join(sorted(codes))}
+                    % {"status": status, "grade": grade, "grades": listed(sorted(codes))}
                 )
     _rule_problems(problems, rules, grade_scale)
     return problems
@@ -73,5 +74,5 @@ def _rule_problems(problems: dict[str, list[str]], rules: object, grade_scale: g
             problems.setdefault("rules", []).append(
                 f"rules[{index}].grade: "
                 + _('"%(grade)s" is not a grade of the scale (%(grades)s).')
-                % {"grade": normal["grade"], "grades": ", ".join(codes)}
+                % {"grade": normal["grade"], "grades": listed(codes)}
             )

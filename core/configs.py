@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from core.explain import listed
 from core.numbers import to_decimal
 
 __all__ = ["ConfigError", "known_keys", "mapping", "number", "path", "text"]
@@ -55,7 +56,7 @@ def known_keys(config: Mapping[str, Any], allowed: Iterable[str], prefix: str = 
                 "key": key, "suggestion": close[0]}
         else:
             message = _('Unknown setting "%(key)s"; the settings are: %(keys)s') % {
-                "key": key, "keys": ", ".join(allowed)}
+                "key": key, "keys": listed(allowed)}
         raise ConfigError(path(prefix, str(key)), message)
 
 
@@ -116,7 +117,7 @@ def choice(config: Mapping[str, Any], key: str, options: tuple[str, ...], defaul
     value = config.get(key, default)
     if value not in options:
         raise ConfigError(
-            key, _('"%(value)s" is not one of %(options)s.') % {"value": value, "options": ", ".join(options)}
+            key, _('"%(value)s" is not one of %(options)s.') % {"value": value, "options": listed(options)}
         )
     return str(value)
 

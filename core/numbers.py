@@ -30,6 +30,8 @@ from decimal import (
 
 from django.utils.translation import gettext as _
 
+from core.translation import pgettext
+
 __all__ = [
     "MONEY_PLACES",
     "POINT_PLACES",
@@ -78,7 +80,7 @@ def quantize(value: Decimal | int, places: int = 2, rounding: str = ROUND_HALF_U
     if rounding not in ROUNDING_MODES:
         raise ValueError(
             _("Unknown rounding mode %(mode)s; use one of %(modes)s.")
-            % {"mode": rounding, "modes": ", ".join(sorted(ROUNDING_MODES))}
+            % {"mode": rounding, "modes": pgettext("explanation list", ", ").join(sorted(ROUNDING_MODES))}
         )
     if isinstance(places, bool) or not isinstance(places, int) or not 0 <= places <= MAX_PLACES:
         raise ValueError(

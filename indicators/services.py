@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.audit import apply_changes, audited_save
+from core.explain import listed
 from core.numbers import to_decimal
 from indicators import scoring
 from indicators.models import (
@@ -196,7 +197,7 @@ def _rule(n: int, rule: Mapping[str, Any], kind: str, problems: list[str]) -> di
     for key in rule:
         if key not in RULE_KEYS:
             problems.append(_("%(where)s: unknown key %(key)s; use %(keys)s.")
-                            % {"where": where, "key": key, "keys": ", ".join(RULE_KEYS)})
+                            % {"where": where, "key": key, "keys": listed(RULE_KEYS)})
         elif kind not in RULE_KEYS[key]:
             problems.append(_("%(where)s: %(key)s does not apply to a template for %(kind)s.")
                             % {"where": where, "key": key, "kind": SubjectKind(kind).label})

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from django.utils.translation import gettext as _
 
+from core.explain import listed
 from organizations.models import CalendarDay, CalendarYear, Organization
 
 
@@ -34,7 +35,7 @@ def add_working_days(organization: Organization, start: date, days: int) -> date
     if missing:
         raise CalendarYearMissing(
             _("The working calendar has no data for %(years)s; HR must seed or enter it first.")
-            % {"years": ", ".join(str(y) for y in missing)},
+            % {"years": listed(str(y) for y in missing)},
             years=tuple(missing),
         )
     overrides = dict(

@@ -1048,3 +1048,10 @@ def test_it_returns_a_json_config_that_validates_to_itself(method: str, config: 
     normalised = validate_config(method, config)
     assert json.loads(json.dumps(normalised)) == normalised
     assert validate_config(method, normalised) == normalised
+
+
+def test_it_lists_the_ratings_with_full_width_commas_in_chinese() -> None:
+    config = {"scale": [{"label": "优秀", "points": "100"}, {"label": "良好", "points": "80"}]}
+    with translation.override("zh-hans"), pytest.raises(ScoringError) as error:
+        score("rating", config, line(rating="A"))
+    assert "优秀，良好" in str(error.value)

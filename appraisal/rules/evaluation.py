@@ -34,6 +34,7 @@ from appraisal.rules.periods import Period, current_period, past_periods
 from appraisal.rules.reading import required, rule_mapping
 from core import configs
 from core.configs import ConfigError
+from core.explain import listed
 
 __all__ = ["KINDS", "evaluate", "forced", "split", "validate_rule", "validate_rules"]
 
@@ -66,7 +67,7 @@ def validate_rule(rule: object) -> dict[str, Any]:
     kind = data.get("kind")
     if kind not in KINDS:
         raise ConfigError(
-            "kind", _('"%(value)s" is not one of %(options)s.') % {"value": kind, "options": ", ".join(KINDS)}
+            "kind", _('"%(value)s" is not one of %(options)s.') % {"value": kind, "options": listed(KINDS)}
         )
     outcome = configs.text(data.get("outcome"), "outcome")
     grade = _set_grade(data, outcome)

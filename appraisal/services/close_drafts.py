@@ -25,6 +25,7 @@ from appraisal.services.populations import INCOMPLETE_FLAG
 from appraisal.services.populations import Draft as _Draft
 from appraisal.services.scoring import SheetScore, score_sheet
 from core.bulk import HISTORY_COLUMNS, insert_rows
+from core.explain import listed
 from indicators.models import SubjectKind, TemplatePart
 from organizations.models import Department, DepartmentType, Organization, User
 
@@ -42,7 +43,7 @@ class IncompleteSheets(ClosureRefused):
     ``count`` of them, the first few named in the message; ``sheet_ids`` the first ones, in order."""
 
     def __init__(self, period: Period, count: int, sheet_ids: list[int], names: list[str]) -> None:
-        shown = ", ".join(names) + (" …" if count > len(names) else "")
+        shown = listed(names) + (" …" if count > len(names) else "")
         super().__init__(
             _("Period %(period)s cannot be closed: %(count)s sheet(s) are incomplete (a rater has not rated, or a "
               "line has no data): %(names)s. Complete them, set a special status on them, or close anyway with a "
@@ -135,7 +136,7 @@ def scores_at_close(period: Period, policy: GradingPolicy, *, anyway: bool, part
     if unscored and not anyway:
         names = [s.subject_label for s in Sheet.objects.filter(pk__in=unscored[:10]).select_related(
             "person", "team", "department").order_by("pk")]
-        shown = ", ".join(names) + (" …" if len(unscored) > 10 else "")
+        shown = listed(names) + (" …" if len(unscored) > 10 else "")
         raise ClosureRefused(
             _("Period %(period)s cannot be closed: %(count)s sheet(s) have no score yet: %(names)s.")
             % {"period": period.code, "count": len(unscored), "names": shown}
@@ -149,7 +150,7 @@ def refuse_open_children(period: Period) -> None:
     if waiting:
         raise ClosureRefused(
             _("Period %(period)s cannot be closed before its child periods: %(children)s have no results yet. "
-              "Close them first.") % {"period": period.code, "children": ", ".join(waiting)})
+              "Close them first.") % {"period": period.code, "children": listed(waiting)})
 
 
 def flag_incomplete(drafts: Sequence[_Draft], incomplete: set[int], reason: str) -> None:

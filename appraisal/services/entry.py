@@ -20,6 +20,7 @@ from appraisal.services.common import IllegalTransition, lock_for_entry, require
 from appraisal.services.rescoring import rescore_line, rescore_sheets
 from appraisal.services.scoring import line_input, score_line
 from appraisal.services.sheets import default_target
+from core.explain import listed
 from core.numbers import to_decimal
 from indicators import scoring
 from indicators.models import Indicator, LineSource, TemplatePart
@@ -281,11 +282,11 @@ def _per_person_part(sheet: Sheet, part_code: str) -> TemplatePart:
         chosen = [p for p in parts if p.code == part_code]
         if not chosen:
             raise ValueError(_("%(code)s is not a part for work items added per sheet; use %(codes)s.")
-                             % {"code": part_code, "codes": ", ".join(p.code for p in parts)})
+                             % {"code": part_code, "codes": listed(p.code for p in parts)})
         return chosen[0]
     if len(parts) > 1:
         raise ValueError(_("Say which part the work item goes in: %(codes)s.")
-                         % {"codes": ", ".join(p.code for p in parts)})
+                         % {"codes": listed(p.code for p in parts)})
     return parts[0]
 
 

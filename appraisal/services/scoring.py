@@ -216,7 +216,7 @@ def score_sheet(base: Decimal, lines: Sequence[SheetLine | LineRow], template_pa
     40 + 28.125 + 28.125 = 96.25. The two differ by 0.01."""
     by_part, line_max, missing = _part_sums(lines, rounding)
     if missing and not missing_as_zero:
-        return SheetScore(None, dict(by_part), _("Not scored yet: %(lines)s") % {"lines": ", ".join(missing)}, missing)
+        return SheetScore(None, dict(by_part), _("Not scored yet: %(lines)s") % {"lines": listed(missing)}, missing)
     total, pieces = ZERO, []
     for part in template_parts:
         points, piece = _part_points(part, by_part[part.code], line_max[part.code], rounding)

@@ -23,6 +23,7 @@ from appraisal.services import extension
 from appraisal.services.closing import ClosureRefused
 from appraisal.services.common import IllegalTransition
 from appraisal.services.periods import transition
+from core.explain import listed
 from organizations.calendar import add_working_days
 from organizations.models import Organization, Person, User
 from organizations.tasks import TenantTask
@@ -68,7 +69,7 @@ def publish(*, period: Period, acting_user: User | None, now: dt.datetime | None
                 raise ClosureRefused(
                     _("Period %(period)s cannot be published: calibrate first (%(names)s are tied at a quota line "
                       "or over the lowest grade's cap).") % {"period": current.code,
-                                                             "names": ", ".join(n or "?" for n in waiting)}
+                                                             "names": listed(n or "?" for n in waiting)}
                 )
         organization = Organization.objects.get(pk=current.organization_id)
         ends = window_end(organization, now)

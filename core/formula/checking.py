@@ -12,6 +12,8 @@ from typing import Literal, NamedTuple
 
 from django.utils.translation import gettext as _
 
+from core.explain import listed
+
 from .language import FUNCTIONS, MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, MAX_ROUND_PLACES, FormulaError
 
 _Kind = Literal["number", "yes/no"]
@@ -243,7 +245,7 @@ class _Checker:
         raise self.fail(
             _('Unknown name "%(name)s" in formula "%(formula)s"; the names you can use are: %(names)s'),
             name=node.id,
-            names=", ".join(sorted(self.allowed)) or "—",
+            names=listed(sorted(self.allowed)) or "—",
         )
 
     def exponent(self, node: ast.expr) -> None:
@@ -271,7 +273,7 @@ class _Checker:
             raise self.fail(
                 _('Unknown function %(function)s in formula "%(formula)s"; the functions are %(functions)s'),
                 function=function,
-                functions=", ".join(FUNCTIONS),
+                functions=listed(FUNCTIONS),
             )
         args = self.arguments(node, function)
         if function == "IF":

@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy
 
 from core import configs
 from core.configs import ConfigError
+from core.explain import listed
 from core.translation import _
 from indicators.scoring.banded import read_banded, score_banded
 from indicators.scoring.common import HUNDRED as HUNDRED
@@ -116,7 +117,7 @@ def _read(method: str, config: Mapping[str, Any], input_names: Iterable[str]) ->
         raise ConfigError(
             "method",
             _('Unknown scoring method "%(method)s"; use one of %(methods)s.')
-            % {"method": method, "methods": ", ".join(Method.values)},
+            % {"method": method, "methods": listed(Method.values)},
         )
     return _READERS[method](configs.mapping(config, "config"), frozenset(input_names))
 

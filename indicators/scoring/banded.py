@@ -25,6 +25,7 @@ from typing import Any
 
 from core import configs
 from core.configs import ConfigError
+from core.explain import listed
 from core.translation import _
 from indicators.scoring.common import (
     ZERO,
@@ -170,7 +171,7 @@ def score_banded(spec: Banded, line: LineInput) -> ScoreResult:
                 % {
                     "measure": label,
                     "value": shown(value),
-                    "bands": ", ".join(_band_text(spec, i, label, shown) for i in range(len(spec.bands))),
+                    "bands": listed(_band_text(spec, i, label, shown) for i in range(len(spec.bands))),
                 },
                 subject=line.subject,
             )

@@ -39,6 +39,7 @@ from typing import Any
 
 from core import configs, explain
 from core.configs import ConfigError
+from core.explain import listed
 from core.translation import _, pgettext
 from indicators.scoring.common import ZERO, LineInput, ScoreResult, ScoringError, Trace, exact, exact_or_none, show
 
@@ -193,7 +194,7 @@ def _check_occurrences(spec: Items, line: LineInput) -> None:
             suggestion = difflib.get_close_matches(code, codes, n=1)
             message = _('Unknown item code "%(code)s"; the codes are: %(codes)s') % {
                 "code": code,
-                "codes": ", ".join(codes),
+                "codes": listed(codes),
             }
             if suggestion:
                 message = _('Unknown item code "%(code)s"; did you mean "%(suggestion)s"?') % {

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import configs
 from core.configs import ConfigError
+from core.explain import listed
 from core.translation import _
 from indicators.scoring.common import LineInput, ScoreResult, ScoringError, Trace, exact, finish_unit, unit_keys
 
@@ -49,12 +50,12 @@ def score_rating(spec: Rating, line: LineInput) -> ScoreResult:
     rating = line.rating.strip() if isinstance(line.rating, str) else None
     if not rating:
         raise ScoringError(
-            _("No rating was given; the ratings are: %(labels)s") % {"labels": ", ".join(labels)}, subject=line.subject
+            _("No rating was given; the ratings are: %(labels)s") % {"labels": listed(labels)}, subject=line.subject
         )
     if rating not in labels:
         raise ScoringError(
             _('Unknown rating "%(rating)s"; the ratings are: %(labels)s')
-            % {"rating": rating, "labels": ", ".join(labels)},
+            % {"rating": rating, "labels": listed(labels)},
             subject=line.subject,
         )
     trace = Trace()
