@@ -284,9 +284,9 @@ def page_with_progress(ids: list[int]) -> list[Sheet]:
 
 # The sheet tables' subject column sorts by these (tables.SheetTable): people by employee number,
 # then teams, then departments by code.
-SUBJECT_ORDER = ("person__employee_no", "team__code", "department__code")
 _SUBJECT_KEYS = ((SubjectKind.PERSON, "person__employee_no"), (SubjectKind.TEAM, "team__code"),
                  (SubjectKind.DEPARTMENT, "department__code"))
+SUBJECT_ORDER = tuple(key for _kind, key in _SUBJECT_KEYS)
 
 
 def subject_counts(sheets: QuerySet[Sheet]) -> dict[str, int]:
