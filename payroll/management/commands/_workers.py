@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from appraisal.models import Period, Result
 from organizations.models import Job
+from payroll.management.commands import _cpu
 from payroll.models import PaySlip
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -123,17 +124,19 @@ def on_workers(count: int, part_sheets: int | None, period: Period) -> dict[str,
 
     workers = Workers(count, part_sheets)
     try:
-        started = time.perf_counter()
+        started, busy = time.perf_counter(), _cpu.machine_seconds()
         closing.start_close(period=period, acting_user=None)  # autocommit: the task goes out at once
         asked = time.perf_counter()
         wait_for_job(period, Job.Kind.CLOSE_PERIOD)
-        closed = time.perf_counter()
+        closed, close_cpu = time.perf_counter(), _cpu.since(busy)
         wait_for_job(period, Job.Kind.PAY_RUN)
-        paid = time.perf_counter()
+        paid, all_cpu = time.perf_counter(), _cpu.since(busy)
         peaks = workers.peak_mib()
     finally:
         workers.stop()
-    return {"close": closed - started, "pay": paid - closed, "peaks": peaks, "digest": digest(period),
+    pay_cpu = None if close_cpu is None or all_cpu is None else all_cpu - close_cpu
+    return {"close": closed - started, "pay": paid - closed, "close_cpu": close_cpu, "pay_cpu": pay_cpu,
+            "peaks": peaks, "digest": digest(period),
             "timeline": [f"  HR's request to close returned after {asked - started:.2f} s",
                          *timeline(period, Job.Kind.CLOSE_PERIOD, started),
                          *timeline(period, Job.Kind.PAY_RUN, started)]}

@@ -8,7 +8,9 @@ the month's data entry, which scores each sheet as it goes (the services and the
 keep sheet totals current). ``--stale 0.1`` then changes a tenth of the sheets' data behind the
 services' back, so the close has those to rescore; ``--stale 1`` all of them. The timed
 steps are what happens when HR closes the period. Prints the seconds and queries of each step,
-employees per second end to end, and the process's peak memory (RSS, set-up included). Runs
+employees per second end to end, the process's peak memory (RSS, set-up included), and the CPU
+seconds the whole machine spent on each step, which over its cores bound how fast any sharing of
+the work between processes could be (``_cpu``). Runs
 in a transaction that is rolled back unless --keep. The README's figures come from this command
 on PostgreSQL.
 """
@@ -40,7 +42,7 @@ from organizations.models import Department, Job, Organization, Person
 from organizations.tenancy import BULK_BATCH_SIZE
 from payroll import exports
 from payroll import services as pay_services
-from payroll.management.commands import _workers
+from payroll.management.commands import _cpu, _workers
 from payroll.models import PayRun
 
 T = TypeVar("T")
@@ -98,7 +100,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, employees: int, departments: int, keep: bool, stale: Decimal, workers: int,
                part_sheets: int | None, **options: Any) -> None:
-        self.rows: list[tuple[str, float, int, str]] = []
+        self.rows: list[tuple[str, float, float | None, int, str]] = []
         self.workers, self.part_sheets = workers, part_sheets
         self.notes: list[str] = []
         if not 0 <= stale <= 1:
@@ -117,14 +119,17 @@ class Command(BaseCommand):
         timed = [r for r in self.rows if r[0].startswith("close") or r[0].startswith("pay") or
                  r[0].startswith("export")]
         seconds = sum(r[1] for r in timed)
-        queries = sum(r[2] for r in timed)
+        cpu = None if any(r[2] is None for r in timed) else sum(r[2] or 0 for r in timed)
+        queries = sum(r[3] for r in timed)
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.stdout.write(f"\n{employees} employees, {departments} departments, database: {connection.vendor}\n")
-        self.stdout.write(f"{'step':<44}{'seconds':>9}{'queries':>9}  result")
-        for step, elapsed, count, result in self.rows:
-            self.stdout.write(f"{step:<44}{elapsed:>9.2f}{count:>9}  {result}")
+        self.stdout.write(f"{'step':<44}{'seconds':>9}{'cpu s':>8}{'queries':>9}  result")
+        for step, elapsed, busy, count, result in self.rows:
+            self.stdout.write(f"{step:<44}{elapsed:>9.2f}{'—' if busy is None else f'{busy:.2f}':>8}{count:>9}  "
+                              f"{result}")
         self.stdout.write(f"\nend to end (timed steps): {seconds:.2f} s, {queries} queries, "
                           f"{employees / seconds:,.0f} employees/s")
+        self.stdout.write(_cpu.bound(cpu, employees))
         self.stdout.write(f"peak memory (RSS, set-up included): {peak_mib:,.0f} MiB")
         for note in self.notes:
             self.stdout.write(note)
@@ -142,11 +147,11 @@ class Command(BaseCommand):
 
     def _measure(self, step: str, work: Callable[[], T], describe: Callable[[T], str]) -> T:
         with self._counting() as count:
-            started = time.perf_counter()
+            started, busy = time.perf_counter(), _cpu.machine_seconds()
             result = work()
             self._settle()
-            elapsed = time.perf_counter() - started
-        self.rows.append((step, elapsed, count[0], describe(result)))
+            elapsed, busy = time.perf_counter() - started, _cpu.since(busy)
+        self.rows.append((step, elapsed, busy, count[0], describe(result)))
         return result
 
     def _run(self, employees: int, departments: int, stale: Decimal) -> None:
@@ -172,9 +177,9 @@ class Command(BaseCommand):
         results = Result.objects.filter(period=period).count()
         run = PayRun.objects.filter(period=period).order_by("-version").first()
         assert run is not None
-        self.rows.append((f"close: on {self.workers} worker(s), in parts", outcome["close"], 0,
+        self.rows.append((f"close: on {self.workers} worker(s), in parts", outcome["close"], outcome["close_cpu"], 0,
                           f"{changed} stale sheets rescored, {results} results"))
-        self.rows.append(("pay run: on the workers", outcome["pay"], 0,
+        self.rows.append(("pay run: on the workers", outcome["pay"], outcome["pay_cpu"], 0,
                           f"v{run.version}, {run.people} slips, total {run.total:,}"))
         peaks = ", ".join(f"{peak:,.0f}" for peak in outcome["peaks"])
         self.notes.append(f"peak memory of each worker (RSS): {peaks} MiB; the workers' queries are not counted "

@@ -49,7 +49,7 @@ class Command(bench_close.Command):
         parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
 
     def handle(self, *args: Any, employees: int, departments: int, keep: bool, **options: Any) -> None:
-        self.rows: list[tuple[str, float, int, str]] = []
+        self.rows = []
         try:
             with transaction.atomic():
                 self._what_ifs(employees, departments)
@@ -59,7 +59,7 @@ class Command(bench_close.Command):
             pass
         self.stdout.write(f"\n{employees} employees, {departments} departments, database: {connection.vendor}\n")
         self.stdout.write(f"{'step':<48}{'seconds':>9}{'queries':>9}  result")
-        for step, elapsed, count, result in self.rows:
+        for step, elapsed, _cpu, count, result in self.rows:
             self.stdout.write(f"{step:<48}{elapsed:>9.2f}{count:>9}  {result}")
 
     def _what_ifs(self, employees: int, departments: int) -> None:
