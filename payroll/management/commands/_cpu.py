@@ -10,8 +10,9 @@ from pathlib import Path
 
 STAT = Path("/proc/stat")
 # /proc/stat's "cpu" line: user nice system idle iowait irq softirq steal guest guest_nice, in clock
-# ticks. Busy is everything but idle and iowait (guest time is already counted in user).
-BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
+# ticks. Work is user, nice, system, irq and softirq: not idle or iowait, and not steal, the time a
+# virtual machine's core waited for its host (guest time is already counted in user).
+BUSY_FIELDS = (0, 1, 2, 5, 6)
 
 
 def machine_seconds() -> float | None:
@@ -24,6 +25,17 @@ def machine_seconds() -> float | None:
         return None
     ticks = [int(value) for value in first[1:]]
     return sum(ticks[index] for index in BUSY_FIELDS if index < len(ticks)) / os.sysconf("SC_CLK_TCK")
+
+
+def process_seconds(pid: int) -> float | None:
+    """CPU seconds (user and system) a live process has used; None once it is gone or on no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name in parentheses may hold spaces; utime and stime are the 14th and 15th fields.
+    fields = stat[stat.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cores() -> int:

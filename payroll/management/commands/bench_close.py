@@ -101,6 +101,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, employees: int, departments: int, keep: bool, stale: Decimal, workers: int,
                part_sheets: int | None, **options: Any) -> None:
         self.rows: list[tuple[str, float, float | None, int, str]] = []
+        self.own_cpu: dict[str, float] = {}  # this process's CPU seconds in each step it ran
         self.workers, self.part_sheets = workers, part_sheets
         self.notes: list[str] = []
         if not 0 <= stale <= 1:
@@ -130,6 +131,9 @@ class Command(BaseCommand):
         self.stdout.write(f"\nend to end (timed steps): {seconds:.2f} s, {queries} queries, "
                           f"{employees / seconds:,.0f} employees/s")
         self.stdout.write(_cpu.bound(cpu, employees))
+        if cpu is not None and not workers:
+            own = sum(self.own_cpu.get(r[0], 0.0) for r in timed)
+            self.stdout.write(f"of which this process {own:.2f} s, the rest (PostgreSQL, the system) {cpu - own:.2f} s")
         self.stdout.write(f"peak memory (RSS, set-up included): {peak_mib:,.0f} MiB")
         for note in self.notes:
             self.stdout.write(note)
@@ -147,10 +151,11 @@ class Command(BaseCommand):
 
     def _measure(self, step: str, work: Callable[[], T], describe: Callable[[T], str]) -> T:
         with self._counting() as count:
-            started, busy = time.perf_counter(), _cpu.machine_seconds()
+            started, busy, own = time.perf_counter(), _cpu.machine_seconds(), time.process_time()
             result = work()
             self._settle()
             elapsed, busy = time.perf_counter() - started, _cpu.since(busy)
+        self.own_cpu[step] = time.process_time() - own
         self.rows.append((step, elapsed, busy, count[0], describe(result)))
         return result
 
@@ -184,7 +189,7 @@ class Command(BaseCommand):
         peaks = ", ".join(f"{peak:,.0f}" for peak in outcome["peaks"])
         self.notes.append(f"peak memory of each worker (RSS): {peaks} MiB; the workers' queries are not counted "
                           "here (0 in the table)")
-        self.notes += ["the close and the pay run, from HR's request (s):", *outcome["timeline"]]
+        self.notes += [outcome["cpu"], "the close and the pay run, from HR's request (s):", *outcome["timeline"]]
         return run
 
     def _in_process(self, period: Period, changed: int) -> Any:
