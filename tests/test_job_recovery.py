@@ -374,9 +374,7 @@ def big_period(slug: str) -> tuple[Organization, Period]:
     org = org_services.create_organization(name=f"恢复测试 {slug}", slug=f"recovery-{slug}", acting_user=None)
     with scope(organization=org):
         Command._people(org, EMPLOYEES, DEPARTMENTS)
-        command = Command()
-        command.rows = []  # it times its set-up steps
-        period = command._period(org)  # the month's data by employee number, scored
+        period = Command()._period(org)  # the month's data by employee number, scored
         Command._late_changes(period, Decimal(1))  # then every line changed behind the services' back
         assert Sheet.objects.filter(period=period).filter(STALE).count() > EMPLOYEES * 9 // 10
     return org, period

@@ -83,6 +83,12 @@ class Rollback(Exception):
 class Command(BaseCommand):
     help = "Close a synthetic period end to end (grades, distribution, pay, export) and print the figures."
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What _measure records; other benchmarks build with this command's steps (bench_pages, bench_whatif).
+        self.rows: list[tuple[str, float, float | None, int, str]] = []
+        self.own_cpu: dict[str, float] = {}  # this process's CPU seconds in each step it ran
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--employees", type=int, default=10000)
         parser.add_argument("--departments", type=int, default=100)
@@ -100,8 +106,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, employees: int, departments: int, keep: bool, stale: Decimal, workers: int,
                part_sheets: int | None, **options: Any) -> None:
-        self.rows: list[tuple[str, float, float | None, int, str]] = []
-        self.own_cpu: dict[str, float] = {}  # this process's CPU seconds in each step it ran
+        self.rows, self.own_cpu = [], {}
         self.workers, self.part_sheets = workers, part_sheets
         self.notes: list[str] = []
         if not 0 <= stale <= 1:
