@@ -106,7 +106,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, employees: int, departments: int, keep: bool, stale: Decimal, workers: int,
                part_sheets: int | None, **options: Any) -> None:
-        self.rows, self.own_cpu = [], {}
         self.workers, self.part_sheets = workers, part_sheets
         self.notes: list[str] = []
         if not 0 <= stale <= 1:

@@ -49,7 +49,6 @@ class Command(bench_close.Command):
         parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
 
     def handle(self, *args: Any, employees: int, departments: int, keep: bool, **options: Any) -> None:
-        self.rows, self.own_cpu = [], {}
         try:
             with transaction.atomic():
                 self._what_ifs(employees, departments)
